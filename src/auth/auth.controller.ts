@@ -1,0 +1,120 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
+import type { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { AuthService, type TokenPair } from './auth.service.js';
+import { CurrentUser, type AccessTokenPrincipal } from './decorators/current-user.decorator.js';
+import { Public } from './decorators/public.decorator.js';
+import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
+import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
+import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { BEARER_REALM } from './guards/jwt-auth.guard.js';
+import { BearerAuthException } from '../common/http/bearer-auth.exception.js';
+import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
+import { UnauthorizedException } from '@nestjs/common';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    private readonly cookie: RefreshCookie,
+  ) {}
+
+  @Public()
+  @Post('register')
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid body' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Username taken (case-insensitive)' })
+  async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
+    const user = await this.users.register(body.username, body.password);
+    return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
+  }
+
+  @Public()
+  @UseGuards(LocalAuthGuard)
+  @Post('login')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Log in with username and password',
+    description: `Returns an access token and sets the \`${REFRESH_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Path=/auth).`,
+  })
+  @ApiBody({ type: LoginDto })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong username or password' })
+  async login(
+    @CurrentUser() user: User,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto> {
+    const pair = await this.auth.login(user.id, { userAgent: request.headers['user-agent'], ip: request.ip });
+    return this.respondWithTokens(reply, pair);
+  }
+
+  @Get('me')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The user behind the access token' })
+  @ApiOkResponse({ type: MeResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired access token' })
+  async me(@CurrentUser() principal: AccessTokenPrincipal): Promise<MeResponseDto> {
+    const user = await this.users.findById(principal.userId);
+    if (!user) throw new BearerAuthException(BEARER_REALM, 'invalid_token', 'The user of this token no longer exists');
+    return { id: user.id, username: user.username };
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(HttpStatus.OK)
+  @ApiCookieAuth()
+  @ApiOperation({
+    summary: 'Trade the refresh cookie for a new token pair',
+    description:
+      'The presented refresh token is used up and a new cookie is set. Re-presenting a used token revokes the session, except inside the grace window, where the same new token is returned again.',
+  })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, unknown, expired, revoked or reused refresh token; the cookie is cleared' })
+  async refresh(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenResponseDto> {
+    noStore(reply);
+    try {
+      const pair = await this.auth.refresh(this.cookie.read(request));
+      return this.respondWithTokens(reply, pair);
+    } catch (error) {
+      if (!(error instanceof InvalidRefreshTokenError)) throw error;
+      this.cookie.clear(reply);
+      throw new UnauthorizedException('Refresh token is missing, invalid, expired or revoked; log in again');
+    }
+  }
+
+  @Public()
+  @Post('logout')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiCookieAuth()
+  @ApiOperation({ summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)' })
+  @ApiNoContentResponse({ description: 'Logged out (also when already logged out)' })
+  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    await this.auth.logout(this.cookie.read(request));
+    this.cookie.clear(reply);
+  }
+
+  private respondWithTokens(reply: FastifyReply, pair: TokenPair): TokenResponseDto {
+    noStore(reply);
+    this.cookie.set(reply, pair.refresh.token, pair.refresh.expiresAt);
+    return { access_token: pair.access.token, token_type: 'Bearer', expires_in: pair.access.expiresIn };
+  }
+}

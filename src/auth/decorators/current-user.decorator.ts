@@ -1,0 +1,12 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+
+/** What a verified access token says about its bearer. */
+export interface AccessTokenPrincipal {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+}
+
+export const CurrentUser = createParamDecorator(
+  (_data: unknown, context: ExecutionContext) => context.switchToHttp().getRequest<{ user: unknown }>().user,
+);

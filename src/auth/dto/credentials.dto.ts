@@ -1,0 +1,28 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, Length, Matches } from 'class-validator';
+
+export class RegisterDto {
+  @ApiProperty({ example: 'alice', minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })
+  @IsString()
+  @Length(3, 64)
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'username may contain only letters, digits, "_", "." and "-"' })
+  username: string;
+
+  @ApiProperty({ example: 'correct horse battery staple', minLength: 8, maxLength: 128, format: 'password' })
+  @IsString()
+  @Length(8, 128)
+  password: string;
+}
+
+/** Login checks only shape, not the registration rules: old accounts must still be able to log in. */
+export class LoginDto {
+  @ApiProperty({ example: 'alice', maxLength: 64 })
+  @IsString()
+  @Length(1, 64)
+  username: string;
+
+  @ApiProperty({ example: 'correct horse battery staple', maxLength: 128, format: 'password' })
+  @IsString()
+  @Length(1, 128)
+  password: string;
+}

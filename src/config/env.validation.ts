@@ -1,0 +1,111 @@
+import { parseDuration } from './duration.js';
+import type { AppConfig, DatabaseConfig, NodeEnv } from './app-config.js';
+
+/** Thrown for a bad environment variable; its message is the one line printed at start-up. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const NODE_ENVS: NodeEnv[] = ['development', 'production', 'test'];
+const PLACEHOLDER_HINTS = ['change', 'secret', 'placeholder', 'example', 'your', 'default', 'password', 'xxxx', 'todo'];
+const MIN_SECRET_LENGTH = 32;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function duration(env: Env, name: string, fallback: string, allowZero = false): number {
+  const raw = read(env, name) ?? fallback;
+  const seconds = parseDuration(raw);
+  if (seconds === undefined || (!allowZero && seconds === 0)) {
+    throw new ConfigError(
+      `${name} must be ${allowZero ? 'zero or ' : ''}a positive duration in seconds or with a unit (30s, 15m, 1h, 1d), got "${raw}"`,
+    );
+  }
+  return seconds;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function database(env: Env): DatabaseConfig {
+  const url = read(env, 'DATABASE_URL') ?? 'sqlite:./data/auth.sqlite';
+  const logging = boolean(env, 'DATABASE_LOGGING', false);
+  if (url.startsWith('sqlite:')) {
+    const sqlitePath = url.slice('sqlite:'.length);
+    if (!sqlitePath) throw new ConfigError('DATABASE_URL "sqlite:" needs a file path or :memory:');
+    return { url, type: 'sqlite', sqlitePath, logging };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { url, type: 'postgres', logging };
+  throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres://, got "${url}"`);
+}
+
+function jwtSecret(env: Env, nodeEnv: NodeEnv): string | undefined {
+  const secret = read(env, 'JWT_SECRET');
+  if (secret === undefined || nodeEnv !== 'production') return secret;
+  const lower = secret.toLowerCase();
+  const distinct = new Set(secret).size;
+  if (secret.length < MIN_SECRET_LENGTH || distinct < 10 || PLACEHOLDER_HINTS.some((hint) => lower.includes(hint))) {
+    throw new ConfigError(
+      `JWT_SECRET is weak or a placeholder; in production use at least ${MIN_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 48\`) or unset it to use the generated key`,
+    );
+  }
+  return secret;
+}
+
+/** Reads and validates the environment once, at start-up. Throws ConfigError on the first bad value. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const nodeEnv = (read(env, 'NODE_ENV') ?? 'development') as NodeEnv;
+  if (!NODE_ENVS.includes(nodeEnv)) {
+    throw new ConfigError(`NODE_ENV must be one of ${NODE_ENVS.join(', ')}, got "${nodeEnv}"`);
+  }
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const issuer = read(env, 'JWT_ISSUER') ?? `http://localhost:${port}`;
+  if (!/^https?:\/\/[^\s]+$/.test(issuer)) {
+    throw new ConfigError(`JWT_ISSUER must be an http(s) URL, got "${issuer}"`);
+  }
+  const accessTokenTtl = duration(env, 'ACCESS_TOKEN_TTL', '1h');
+  const refreshTokenTtl = duration(env, 'REFRESH_TOKEN_TTL', '1d');
+  const sessionMaxAge = duration(env, 'SESSION_MAX_AGE', '30d');
+
+  return {
+    env: nodeEnv,
+    http: {
+      port,
+      host: read(env, 'HOST') ?? '127.0.0.1',
+      cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
+      bodyLimit: 100 * 1024,
+    },
+    auth: {
+      issuer: issuer.replace(/\/+$/, ''),
+      jwtSecret: jwtSecret(env, nodeEnv),
+      accessTokenTtl,
+      refreshTokenTtl,
+      sessionMaxAge,
+      refreshReuseGrace: duration(env, 'REFRESH_REUSE_GRACE', '10s', true),
+      argon2: {
+        memoryCost: integer(env, 'ARGON2_MEMORY_KIB', 19456, 1024, 4 * 1024 * 1024),
+        timeCost: integer(env, 'ARGON2_ITERATIONS', 2, 1, 100),
+        parallelism: integer(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+      },
+    },
+    database: database(env),
+  };
+}

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import type { AuthConfig, AppConfig } from '../config/app-config.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
+import { KeysService } from '../keys/keys.service.js';
+import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { refreshTokenCodec as codec } from './refresh-token.codec.js';
+import { Session, type SessionRevokeReason } from './session.entity.js';
+
+export interface ClientInfo {
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+/** What the client receives for a session: the raw refresh token (never stored) and its expiry. */
+export interface IssuedRefreshToken {
+  userId: string;
+  sessionId: string;
+  token: string;
+  expiresAt: number;
+}
+
+/** A presented token, its session, and the child it was rotated into (if any). */
+interface TokenState {
+  tokenId: string;
+  tokenExpiresAt: number;
+  sessionId: string;
+  userId: string;
+  sessionExpiresAt: number;
+  sessionRevokedAt: number | null;
+  childId: string | null;
+  childCreatedAt: number | null;
+  childExpiresAt: number | null;
+  childNonce: string | null;
+  childTokenHash: string | null;
+  grandchildId: string | null;
+}
+
+/** Issues, rotates and revokes sessions and their refresh tokens. */
+@Injectable()
+export class SessionsService {
+  private readonly logger = new Logger(SessionsService.name);
+  private readonly auth: AuthConfig;
+
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
+    private readonly keys: KeysService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.auth = config.get('auth', { infer: true });
+  }
+
+  /** Starts a session for a user who just proved their password. */
+  async create(userId: string, client: ClientInfo, now = Date.now()): Promise<IssuedRefreshToken> {
+    const session: Session = {
+      id: randomUUID(),
+      userId,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: now + this.auth.sessionMaxAge * 1000,
+      revokedAt: null,
+      revokedReason: null,
+      userAgent: client.userAgent?.slice(0, 512) || null,
+      ip: client.ip?.slice(0, 64) || null,
+    };
+    const token = codec.generate();
+    const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
+    await this.sessions.insert(session);
+    try {
+      await this.tokens.insert({
+        id: randomUUID(),
+        sessionId: session.id,
+        parentId: null,
+        tokenHash: codec.hash(token),
+        nonce: null,
+        createdAt: now,
+        expiresAt,
+      });
+    } catch (error) {
+      // Leave no session without a token behind.
+      await this.sessions.delete({ id: session.id }).catch(() => undefined);
+      throw error;
+    }
+    return { userId, sessionId: session.id, token, expiresAt };
+  }
+
+  /**
+   * Uses up a refresh token and returns its successor in the same session.
+   * Exactly one of several concurrent calls with the same token rotates it; the others take the
+   * replay path: the same child inside the grace window, otherwise reuse detection.
+   */
+  async rotate(presented: unknown, now = Date.now()): Promise<IssuedRefreshToken> {
+    if (!codec.isWellFormed(presented)) throw new InvalidRefreshTokenError('malformed');
+    const state = await this.load(presented);
+    if (!state) throw new InvalidRefreshTokenError('unknown');
+    this.assertSessionLive(state, now);
+    if (state.childId) return this.replay(presented, state, now);
+    if (state.tokenExpiresAt <= now) throw new InvalidRefreshTokenError('expired');
+
+    const nonce = codec.newNonce();
+    const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
+    const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.sessionExpiresAt);
+    try {
+      // The unique index on parent_id is the compare-and-set: one child per token, ever.
+      await this.tokens.insert({
+        id: randomUUID(),
+        sessionId: state.sessionId,
+        parentId: state.tokenId,
+        tokenHash: codec.hash(token),
+        nonce,
+        createdAt: now,
+        expiresAt,
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // A concurrent request rotated this token first: answer as for any replay.
+      const current = await this.load(presented);
+      if (!current?.childId) throw error;
+      this.assertSessionLive(current, now);
+      return this.replay(presented, current, now);
+    }
+    await this.touch(state.sessionId, now);
+    return { userId: state.userId, sessionId: state.sessionId, token, expiresAt };
+  }
+
+  /** Revokes the session a refresh token (current or already rotated) belongs to. Silent when unknown. */
+  async revokeByToken(presented: unknown, reason: SessionRevokeReason = 'logout'): Promise<void> {
+    if (!codec.isWellFormed(presented)) return;
+    const row = await this.tokens.findOne({ select: { sessionId: true }, where: { tokenHash: codec.hash(presented) } });
+    if (row) await this.revoke(row.sessionId, reason);
+  }
+
+  /** Marks a session revoked; returns false when it was already revoked or does not exist. */
+  async revoke(sessionId: string, reason: SessionRevokeReason, now = Date.now()): Promise<boolean> {
+    const result = await this.sessions.update(
+      { id: sessionId, revokedAt: IsNull() },
+      { revokedAt: now, revokedReason: reason },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  findById(sessionId: string): Promise<Session | null> {
+    return this.sessions.findOneBy({ id: sessionId });
+  }
+
+  /**
+   * The presented token was already rotated. Inside the grace window, and while its child is
+   * still the session's current token, hand back that same child (a retry after a lost
+   * response). Anything else means two parties hold the token: revoke the whole session.
+   */
+  private async replay(presented: string, state: TokenState, now: number): Promise<IssuedRefreshToken> {
+    const graceMs = this.auth.refreshReuseGrace * 1000;
+    const inGrace =
+      graceMs > 0 &&
+      state.childCreatedAt !== null &&
+      now - state.childCreatedAt <= graceMs &&
+      state.grandchildId === null &&
+      state.childExpiresAt !== null &&
+      state.childExpiresAt > now &&
+      state.childNonce !== null;
+    if (inGrace) {
+      const child = codec.deriveChild(presented, state.childNonce!, this.keys.refreshTokenMacKey());
+      if (codec.hash(child) === state.childTokenHash) {
+        await this.touch(state.sessionId, now);
+        return { userId: state.userId, sessionId: state.sessionId, token: child, expiresAt: state.childExpiresAt! };
+      }
+    }
+    if (await this.revoke(state.sessionId, 'refresh_token_reuse', now)) {
+      this.logger.warn(`Refresh token reuse detected: session ${state.sessionId} of user ${state.userId} revoked`);
+    }
+    throw new InvalidRefreshTokenError('reused');
+  }
+
+  private assertSessionLive(state: TokenState, now: number): void {
+    if (state.sessionRevokedAt !== null) throw new InvalidRefreshTokenError('revoked');
+    if (state.sessionExpiresAt <= now) throw new InvalidRefreshTokenError('session_expired');
+  }
+
+  private async touch(sessionId: string, now: number): Promise<void> {
+    await this.sessions.update({ id: sessionId }, { lastUsedAt: now });
+  }
+
+  private async load(token: string): Promise<TokenState | null> {
+    const row = await this.tokens
+      .createQueryBuilder('t')
+      .innerJoin(Session, 's', 's.id = t.session_id')
+      .leftJoin(RefreshToken, 'c', 'c.parent_id = t.id')
+      .leftJoin(RefreshToken, 'g', 'g.parent_id = c.id')
+      .select('t.id', 'token_id')
+      .addSelect('t.expires_at', 'token_expires_at')
+      .addSelect('t.session_id', 'session_id')
+      .addSelect('s.user_id', 'user_id')
+      .addSelect('s.expires_at', 'session_expires_at')
+      .addSelect('s.revoked_at', 'session_revoked_at')
+      .addSelect('c.id', 'child_id')
+      .addSelect('c.created_at', 'child_created_at')
+      .addSelect('c.expires_at', 'child_expires_at')
+      .addSelect('c.nonce', 'child_nonce')
+      .addSelect('c.token_hash', 'child_token_hash')
+      .addSelect('g.id', 'grandchild_id')
+      .where('t.token_hash = :hash', { hash: codec.hash(token) })
+      .getRawOne<Record<string, string | number | null>>();
+    if (!row) return null;
+    const num = (v: string | number | null) => (v === null ? null : Number(v));
+    return {
+      tokenId: String(row.token_id),
+      tokenExpiresAt: Number(row.token_expires_at),
+      sessionId: String(row.session_id),
+      userId: String(row.user_id),
+      sessionExpiresAt: Number(row.session_expires_at),
+      sessionRevokedAt: num(row.session_revoked_at),
+      childId: row.child_id === null ? null : String(row.child_id),
+      childCreatedAt: num(row.child_created_at),
+      childExpiresAt: num(row.child_expires_at),
+      childNonce: row.child_nonce === null ? null : String(row.child_nonce),
+      childTokenHash: row.child_token_hash === null ? null : String(row.child_token_hash),
+      grandchildId: row.grandchild_id === null ? null : String(row.grandchild_id),
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import * as argon2 from 'argon2';
+import type { AppConfig } from '../config/app-config.js';
+
+/** argon2id password hashing. Hashing runs on libuv's thread pool, off the event loop. */
+@Injectable()
+export class PasswordHasher implements OnModuleInit {
+  private readonly options: argon2.HashOptions;
+  private dummyHash: string;
+
+  constructor(config: ConfigService<AppConfig, true>) {
+    const { memoryCost, timeCost, parallelism } = config.get('auth', { infer: true }).argon2;
+    this.options = { type: argon2.argon2id, memoryCost, timeCost, parallelism };
+  }
+
+  async onModuleInit(): Promise<void> {
+    // Verified against when the username is unknown, so that answer costs as long as a wrong password.
+    this.dummyHash = await this.hash('dummy password for unknown users');
+  }
+
+  hash(password: string): Promise<string> {
+    return argon2.hash(password, { ...this.options, raw: false });
+  }
+
+  /** Constant-work check: an unknown user (hash undefined) is verified against the dummy hash. */
+  async verify(hash: string | undefined, password: string): Promise<boolean> {
+    try {
+      const ok = await argon2.verify(hash ?? this.dummyHash, password);
+      return ok && hash !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** True when the stored hash was made with other parameters than the configured ones. */
+  needsRehash(hash: string): boolean {
+    try {
+      return argon2.needsRehash(hash, this.options);
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMs } from '../database/epoch-ms.transformer.js';
+
+@Entity({ name: 'users' })
+export class User {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  /** As the user typed it; shown back. */
+  @Column({ type: 'varchar', length: 64 })
+  username: string;
+
+  /** Lower-cased copy under a unique index, so `Alice` and `alice` are one account. */
+  @Column({ name: 'username_normalized', type: 'varchar', length: 64 })
+  usernameNormalized: string;
+
+  @Column({ name: 'password_hash', type: 'varchar', length: 255 })
+  passwordHash: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  createdAt: number;
+}

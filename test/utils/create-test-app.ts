@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp, createHttpAdapter } from '../../src/app.setup.js';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { loadConfig } from '../../src/config/env.validation.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  /** The raw Node server, for supertest. */
+  server: import('node:http').Server;
+  close(): Promise<void>;
+}
+
+/** Settings that keep tests fast: cheap argon2, in-memory SQLite. Each suite overrides what it tests. */
+const TEST_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  DATABASE_URL: 'sqlite::memory:',
+  JWT_ISSUER: 'http://issuer.test',
+  ARGON2_MEMORY_KIB: '1024',
+  ARGON2_ITERATIONS: '1',
+};
+
+/**
+ * The one way e2e suites build the app: the production module and `configureApp`, with env
+ * overrides. Pass `DATABASE_URL: 'sqlite:<file>'` (see `tempSqliteUrl`) to test restarts.
+ */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({ ...TEST_ENV, ...env });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'] });
+  await configureApp(app, config);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return { app, config, server: app.getHttpServer(), close: () => app.close() };
+}
+
+/** A fresh SQLite file under the OS temp dir; `cleanup` removes it. */
+export function tempSqliteUrl(): { url: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'nest-token-auth-'));
+  return { url: `sqlite:${join(dir, 'auth.sqlite')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
