@@ -1,4 +1,5 @@
-// `npm start`: compile when dist/ is missing or older than src/, then serve dist/main.js.
+// `npm start` (and other entry points): compile when dist/ is missing or older than src/,
+// then run the compiled entry (default dist/main.js) in this process.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,13 +14,15 @@ function newestMtime(dir) {
   return newest;
 }
 
-const entry = 'dist/main.js';
+const entry = process.argv[2] ?? 'dist/main.js';
+const marker = 'dist/.tsbuildinfo';
 const stale =
   !existsSync(entry) ||
-  newestMtime('src') > statSync(entry).mtimeMs ||
-  statSync('tsconfig.build.json').mtimeMs > statSync(entry).mtimeMs;
+  !existsSync(marker) ||
+  newestMtime('src') > statSync(marker).mtimeMs ||
+  statSync('tsconfig.build.json').mtimeMs > statSync(marker).mtimeMs;
 if (stale) {
-  console.log('Building (npm run build)…');
+  console.error('Building (npm run build)…');
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 }
 await import(pathToFileURL(entry).href);

@@ -1,13 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/guards/jwt-auth.guard.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
+import { OAuthModule } from './oauth/oauth.module.js';
 
 /**
  * The application, built from an already validated config: main.ts passes the one read from
@@ -26,7 +29,10 @@ export class AppModule {
           useFactory: (configService: ConfigService<AppConfig, true>) =>
             buildDataSourceOptions(configService.get('database', { infer: true })),
         }),
+        ScheduleModule.forRoot(),
+        AuditModule,
         AuthModule,
+        OAuthModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -1,17 +1,64 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { BadRequestException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
+import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
 import type { AppConfig } from './config/app-config.js';
 
-/** The HTTP adapter, with limits that must be set before the server exists. */
-export function createHttpAdapter(config: AppConfig): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: config.http.bodyLimit, trustProxy: false });
+/** The HTTP adapter, with what must be set before the server exists: limits, proxy trust, logger. */
+export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    ...(logger
+      ? { loggerInstance: logger, logController: new LogController({ disableRequestLogging: !config.http.logRequests }) }
+      : {}),
+  });
 }
 
-/** Everything main.ts and the e2e tests both need on top of the module: cookies, errors, Swagger. */
+/** Everything main.ts and the e2e tests both need on top of the module: headers, cookies, CORS, Swagger. */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Swagger UI sets inline styles.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        // Plain-http development would otherwise have its own requests rewritten to https.
+        upgradeInsecureRequests: config.env === 'production' ? [] : null,
+      },
+    },
+    // HSTS only makes sense behind TLS; production deployments terminate TLS in front of us.
+    hsts: config.env === 'production',
+  });
   await app.register(fastifyCookie);
+  // class-transformer and class-validator recurse; a 100 kB body can nest thousands deep.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('preValidation', async (request) => {
+      if (exceedsDepth(request.body)) {
+        throw new BadRequestException(`Request body nests deeper than ${MAX_BODY_DEPTH} levels`);
+      }
+    });
+  app.enableCors({
+    // Credentialed CORS only for the configured origins; with none, browsers get no CORS headers.
+    origin: config.http.corsOrigins.length ? config.http.corsOrigins : false,
+    credentials: true,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    exposedHeaders: ['WWW-Authenticate', 'Retry-After'],
+    maxAge: 600,
+  });
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
@@ -19,7 +66,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     new DocumentBuilder()
       .setTitle('nest-token-auth')
       .setDescription(
-        'Username/password login, short-lived JWT access tokens (`Authorization: Bearer`), and rotating refresh tokens in an HttpOnly cookie with reuse detection.',
+        'Username/password login, short-lived JWT access tokens (`Authorization: Bearer`), and rotating refresh tokens in an HttpOnly cookie (or through the OAuth 2.0 token endpoint) with reuse detection.',
       )
       .setVersion('0.1.0')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })

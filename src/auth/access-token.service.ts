@@ -5,9 +5,13 @@ import { JwtService } from '@nestjs/jwt';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService } from '../keys/keys.service.js';
 
+/** RFC 9068 `typ` header of our access tokens. */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
 export interface AccessTokenClaims {
   sub: string;
   sid: string;
+  client_id?: string;
   jti: string;
   iat: number;
   exp: number;
@@ -33,13 +37,14 @@ export class AccessTokenService {
   }
 
   sign(userId: string, sessionId: string): SignedAccessToken {
-    const { kid, alg, key } = this.keys.currentSigningKey();
+    const { kid, alg, signingKey } = this.keys.currentSigningKey();
     const token = this.jwt.sign(
       { sid: sessionId },
       {
-        privateKey: key,
+        privateKey: signingKey,
         algorithm: alg,
         keyid: kid,
+        header: { alg, typ: ACCESS_TOKEN_TYPE },
         subject: userId,
         issuer: this.auth.issuer,
         jwtid: randomUUID(),
@@ -47,5 +52,22 @@ export class AccessTokenService {
       },
     );
     return { token, expiresIn: this.auth.accessTokenTtl };
+  }
+
+  /** Verifies an access token as the JWT guard does; returns its claims or undefined. */
+  async verify(token: string): Promise<AccessTokenClaims | undefined> {
+    try {
+      const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as { kid?: unknown; alg?: unknown };
+      const key = await this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
+      if (!key) return undefined;
+      return this.jwt.verify<AccessTokenClaims>(token, {
+        // jsonwebtoken takes KeyObjects, though @nestjs/jwt's types say string | Buffer.
+        publicKey: key.verificationKey as unknown as Buffer,
+        algorithms: [key.alg],
+        issuer: this.auth.issuer,
+      });
+    } catch {
+      return undefined;
+    }
   }
 }

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Req,
+  Res,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -6,26 +18,33 @@ import {
   ApiConflictResponse,
   ApiCookieAuth,
   ApiCreatedResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BearerAuthException } from '../common/http/bearer-auth.exception.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
+import type { ClientInfo } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService, type TokenPair } from './auth.service.js';
 import { CurrentUser, type AccessTokenPrincipal } from './decorators/current-user.decorator.js';
 import { Public } from './decorators/public.decorator.js';
 import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
-import { LoginDto, RegisterDto } from './dto/credentials.dto.js';
-import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
 import { BEARER_REALM } from './guards/jwt-auth.guard.js';
-import { BearerAuthException } from '../common/http/bearer-auth.exception.js';
+import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { SameSiteGuard } from './guards/same-site.guard.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
-import { UnauthorizedException } from '@nestjs/common';
+
+function clientOf(request: FastifyRequest): ClientInfo {
+  return { ip: request.ip, userAgent: request.headers['user-agent'] };
+}
 
 @ApiTags('auth')
 @Controller('auth')
@@ -58,12 +77,13 @@ export class AuthController {
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong username or password' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many failed attempts for this IP or username; see Retry-After' })
   async login(
     @CurrentUser() user: User,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    const pair = await this.auth.login(user.id, { userAgent: request.headers['user-agent'], ip: request.ip });
+    const pair = await this.auth.login(user.id, clientOf(request));
     return this.respondWithTokens(reply, pair);
   }
 
@@ -79,9 +99,11 @@ export class AuthController {
   }
 
   @Public()
+  @UseGuards(SameSiteGuard)
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @ApiCookieAuth()
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (CSRF defence)' })
   @ApiOperation({
     summary: 'Trade the refresh cookie for a new token pair',
     description:
@@ -92,7 +114,7 @@ export class AuthController {
   async refresh(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenResponseDto> {
     noStore(reply);
     try {
-      const pair = await this.auth.refresh(this.cookie.read(request));
+      const pair = await this.auth.refresh(this.cookie.read(request), clientOf(request));
       return this.respondWithTokens(reply, pair);
     } catch (error) {
       if (!(error instanceof InvalidRefreshTokenError)) throw error;
@@ -102,14 +124,51 @@ export class AuthController {
   }
 
   @Public()
+  @UseGuards(SameSiteGuard)
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiCookieAuth()
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (CSRF defence)' })
   @ApiOperation({ summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)' })
   @ApiNoContentResponse({ description: 'Logged out (also when already logged out)' })
   async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
-    await this.auth.logout(this.cookie.read(request));
+    await this.auth.logout(this.cookie.read(request), clientOf(request));
     this.cookie.clear(reply);
+  }
+
+  @Post('logout-all')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Revoke every session of the user (all devices); their access tokens stop working too' })
+  @ApiNoContentResponse({ description: 'All sessions revoked' })
+  async logoutAll(
+    @CurrentUser() principal: AccessTokenPrincipal,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.auth.logoutAll(principal.userId, principal.sessionId, clientOf(request));
+    this.cookie.clear(reply);
+  }
+
+  @Post('password')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Change the password; every other session is revoked' })
+  @ApiNoContentResponse({ description: 'Changed' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Current password is wrong' })
+  async changePassword(
+    @CurrentUser() principal: AccessTokenPrincipal,
+    @Body() body: ChangePasswordDto,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    const changed = await this.auth.changePassword(
+      principal.userId,
+      principal.sessionId,
+      body.currentPassword,
+      body.newPassword,
+      clientOf(request),
+    );
+    if (!changed) throw new ForbiddenException('Current password is incorrect');
   }
 
   private respondWithTokens(reply: FastifyReply, pair: TokenPair): TokenResponseDto {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { AuditModule } from '../audit/audit.module.js';
 import { PassportModule } from '@nestjs/passport';
 import { KeysModule } from '../keys/keys.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -7,14 +8,28 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { SameSiteGuard } from './guards/same-site.guard.js';
+import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
+import { LoginThrottle } from './login-throttle.service.js';
 import { RefreshCookie } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { LocalStrategy } from './strategies/local.strategy.js';
 
 @Module({
   // Keys come from KeysService per call, so JwtModule needs no secret here.
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, KeysModule],
+  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, KeysModule, AuditModule],
   controllers: [AuthController],
-  providers: [AuthService, AccessTokenService, RefreshCookie, LocalStrategy, JwtStrategy],
+  providers: [
+    AuthService,
+    AccessTokenService,
+    RefreshCookie,
+    LocalStrategy,
+    JwtStrategy,
+    SameSiteGuard,
+    LoginThrottle,
+    // In-memory failure counters; the multi-instance setup replaces this with shared storage.
+    { provide: LOGIN_ATTEMPT_STORE, useFactory: () => new MemoryLoginAttemptStore() },
+  ],
+  exports: [AuthService, AccessTokenService],
 })
 export class AuthModule {}

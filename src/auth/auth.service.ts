@@ -1,33 +1,90 @@
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service.js';
+import type { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
+import { LoginThrottle } from './login-throttle.service.js';
 
 export interface TokenPair {
   access: SignedAccessToken;
   refresh: IssuedRefreshToken;
 }
 
-/** The login / refresh / logout flow, tying sessions to access tokens. */
+/** The login / refresh / logout flow, tying sessions to access tokens, with throttling and audit. */
 @Injectable()
 export class AuthService {
   constructor(
+    private readonly users: UsersService,
     private readonly sessions: SessionsService,
     private readonly accessTokens: AccessTokenService,
+    private readonly throttle: LoginThrottle,
+    private readonly audit: AuditService,
   ) {}
+
+  /**
+   * Checks a username and password, counting failures toward the throttle. Returns the user,
+   * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException.
+   */
+  async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
+    try {
+      await this.throttle.assertAllowed(client.ip ?? undefined, username);
+    } catch (error) {
+      if (error instanceof TooManyAttemptsException) {
+        await this.audit.record('login_throttled', {
+          userId: await this.users.findIdByUsername(username),
+          ...client,
+          detail: { retryAfter: error.retryAfterSeconds },
+        });
+      }
+      throw error;
+    }
+    const user = await this.users.verifyCredentials(username, password);
+    if (!user) {
+      await this.throttle.recordFailure(client.ip ?? undefined, username);
+      await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
+    }
+    return user;
+  }
 
   /** Starts a session for an authenticated user and returns its first token pair. */
   async login(userId: string, client: ClientInfo): Promise<TokenPair> {
     const refresh = await this.sessions.create(userId, client);
+    await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
     return { access: this.accessTokens.sign(userId, refresh.sessionId), refresh };
   }
 
   /** Trades a refresh token for a new pair; throws InvalidRefreshTokenError. */
-  async refresh(refreshToken: unknown): Promise<TokenPair> {
-    const refresh = await this.sessions.rotate(refreshToken);
+  async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
+    const refresh = await this.sessions.rotate(refreshToken, client);
+    await this.audit.record('refresh', { userId: refresh.userId, sessionId: refresh.sessionId, ...client });
     return { access: this.accessTokens.sign(refresh.userId, refresh.sessionId), refresh };
   }
 
-  logout(refreshToken: unknown): Promise<void> {
-    return this.sessions.revokeByToken(refreshToken, 'logout');
+  /** Revokes the session behind a refresh token (current or already rotated). */
+  async logout(refreshToken: unknown, client: ClientInfo = {}): Promise<void> {
+    const revoked = await this.sessions.revokeByToken(refreshToken, 'logout');
+    if (revoked) await this.audit.record('logout', { userId: revoked.userId, sessionId: revoked.sessionId, ...client });
+  }
+
+  /** Revokes every session of the user, including the caller's. */
+  async logoutAll(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
+    const count = await this.sessions.revokeAllForUser(userId, 'logout_all');
+    await this.audit.record('logout_all', { userId, sessionId, ...client, detail: { sessionsRevoked: count } });
+  }
+
+  /** Changes the password and signs out every other session; false when the current password is wrong. */
+  async changePassword(
+    userId: string,
+    sessionId: string,
+    currentPassword: string,
+    newPassword: string,
+    client: ClientInfo,
+  ): Promise<boolean> {
+    if (!(await this.users.changePassword(userId, currentPassword, newPassword))) return false;
+    const count = await this.sessions.revokeAllForUser(userId, 'password_changed', sessionId);
+    await this.audit.record('password_changed', { userId, sessionId, ...client, detail: { otherSessionsRevoked: count } });
+    return true;
   }
 }

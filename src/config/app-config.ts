@@ -8,12 +8,37 @@ export interface HttpConfig {
   cookieSecure: boolean;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** Browser origins allowed to call us with credentials (CORS) and to use the refresh cookie (CSRF). */
+  corsOrigins: string[];
+  /** Trust X-Forwarded-For from a proxy in front (for client IPs in throttling, sessions, audit). */
+  trustProxy: boolean;
+  logLevel: string;
+  logRequests: boolean;
 }
+
+export interface ThrottleConfig {
+  /** Failed logins allowed per client IP within the window. */
+  maxFailuresPerIp: number;
+  /** Failed logins allowed per username within the window. */
+  maxFailuresPerUser: number;
+  /** Window, in seconds; once over the limit, the key stays blocked this long. */
+  window: number;
+}
+
+export type JwtAlgorithm = 'RS256' | 'ES256' | 'HS256';
 
 export interface AuthConfig {
   issuer: string;
-  /** HS256 secret from env; overrides the key generated and stored in the database. */
+  /** Access-token signature algorithm. HS256 is an explicit opt-in (no JWKS then). */
+  jwtAlg: JwtAlgorithm;
+  /** HS256 secret from env (only with JWT_ALG=HS256); overrides the generated key. */
   jwtSecret?: string;
+  /** Seconds between automatic signing-key rotations; 0 = only `npm run keys:rotate`. */
+  keyRotationInterval: number;
+  /** Encrypts private key material at rest when set. */
+  keysEncryptionKey?: string;
+  /** Whether POST /auth/token accepts grant_type=password. */
+  passwordGrantEnabled: boolean;
   accessTokenTtl: number;
   refreshTokenTtl: number;
   sessionMaxAge: number;
@@ -35,5 +60,6 @@ export interface AppConfig {
   env: NodeEnv;
   http: HttpConfig;
   auth: AuthConfig;
+  throttle: ThrottleConfig;
   database: DatabaseConfig;
 }

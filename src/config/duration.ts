@@ -8,5 +8,6 @@ export function parseDuration(text: string): number | undefined {
   const match = /^\s*(\d{1,10})\s*([smhd]?)\s*$/.exec(text);
   if (!match) return undefined;
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's'];
-  return Number.isSafeInteger(seconds) ? seconds : undefined;
+  // Used as milliseconds too, so it must stay exact after * 1000.
+  return Number.isSafeInteger(seconds * 1000) ? seconds : undefined;
 }

@@ -1,5 +1,5 @@
 import { parseDuration } from './duration.js';
-import type { AppConfig, DatabaseConfig, NodeEnv } from './app-config.js';
+import type { AppConfig, DatabaseConfig, JwtAlgorithm, NodeEnv } from './app-config.js';
 
 /** Thrown for a bad environment variable; its message is the one line printed at start-up. */
 export class ConfigError extends Error {
@@ -9,6 +9,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const NODE_ENVS: NodeEnv[] = ['development', 'production', 'test'];
+const JWT_ALGS: JwtAlgorithm[] = ['RS256', 'ES256', 'HS256'];
 const PLACEHOLDER_HINTS = ['change', 'secret', 'placeholder', 'example', 'your', 'default', 'password', 'xxxx', 'todo'];
 const MIN_SECRET_LENGTH = 32;
 
@@ -45,6 +46,26 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+function origins(env: Env): string[] {
+  const raw = read(env, 'CORS_ORIGINS');
+  if (!raw) return [];
+  return raw.split(',').map((origin) => {
+    const trimmed = origin.trim().replace(/\/+$/, '');
+    if (!/^https?:\/\/[^/\s]+$/.test(trimmed)) {
+      throw new ConfigError(`CORS_ORIGINS must be comma-separated origins like https://app.example.com, got "${origin.trim()}"`);
+    }
+    return trimmed;
+  });
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: Env, nodeEnv: NodeEnv): string {
+  const level = read(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info');
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}
+
 function database(env: Env): DatabaseConfig {
   const url = read(env, 'DATABASE_URL') ?? 'sqlite:./data/auth.sqlite';
   const logging = boolean(env, 'DATABASE_LOGGING', false);
@@ -57,8 +78,19 @@ function database(env: Env): DatabaseConfig {
   throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres://, got "${url}"`);
 }
 
-function jwtSecret(env: Env, nodeEnv: NodeEnv): string | undefined {
+function jwtAlg(env: Env): JwtAlgorithm {
+  const alg = (read(env, 'JWT_ALG') ?? 'RS256').toUpperCase() as JwtAlgorithm;
+  if (!JWT_ALGS.includes(alg)) throw new ConfigError(`JWT_ALG must be one of ${JWT_ALGS.join(', ')}, got "${alg}"`);
+  return alg;
+}
+
+function jwtSecret(env: Env, nodeEnv: NodeEnv, alg: JwtAlgorithm): string | undefined {
   const secret = read(env, 'JWT_SECRET');
+  if (secret !== undefined && alg !== 'HS256') {
+    throw new ConfigError(
+      `JWT_SECRET is only used with JWT_ALG=HS256 (a shared secret: resource servers cannot use JWKS); set JWT_ALG=HS256 to opt in, or unset JWT_SECRET to sign with ${alg}`,
+    );
+  }
   if (secret === undefined || nodeEnv !== 'production') return secret;
   const lower = secret.toLowerCase();
   const distinct = new Set(secret).size;
@@ -84,6 +116,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const accessTokenTtl = duration(env, 'ACCESS_TOKEN_TTL', '1h');
   const refreshTokenTtl = duration(env, 'REFRESH_TOKEN_TTL', '1d');
   const sessionMaxAge = duration(env, 'SESSION_MAX_AGE', '30d');
+  const alg = jwtAlg(env);
+  const rotation = read(env, 'JWT_KEY_ROTATION') ?? 'off';
+  const keysEncryptionKey = read(env, 'KEYS_ENCRYPTION_KEY');
+  if (keysEncryptionKey !== undefined && keysEncryptionKey.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`KEYS_ENCRYPTION_KEY must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`);
+  }
 
   return {
     env: nodeEnv,
@@ -92,10 +130,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: read(env, 'HOST') ?? '127.0.0.1',
       cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
       bodyLimit: 100 * 1024,
+      corsOrigins: origins(env),
+      trustProxy: boolean(env, 'TRUST_PROXY', false),
+      logLevel: logLevel(env, nodeEnv),
+      logRequests: boolean(env, 'LOG_REQUESTS', false),
+    },
+    throttle: {
+      maxFailuresPerIp: integer(env, 'LOGIN_MAX_FAILURES_PER_IP', 20, 1, 1_000_000),
+      maxFailuresPerUser: integer(env, 'LOGIN_MAX_FAILURES_PER_USER', 5, 1, 1_000_000),
+      window: duration(env, 'LOGIN_THROTTLE_WINDOW', '15m'),
     },
     auth: {
       issuer: issuer.replace(/\/+$/, ''),
-      jwtSecret: jwtSecret(env, nodeEnv),
+      jwtAlg: alg,
+      jwtSecret: jwtSecret(env, nodeEnv, alg),
+      keyRotationInterval: ['off', '0', 'false'].includes(rotation.toLowerCase()) ? 0 : duration(env, 'JWT_KEY_ROTATION', rotation),
+      keysEncryptionKey,
+      passwordGrantEnabled: boolean(env, 'PASSWORD_GRANT_ENABLED', true),
       accessTokenTtl,
       refreshTokenTtl,
       sessionMaxAge,

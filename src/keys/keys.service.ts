@@ -1,59 +1,117 @@
-import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
-import type { AppConfig } from '../config/app-config.js';
+import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
+import type { AppConfig, AuthConfig, JwtAlgorithm } from '../config/app-config.js';
+import { KeyEncryption } from './key-encryption.js';
 import { SigningKey, type KeyPurpose } from './signing-key.entity.js';
 
 export interface AccessTokenKey {
   kid: string;
-  alg: 'HS256';
-  /** KeyObject, not a string: jsonwebtoken is ~60x faster with one. */
-  key: KeyObject;
+  alg: JwtAlgorithm;
+  /** KeyObjects, not strings: jsonwebtoken is ~60x faster with them. */
+  signingKey: KeyObject;
+  verificationKey: KeyObject;
+  /** Public JWK for asymmetric keys; undefined for HS256. */
+  publicJwk?: JsonWebKey;
+  createdAt: number;
+  retiredAt: number | null;
 }
 
+/** Reload stored keys this often, so keys rotated by another process show up here. */
+const RELOAD_INTERVAL_MS = 10_000;
+/** An unknown `kid` triggers at most one reload per this interval (a flood of forged kids costs nothing). */
+const UNKNOWN_KID_RELOAD_MS = 5_000;
+
 /**
- * Owns the server's keys: the access-token signing key and the refresh-token MAC key.
- * Both are generated on first start and stored in the database, so tokens survive restarts
- * and every instance on the same database agrees. JWT_SECRET, when set, replaces the
- * access-token key.
+ * Owns the server's keys: the access-token signing keys (published as JWKS when asymmetric)
+ * and the refresh-token MAC key. Keys are generated on first start and stored in the
+ * database, so tokens survive restarts and every instance on the same database agrees.
  */
 @Injectable()
-export class KeysService implements OnModuleInit {
+export class KeysService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(KeysService.name);
-  private signingKey: AccessTokenKey;
-  private verificationKeys = new Map<string, AccessTokenKey>();
+  private readonly auth: AuthConfig;
+  private readonly encryption: KeyEncryption;
+  private current: AccessTokenKey;
+  private published = new Map<string, AccessTokenKey>();
   private refreshMacKey: KeyObject;
+  private lastUnknownKidReload = 0;
+  private timer?: NodeJS.Timeout;
 
   constructor(
     @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
-    private readonly config: ConfigService<AppConfig, true>,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.auth = config.get('auth', { infer: true });
+    this.encryption = new KeyEncryption(this.auth.keysEncryptionKey);
+  }
 
   async onModuleInit(): Promise<void> {
-    const { jwtSecret } = this.config.get('auth', { infer: true });
-    if (jwtSecret) {
-      const kid = `env-${createHash('sha256').update(jwtSecret).digest('hex').slice(0, 8)}`;
-      this.signingKey = { kid, alg: 'HS256', key: createSecretKey(Buffer.from(jwtSecret, 'utf8')) };
-      this.verificationKeys.set(kid, this.signingKey);
-      this.logger.log('Access tokens are signed with JWT_SECRET');
-    } else {
-      const stored = await this.ensureKey('access_token');
-      this.signingKey = { kid: stored.id, alg: 'HS256', key: toKeyObject(stored) };
-      this.verificationKeys.set(stored.id, this.signingKey);
+    this.refreshMacKey = createSecretKey(Buffer.from(this.open(await this.ensureMacKey()), 'base64url'));
+    if (this.auth.jwtSecret) {
+      const key = createSecretKey(Buffer.from(this.auth.jwtSecret, 'utf8'));
+      const kid = `env-${createHash('sha256').update(this.auth.jwtSecret).digest('hex').slice(0, 8)}`;
+      this.current = { kid, alg: 'HS256', signingKey: key, verificationKey: key, createdAt: 0, retiredAt: null };
+      this.published.set(kid, this.current);
+      this.logger.warn('JWT_ALG=HS256 with JWT_SECRET: resource servers need the shared secret; JWKS is empty');
+      return;
     }
-    this.refreshMacKey = toKeyObject(await this.ensureKey('refresh_token_mac'));
+    await this.reload();
+    if (!this.current) {
+      await this.insertSigningKey(Date.now());
+      await this.reload();
+    }
+    if (this.auth.jwtAlg === 'HS256') {
+      this.logger.warn('JWT_ALG=HS256: access tokens use a shared secret; JWKS is empty');
+    }
+    this.timer = setInterval(() => void this.tick().catch((e: Error) => this.logger.error(e.message)), RELOAD_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 
   /** The key new access tokens are signed with. */
   currentSigningKey(): AccessTokenKey {
-    return this.signingKey;
+    return this.current;
   }
 
-  /** The key for a token's `kid`, or undefined when we never issued it. */
-  verificationKey(kid: string | undefined): AccessTokenKey | undefined {
-    return kid === undefined ? undefined : this.verificationKeys.get(kid);
+  /**
+   * The key for a token's `kid` and `alg`, or undefined unless it is one we publish for the
+   * configured algorithm. An unknown kid may be a key rotated in by another instance: reload once.
+   */
+  async verificationKey(kid: string | undefined, alg: string | undefined): Promise<AccessTokenKey | undefined> {
+    if (kid === undefined || alg !== this.auth.jwtAlg) return undefined;
+    let key = this.published.get(kid);
+    const now = Date.now();
+    if (!key && !this.auth.jwtSecret && now - this.lastUnknownKidReload > UNKNOWN_KID_RELOAD_MS) {
+      this.lastUnknownKidReload = now;
+      await this.reload();
+      key = this.published.get(kid);
+    }
+    return key && isPublished(key, now, this.auth.accessTokenTtl) ? key : undefined;
+  }
+
+  /** Public keys for `/.well-known/jwks.json`: live keys plus retired ones whose tokens may still be valid. */
+  jwks(now = Date.now()): { keys: JsonWebKey[] } {
+    const keys = [...this.published.values()]
+      .filter((key) => key.publicJwk && isPublished(key, now, this.auth.accessTokenTtl))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((key) => ({ ...key.publicJwk!, kid: key.kid, alg: key.alg, use: 'sig' }));
+    return { keys };
   }
 
   /** HMAC key that derives rotated refresh tokens. */
@@ -62,31 +120,113 @@ export class KeysService implements OnModuleInit {
   }
 
   /**
-   * Returns the oldest live key for a purpose, creating one when there is none. Instances that
-   * start together may both insert; each then reads the same oldest row, so they agree.
+   * Adds a new signing key and retires the older ones: new tokens use it at once, tokens signed
+   * before keep verifying until they expire. Safe when several processes rotate together.
    */
-  private async ensureKey(purpose: KeyPurpose): Promise<SigningKey> {
-    const existing = await this.oldest(purpose);
-    if (existing) return existing;
-    await this.keys.insert({
-      id: randomUUID(),
-      purpose,
-      alg: 'HS256',
-      material: randomBytes(32).toString('base64url'),
-      createdAt: Date.now(),
-      retiredAt: null,
-    });
-    this.logger.log(`Generated a new ${purpose} key`);
-    const created = await this.oldest(purpose);
-    if (!created) throw new Error(`Could not store a ${purpose} key`);
-    return created;
+  async rotate(now = Date.now()): Promise<AccessTokenKey> {
+    if (this.auth.jwtSecret) throw new Error('Keys cannot be rotated while JWT_SECRET is set; change the secret instead');
+    const kid = await this.insertSigningKey(now);
+    // Retire only keys older than ours: if two rotations race, the newest key wins everywhere.
+    await this.keys.update(
+      { purpose: 'access_token', retiredAt: IsNull(), createdAt: LessThan(now) },
+      { retiredAt: now },
+    );
+    await this.reload(now);
+    this.logger.log(`Rotated access-token signing key; new kid ${kid}`);
+    return this.published.get(kid)!;
   }
 
-  private oldest(purpose: KeyPurpose): Promise<SigningKey | null> {
-    return this.keys.findOne({ where: { purpose, retiredAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
+  /** Periodic: pick up keys rotated elsewhere, and rotate when JWT_KEY_ROTATION says so. */
+  private async tick(now = Date.now()): Promise<void> {
+    await this.reload(now);
+    const interval = this.auth.keyRotationInterval * 1000;
+    if (interval > 0 && !this.auth.jwtSecret && now - this.current.createdAt >= interval) {
+      await this.rotate(now);
+    }
+  }
+
+  /** Reads the live and recently retired keys of the configured algorithm. */
+  private async reload(now = Date.now()): Promise<void> {
+    const horizon = now - this.auth.accessTokenTtl * 1000;
+    const rows = await this.keys.find({
+      where: [
+        { purpose: 'access_token', alg: this.auth.jwtAlg, retiredAt: IsNull() },
+        { purpose: 'access_token', alg: this.auth.jwtAlg, retiredAt: MoreThan(horizon) },
+      ],
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    const published = new Map<string, AccessTokenKey>();
+    for (const row of rows) published.set(row.id, this.published.get(row.id) ?? this.toAccessTokenKey(row));
+    for (const key of published.values()) key.retiredAt = rows.find((r) => r.id === key.kid)!.retiredAt;
+    this.published = published;
+    const live = [...published.values()].find((key) => key.retiredAt === null);
+    if (live) this.current = live;
+  }
+
+  private async insertSigningKey(now: number): Promise<string> {
+    const kid = randomUUID();
+    await this.keys.insert({
+      id: kid,
+      purpose: 'access_token',
+      alg: this.auth.jwtAlg,
+      material: this.encryption.seal(generateMaterial(this.auth.jwtAlg)),
+      createdAt: now,
+      retiredAt: null,
+    });
+    this.logger.log(`Generated a new ${this.auth.jwtAlg} signing key (kid ${kid})`);
+    return kid;
+  }
+
+  /**
+   * Returns the oldest live MAC key, creating one when there is none. Instances that start
+   * together may both insert; each then reads the same oldest row, so they agree.
+   */
+  private async ensureMacKey(): Promise<string> {
+    const purpose: KeyPurpose = 'refresh_token_mac';
+    const oldest = () =>
+      this.keys.findOne({ where: { purpose, retiredAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
+    let row = await oldest();
+    if (!row) {
+      await this.keys.insert({
+        id: randomUUID(),
+        purpose,
+        alg: 'HS256',
+        material: this.encryption.seal(randomBytes(32).toString('base64url')),
+        createdAt: Date.now(),
+        retiredAt: null,
+      });
+      row = await oldest();
+    }
+    return row!.material;
+  }
+
+  private open(material: string): string {
+    return this.encryption.open(material);
+  }
+
+  private toAccessTokenKey(row: SigningKey): AccessTokenKey {
+    const material = this.open(row.material);
+    const alg = row.alg as JwtAlgorithm;
+    const base = { kid: row.id, alg, createdAt: row.createdAt, retiredAt: row.retiredAt };
+    if (alg === 'HS256') {
+      const secret = createSecretKey(Buffer.from(material, 'base64url'));
+      return { ...base, signingKey: secret, verificationKey: secret };
+    }
+    const privateKey = createPrivateKey(material);
+    const publicKey = createPublicKey(privateKey);
+    return { ...base, signingKey: privateKey, verificationKey: publicKey, publicJwk: publicKey.export({ format: 'jwk' }) };
   }
 }
 
-function toKeyObject(stored: SigningKey): KeyObject {
-  return createSecretKey(Buffer.from(stored.material, 'base64url'));
+function generateMaterial(alg: JwtAlgorithm): string {
+  if (alg === 'HS256') return randomBytes(32).toString('base64url');
+  const pair =
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+function isPublished(key: AccessTokenKey, now: number, accessTokenTtl: number): boolean {
+  return key.retiredAt === null || key.retiredAt + accessTokenTtl * 1000 > now;
 }

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../database/epoch-ms.transformer.js';
 
-export type SessionRevokeReason = 'logout' | 'refresh_token_reuse' | 'revoked';
+export type SessionRevokeReason = 'logout' | 'logout_all' | 'refresh_token_reuse' | 'revoked' | 'password_changed';
 
 /** One login on one device. Its refresh tokens rotate; the session is what gets revoked. */
 @Entity({ name: 'sessions' })

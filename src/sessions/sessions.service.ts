@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import type { AuthConfig, AppConfig } from '../config/app-config.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeysService } from '../keys/keys.service.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
+import { SessionStateCache } from './session-state.cache.js';
 import { Session, type SessionRevokeReason } from './session.entity.js';
 
 export interface ClientInfo {
@@ -43,13 +45,14 @@ interface TokenState {
 /** Issues, rotates and revokes sessions and their refresh tokens. */
 @Injectable()
 export class SessionsService {
-  private readonly logger = new Logger(SessionsService.name);
   private readonly auth: AuthConfig;
 
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
     private readonly keys: KeysService,
+    private readonly state: SessionStateCache,
+    private readonly audit: AuditService,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -94,12 +97,12 @@ export class SessionsService {
    * Exactly one of several concurrent calls with the same token rotates it; the others take the
    * replay path: the same child inside the grace window, otherwise reuse detection.
    */
-  async rotate(presented: unknown, now = Date.now()): Promise<IssuedRefreshToken> {
+  async rotate(presented: unknown, client: ClientInfo = {}, now = Date.now()): Promise<IssuedRefreshToken> {
     if (!codec.isWellFormed(presented)) throw new InvalidRefreshTokenError('malformed');
     const state = await this.load(presented);
     if (!state) throw new InvalidRefreshTokenError('unknown');
     this.assertSessionLive(state, now);
-    if (state.childId) return this.replay(presented, state, now);
+    if (state.childId) return this.replay(presented, state, client, now);
     if (state.tokenExpiresAt <= now) throw new InvalidRefreshTokenError('expired');
 
     const nonce = codec.newNonce();
@@ -122,17 +125,30 @@ export class SessionsService {
       const current = await this.load(presented);
       if (!current?.childId) throw error;
       this.assertSessionLive(current, now);
-      return this.replay(presented, current, now);
+      return this.replay(presented, current, client, now);
     }
     await this.touch(state.sessionId, now);
     return { userId: state.userId, sessionId: state.sessionId, token, expiresAt };
   }
 
-  /** Revokes the session a refresh token (current or already rotated) belongs to. Silent when unknown. */
-  async revokeByToken(presented: unknown, reason: SessionRevokeReason = 'logout'): Promise<void> {
-    if (!codec.isWellFormed(presented)) return;
-    const row = await this.tokens.findOne({ select: { sessionId: true }, where: { tokenHash: codec.hash(presented) } });
-    if (row) await this.revoke(row.sessionId, reason);
+  /**
+   * Revokes the session a refresh token (current or already rotated) belongs to. Returns the
+   * session when this call revoked it; undefined when unknown or already revoked.
+   */
+  async revokeByToken(
+    presented: unknown,
+    reason: SessionRevokeReason = 'logout',
+  ): Promise<{ sessionId: string; userId: string } | undefined> {
+    if (!codec.isWellFormed(presented)) return undefined;
+    const row = await this.tokens
+      .createQueryBuilder('t')
+      .innerJoin(Session, 's', 's.id = t.session_id')
+      .select('s.id', 'session_id')
+      .addSelect('s.user_id', 'user_id')
+      .where('t.token_hash = :hash', { hash: codec.hash(presented) })
+      .getRawOne<{ session_id: string; user_id: string }>();
+    if (!row || !(await this.revoke(row.session_id, reason))) return undefined;
+    return { sessionId: row.session_id, userId: row.user_id };
   }
 
   /** Marks a session revoked; returns false when it was already revoked or does not exist. */
@@ -141,11 +157,64 @@ export class SessionsService {
       { id: sessionId, revokedAt: IsNull() },
       { revokedAt: now, revokedReason: reason },
     );
+    this.state.markRevoked(sessionId);
     return (result.affected ?? 0) > 0;
   }
 
-  findById(sessionId: string): Promise<Session | null> {
-    return this.sessions.findOneBy({ id: sessionId });
+  /** Revokes one of the user's own live sessions; false when it is not theirs, unknown or already dead. */
+  async revokeOwn(userId: string, sessionId: string, now = Date.now()): Promise<boolean> {
+    const result = await this.sessions.update(
+      { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
+      { revokedAt: now, revokedReason: 'revoked' },
+    );
+    if (!result.affected) return false;
+    this.state.markRevoked(sessionId);
+    return true;
+  }
+
+  /** Revokes every live session of a user, except `keepSessionId`; returns how many. */
+  async revokeAllForUser(
+    userId: string,
+    reason: SessionRevokeReason,
+    keepSessionId?: string,
+    now = Date.now(),
+  ): Promise<number> {
+    const result = await this.sessions.update(
+      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
+      { revokedAt: now, revokedReason: reason },
+    );
+    this.state.markUserRevoked(userId, keepSessionId);
+    return result.affected ?? 0;
+  }
+
+  /** The user's sessions that can still be refreshed: not revoked, not past either expiry. */
+  listActive(userId: string, now = Date.now()): Promise<Session[]> {
+    return this.sessions
+      .createQueryBuilder('s')
+      .where('s.user_id = :userId', { userId })
+      .andWhere('s.revoked_at IS NULL')
+      .andWhere('s.expires_at > :now', { now })
+      .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
+      .orderBy('s.last_used_at', 'DESC')
+      .getMany();
+  }
+
+  /**
+   * Deletes sessions (and their tokens) that ended more than `retentionMs` ago. Audit events
+   * keep their own copy of what matters, so they are not touched.
+   */
+  async purgeEnded(retentionMs: number, now = Date.now()): Promise<number> {
+    const cutoff = now - retentionMs;
+    const revoked = await this.sessions.delete({ revokedAt: LessThan(cutoff) });
+    const expired = await this.sessions.delete({ expiresAt: LessThan(cutoff) });
+    // Sessions abandoned past their idle timeout: no token of theirs is still valid.
+    const idle = await this.sessions
+      .createQueryBuilder()
+      .delete()
+      .where('last_used_at < :cutoff', { cutoff })
+      .andWhere('NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id AND t.expires_at > :cutoff)', { cutoff })
+      .execute();
+    return (revoked.affected ?? 0) + (expired.affected ?? 0) + (idle.affected ?? 0);
   }
 
   /**
@@ -153,7 +222,7 @@ export class SessionsService {
    * still the session's current token, hand back that same child (a retry after a lost
    * response). Anything else means two parties hold the token: revoke the whole session.
    */
-  private async replay(presented: string, state: TokenState, now: number): Promise<IssuedRefreshToken> {
+  private async replay(presented: string, state: TokenState, client: ClientInfo, now: number): Promise<IssuedRefreshToken> {
     const graceMs = this.auth.refreshReuseGrace * 1000;
     const inGrace =
       graceMs > 0 &&
@@ -171,7 +240,13 @@ export class SessionsService {
       }
     }
     if (await this.revoke(state.sessionId, 'refresh_token_reuse', now)) {
-      this.logger.warn(`Refresh token reuse detected: session ${state.sessionId} of user ${state.userId} revoked`);
+      await this.audit.record('refresh_token_reuse', {
+        userId: state.userId,
+        sessionId: state.sessionId,
+        ip: client.ip,
+        userAgent: client.userAgent,
+        detail: { sessionRevoked: true },
+      });
     }
     throw new InvalidRefreshTokenError('reused');
   }

@@ -36,6 +36,8 @@ export class PasswordHasher implements OnModuleInit {
   /** True when the stored hash was made with other parameters than the configured ones. */
   needsRehash(hash: string): boolean {
     try {
+      // argon2.needsRehash compares cost and version, not the variant.
+      if (/^\$argon2(i|d)\$/.test(hash)) return true;
       return argon2.needsRehash(hash, this.options);
     } catch {
       return false;

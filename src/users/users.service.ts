@@ -50,6 +50,24 @@ export class UsersService {
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
   }
+
+  async findIdByUsername(username: string): Promise<string | null> {
+    const user = await this.users.findOne({ select: { id: true }, where: { usernameNormalized: normalize(username) } });
+    return user?.id ?? null;
+  }
+
+  /**
+   * Replaces the password after checking the current one. Returns false when the current
+   * password is wrong (or the user is gone). The update is conditional on the hash it checked,
+   * so two concurrent changes cannot both win.
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<boolean> {
+    const user = await this.users.findOneBy({ id: userId });
+    if (!(await this.hasher.verify(user?.passwordHash, currentPassword)) || !user) return false;
+    const passwordHash = await this.hasher.hash(newPassword);
+    const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
+    return (result.affected ?? 0) > 0;
+  }
 }
 
 function normalize(username: string): string {

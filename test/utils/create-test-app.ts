@@ -26,17 +26,48 @@ const TEST_ENV: Record<string, string> = {
 };
 
 /**
+ * Passport keeps strategies in one process-wide registry by name ('local', 'jwt'), so the newest
+ * app's strategies serve every app in the process: a second live app silently makes the first
+ * log users in against the second one's database. Hence one live app at a time per test file.
+ */
+let liveApp: string | undefined;
+
+/**
  * The one way e2e suites build the app: the production module and `configureApp`, with env
  * overrides. Pass `DATABASE_URL: 'sqlite:<file>'` (see `tempSqliteUrl`) to test restarts.
+ * Close the previous app first (see `liveApp`).
  */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  if (liveApp !== undefined) {
+    throw new Error(
+      `createTestApp: another app (${liveApp}) is still open; close it first, since passport strategies are process-global`,
+    );
+  }
   const config = loadConfig({ ...TEST_ENV, ...env });
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'] });
-  await configureApp(app, config);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return { app, config, server: app.getHttpServer(), close: () => app.close() };
+  const label = JSON.stringify(env);
+  liveApp = label;
+  try {
+    await configureApp(app, config);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    liveApp = undefined;
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    try {
+      await app.close();
+    } finally {
+      liveApp = undefined;
+    }
+  };
+  return { app, config, server: app.getHttpServer(), close };
 }
 
 /** A fresh SQLite file under the OS temp dir; `cleanup` removes it. */

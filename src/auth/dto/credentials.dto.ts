@@ -26,3 +26,15 @@ export class LoginDto {
   @Length(1, 128)
   password: string;
 }
+
+export class ChangePasswordDto {
+  @ApiProperty({ format: 'password', maxLength: 128 })
+  @IsString()
+  @Length(1, 128)
+  currentPassword: string;
+
+  @ApiProperty({ format: 'password', minLength: 8, maxLength: 128 })
+  @IsString()
+  @Length(8, 128)
+  newPassword: string;
+}

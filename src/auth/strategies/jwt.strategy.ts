@@ -4,41 +4,66 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy, type SecretOrKeyProvider } from 'passport-jwt';
 import type { AppConfig } from '../../config/app-config.js';
 import { KeysService } from '../../keys/keys.service.js';
-import type { AccessTokenClaims } from '../access-token.service.js';
+import { SessionStateCache } from '../../sessions/session-state.cache.js';
+import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from '../access-token.service.js';
 import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
 
-/** Reads the `kid` from a JWT header without trusting anything else in it. */
-function headerKid(rawJwt: string): string | undefined {
+interface JoseHeader {
+  alg?: unknown;
+  kid?: unknown;
+  typ?: unknown;
+}
+
+/** Reads a JWT's header without trusting it; undefined when it is not JSON. */
+function readHeader(rawJwt: string): JoseHeader | undefined {
   try {
-    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as { kid?: unknown };
-    return typeof header.kid === 'string' ? header.kid : undefined;
+    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as unknown;
+    return typeof header === 'object' && header !== null ? (header as JoseHeader) : undefined;
   } catch {
     return undefined;
   }
 }
 
+function isAccessTokenType(typ: unknown): boolean {
+  return typeof typ === 'string' && [ACCESS_TOKEN_TYPE, `application/${ACCESS_TOKEN_TYPE}`].includes(typ.toLowerCase());
+}
+
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(keys: KeysService, config: ConfigService<AppConfig, true>) {
+  constructor(
+    keys: KeysService,
+    private readonly sessionState: SessionStateCache,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const auth = config.get('auth', { infer: true });
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      // Only keys we issued, only the algorithm we sign with: no `alg: none`, no key confusion.
+      // Only keys we publish, only the configured algorithm, only access tokens (RFC 9068 typ):
+      // no `alg: none`, no HS256-with-our-public-key confusion, no other JWTs of ours.
       secretOrKeyProvider: ((_req, rawJwt, done) => {
-        const key = keys.verificationKey(headerKid(rawJwt));
-        if (!key) return done(new Error('unknown signing key'));
-        // passport-jwt hands this to jsonwebtoken, which takes KeyObjects (its types say string | Buffer).
-        done(null, key.key as unknown as Buffer);
+        const header = readHeader(rawJwt);
+        if (!header || !isAccessTokenType(header.typ)) return done(new Error('not an access token'));
+        keys
+          .verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg))
+          .then((key) => {
+            if (!key) return done(new Error('unknown signing key'));
+            // jsonwebtoken takes KeyObjects, though passport-jwt's types say string | Buffer.
+            done(null, key.verificationKey as unknown as Buffer);
+          })
+          .catch((error: Error) => done(error));
       }) satisfies SecretOrKeyProvider,
-      algorithms: ['HS256'],
-      issuer: config.get('auth', { infer: true }).issuer,
+      algorithms: [auth.jwtAlg],
+      issuer: auth.issuer,
       ignoreExpiration: false,
     });
   }
 
-  validate(claims: Partial<AccessTokenClaims>): AccessTokenPrincipal | false {
+  /** A valid signature is not enough: the session must still be live (revocation reaches access tokens). */
+  async validate(claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
     if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.jti !== 'string') {
       return false;
     }
+    if (!(await this.sessionState.isActive(claims.sid, claims.sub))) return false;
     return { userId: claims.sub, sessionId: claims.sid, tokenId: claims.jti };
   }
 }

@@ -1,43 +1,71 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
-import { errorBody, type ErrorBody } from '../http/error-body.js';
+import { errorBody } from '../http/error-body.js';
+import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
+import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
 
 const logger = new Logger('ExceptionFilter');
 
+export interface ErrorResponse {
+  status: number;
+  body: object;
+  headers: Record<string, string>;
+}
+
 /**
- * Turns any error into `{statusCode, error, message}`. Client errors keep their message;
- * anything unexpected is logged with its stack and answered with a bare 500.
+ * Turns any error into `{statusCode, error, message}` (or an OAuth error on the OAuth endpoints).
+ * Client errors keep their message; anything unexpected is logged with its stack and answered
+ * with a bare 500.
  */
-export function toErrorResponse(exception: unknown): { body: ErrorBody; headers: Record<string, string> } {
+export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   const headers: Record<string, string> = {};
   if (exception instanceof BearerAuthException) headers['WWW-Authenticate'] = exception.challenge();
+  if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
 
+  if (exception instanceof OAuthException) {
+    return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };
+  }
+
+  let status: number;
+  let message: string | string[];
   if (exception instanceof HttpException) {
-    const status = exception.getStatus();
+    status = exception.getStatus();
     const response = exception.getResponse();
-    const message =
+    message =
       typeof response === 'object' && response !== null && 'message' in response
         ? (response as { message: string | string[] }).message
         : exception.message;
-    return { body: errorBody(status, message), headers };
+  } else if (isFastifyClientError(exception)) {
+    // Errors Fastify raises while reading the request (bad JSON, body too large, media type);
+    // Nest routes them here too.
+    status = exception.statusCode;
+    message = clientMessage(exception.code, exception.message);
+  } else {
+    logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    return { status: 500, body: errorBody(500, 'Internal server error'), headers };
   }
 
-  // Errors Fastify raises while reading the request (bad JSON, body too large, media type);
-  // Nest routes them here too.
-  const fastifyError = exception as { statusCode?: unknown; code?: unknown; message?: unknown };
-  if (
-    typeof fastifyError?.statusCode === 'number' &&
-    fastifyError.statusCode >= 400 &&
-    fastifyError.statusCode < 500 &&
-    typeof fastifyError.code === 'string' &&
-    fastifyError.code.startsWith('FST_')
-  ) {
-    return { body: errorBody(fastifyError.statusCode, clientMessage(fastifyError.code, String(fastifyError.message))), headers };
+  if (OAUTH_PATHS.includes(path) && status >= 400 && status < 500 && status !== 429) {
+    const description = Array.isArray(message) ? message.join('; ') : message;
+    return { status: 400, body: { error: 'invalid_request', error_description: description }, headers: oauthHeaders() };
   }
+  return { status, body: errorBody(status, message), headers };
+}
 
-  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-  return { body: errorBody(500, 'Internal server error'), headers };
+function oauthHeaders(): Record<string, string> {
+  return { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+}
+
+function isFastifyClientError(error: unknown): error is { statusCode: number; code: string; message: string } {
+  const e = error as { statusCode?: unknown; code?: unknown } | null;
+  return (
+    typeof e?.statusCode === 'number' &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500 &&
+    typeof e.code === 'string' &&
+    e.code.startsWith('FST_')
+  );
 }
 
 function clientMessage(code: string, fallback: string): string {
@@ -54,8 +82,10 @@ function clientMessage(code: string, fallback: string): string {
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { body, headers } = toErrorResponse(exception);
-    reply.headers(headers).status(body.statusCode).send(body);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const path = http.getRequest<FastifyRequest>().url?.split('?')[0] ?? '';
+    const { status, body, headers } = toErrorResponse(exception, path);
+    reply.headers(headers).status(status).send(body);
   }
 }

@@ -1,0 +1,193 @@
+// Starts the built app (`node dist/main.js`) as a child process for one benchmark variant:
+// fresh SQLite file, production settings, event-loop preload, RSS sampling.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { request } from './http.mjs';
+import { freePort, spawnChild, stopChild } from './proc.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'dist', 'main.js');
+const PRELOAD = pathToFileURL(fileURLToPath(new URL('./eventloop-preload.mjs', import.meta.url))).href;
+const START_TIMEOUT_MS = 30_000;
+const POLL_MS = 10;
+
+/**
+ * Only these variables are passed through from the caller's environment; every app setting is
+ * set explicitly below or left at its default, so a developer's shell cannot change what is measured.
+ */
+const PASS_THROUGH = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'TMP', 'TEMP', 'SystemRoot'];
+
+const tempDirs = new Set();
+
+/** For process 'exit': removes temp dirs of apps that were not stopped normally. */
+export function removeTempDirsSync() {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** RSS of `pid` in bytes plus its high-water mark (VmHWM), from /proc, else from `ps`. */
+async function readRss(pid) {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kib = (key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, 'm'))?.[1] ?? NaN) * 1024;
+    return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+  } catch {
+    return new Promise((resolve) => {
+      execFile('ps', ['-o', 'rss=', '-p', String(pid)], (error, stdout) => {
+        const kib = Number(stdout?.trim());
+        resolve({ rss: error || !Number.isFinite(kib) ? NaN : kib * 1024, hwm: NaN });
+      });
+    });
+  }
+}
+
+export async function startApp({ alg, label = alg, extraEnv = {} }) {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing; run \`npm run build\` first`);
+  const dir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
+  tempDirs.add(dir);
+  const port = await freePort();
+  const env = Object.fromEntries(PASS_THROUGH.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
+  Object.assign(env, {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: `sqlite:${join(dir, 'auth.sqlite')}`,
+    JWT_ALG: alg,
+    COOKIE_SECURE: 'false',
+    BENCH_EVENT_LOOP: '1',
+    ...extraEnv,
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  // cwd is the temp dir so a developer's .env in the project cannot change the measured settings.
+  const t0 = performance.now();
+  // The IPC channel only carries the event-loop readings of the preload (see eventloop-preload.mjs).
+  const child = spawnChild(process.execPath, ['--import', PRELOAD, MAIN], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.on('error', () => undefined); // e.g. send() after exit; the exit itself is reported
+
+
+  const app = {
+    label,
+    alg,
+    pid: child.pid,
+    port,
+    baseUrl,
+    dir,
+    child,
+    coldStartMs: NaN,
+    rss: { peak: 0, hwm: 0, samples: 0, phasePeak: 0 },
+    eldSeq: 0,
+  };
+
+  // Peak RSS: sample every 200 ms for as long as the app runs.
+  const sample = async () => {
+    const { rss, hwm } = await readRss(child.pid);
+    if (Number.isFinite(rss)) {
+      app.rss.samples++;
+      app.rss.peak = Math.max(app.rss.peak, rss);
+      app.rss.phasePeak = Math.max(app.rss.phasePeak, rss);
+    }
+    if (Number.isFinite(hwm)) app.rss.hwm = Math.max(app.rss.hwm, hwm);
+  };
+  const sampler = setInterval(() => void sample(), 200);
+  sampler.unref();
+
+  const fail = async (message) => {
+    clearInterval(sampler);
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+    throw new Error(message);
+  };
+
+  // Cold start: spawn → first 200 from GET /.well-known/jwks.json, polling every ~10 ms.
+  const deadline = t0 + START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitInfo) {
+      await fail(`app (${label}) exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.tail.join('\n')}`);
+    }
+    if (performance.now() > deadline) {
+      await fail(`app (${label}) did not answer 200 on /.well-known/jwks.json within ${START_TIMEOUT_MS} ms:\n${child.tail.join('\n')}`);
+    }
+    try {
+      const res = await request(baseUrl, { path: '/.well-known/jwks.json', timeoutMs: 1000 });
+      if (res.status === 200) {
+        app.coldStartMs = performance.now() - t0;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(POLL_MS);
+  }
+  await sample();
+
+  /** Starts a new measurement window (event-loop histogram reset, per-phase RSS peak reset). */
+  app.markPhase = async () => {
+    await app.eventLoopDelay();
+    app.rss.phasePeak = 0;
+    await sample();
+  };
+
+  /**
+   * Asks the preload (over IPC) for the event-loop delay since the previous call, and resets it.
+   * maxMs/p99Ms/p50Ms have the 10 ms sampling interval subtracted (raw values are kept as well).
+   * Resolves undefined when no answer comes within `timeoutMs`.
+   */
+  app.eventLoopDelay = (timeoutMs = 3000) =>
+    new Promise((resolve) => {
+      if (child.exitInfo || !child.connected) return resolve(undefined);
+      const id = ++app.eldSeq;
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      const onMessage = (report) => {
+        if (report?.type !== 'bench:eld' || report.id !== id) return;
+        const d = (raw) => Math.max(0, raw - report.resolutionMs);
+        done({ ...report, maxMs: d(report.rawMaxMs), p99Ms: d(report.rawP99Ms), p50Ms: d(report.rawP50Ms) });
+      };
+      function done(value) {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(value);
+      }
+      child.on('message', onMessage);
+      child.send({ type: 'bench:eld', id }, (error) => error && done(undefined));
+    });
+
+  /** Reads the phase's RSS peak and event-loop delay, for the phase just finished. */
+  app.endPhase = async () => {
+    await sample();
+    const eld = await app.eventLoopDelay();
+    return { rssPeakBytes: app.rss.phasePeak, eventLoop: eld };
+  };
+
+  /** Throws with the app's last output when it is no longer running. */
+  app.assertAlive = (during) => {
+    if (child.exitInfo) {
+      throw new Error(
+        `app (${label}) exited during ${during} (${JSON.stringify(child.exitInfo)}); last output:\n    ${child.tail.slice(-15).join('\n    ')}`,
+      );
+    }
+  };
+
+  app.stop = async () => {
+    clearInterval(sampler);
+    await sample().catch(() => undefined);
+    const exit = await stopChild(child);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    } catch {
+      // best effort; retried on exit
+    }
+    return exit;
+  };
+
+  return app;
+}

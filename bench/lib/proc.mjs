@@ -1,0 +1,87 @@
+// Child-process bookkeeping: every child the bench starts is registered here and killed when
+// the bench exits, however it exits (normal end, exception, SIGINT/SIGTERM).
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+const children = new Set();
+
+/** spawn() that registers the child and keeps the last lines of its output for diagnostics. */
+export function spawnChild(command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  children.add(child);
+  child.tail = [];
+  const keep = (chunk) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      child.tail.push(line);
+      if (child.tail.length > 40) child.tail.shift();
+      if (process.env.BENCH_VERBOSE) process.stderr.write(`  [child ${child.pid}] ${line}\n`);
+    }
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  child.exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      child.exitInfo = { code, signal };
+      resolve(child.exitInfo);
+    });
+  });
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. Resolves once the child has exited. */
+export async function stopChild(child, graceMs = 3000) {
+  if (!child || child.exitInfo) return child?.exitInfo;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const info = await child.exited;
+  clearTimeout(timer);
+  return info;
+}
+
+/** Synchronous last resort, for process 'exit'. */
+export function killAllChildrenSync() {
+  for (const child of children) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves with the first stdout line matching `pattern`, or rejects on exit/timeout. */
+export function waitForLine(child, pattern, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}`)), timeoutMs);
+    const onData = (chunk) => {
+      const match = chunk.toString().match(pattern);
+      if (match) done(null, match);
+    };
+    const onExit = () => done(new Error(`child exited before printing ${pattern}: ${child.tail.join(' | ')}`));
+    function done(error, value) {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(value);
+    }
+    child.stdout.on('data', onData);
+    child.once('exit', onExit);
+  });
+}

@@ -1,0 +1,45 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { epochMs } from '../database/epoch-ms.transformer.js';
+
+export const AUDIT_EVENT_TYPES = [
+  'login_success',
+  'login_failure',
+  'login_throttled',
+  'refresh',
+  'refresh_token_reuse',
+  'logout',
+  'logout_all',
+  'session_revoked',
+  'password_changed',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** What happened to an account, kept after the sessions it mentions are purged. */
+@Entity({ name: 'audit_events' })
+export class AuditEvent {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  /** Null for failures against unknown usernames. No foreign key: events outlive what they describe. */
+  @Column({ name: 'user_id', type: 'varchar', length: 36, nullable: true })
+  userId: string | null;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 36, nullable: true })
+  sessionId: string | null;
+
+  @Column({ type: 'varchar', length: 40 })
+  type: AuditEventType;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  ip: string | null;
+
+  @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
+  userAgent: string | null;
+
+  /** Small JSON object with event details; never token material or passwords. */
+  @Column({ type: 'text', nullable: true })
+  detail: string | null;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  createdAt: number;
+}

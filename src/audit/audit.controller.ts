@@ -1,0 +1,31 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
+import { AuditService } from './audit.service.js';
+import { AuditPageDto, AuditQueryDto } from './dto/audit.dto.js';
+
+@ApiTags('sessions')
+@ApiBearerAuth()
+@Controller('auth/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOperation({ summary: "The caller's security events, newest first (logins, refreshes, revocations…)" })
+  @ApiOkResponse({ type: AuditPageDto })
+  async list(@CurrentUser() principal: AccessTokenPrincipal, @Query() query: AuditQueryDto): Promise<AuditPageDto> {
+    const page = await this.audit.listForUser(principal.userId, query.limit ?? 20, query.cursor);
+    return {
+      items: page.items.map((e) => ({
+        id: e.id,
+        type: e.type,
+        createdAt: new Date(e.createdAt).toISOString(),
+        sessionId: e.sessionId,
+        ip: e.ip,
+        userAgent: e.userAgent,
+        detail: e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : null,
+      })),
+      next: page.next,
+    };
+  }
+}

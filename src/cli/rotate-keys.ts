@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../app.module.js';
+import { configFromEnvOrExit } from '../config/config-from-env.js';
+import { KeysService } from '../keys/keys.service.js';
+
+/**
+ * `npm run keys:rotate`: adds a new access-token signing key over the same application context
+ * (config, database, migrations) as the server. Running servers pick it up within 10 s, or at
+ * once when they see a token with its kid; tokens signed with the old key keep verifying until
+ * they expire.
+ */
+async function main(): Promise<void> {
+  const config = configFromEnvOrExit();
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
+  try {
+    const key = await app.get(KeysService).rotate();
+    const published = app.get(KeysService).jwks().keys.map((k) => k.kid);
+    console.log(`New signing key: kid=${key.kid} alg=${key.alg}`);
+    console.log(`Published in JWKS: ${published.join(', ') || '(none: HS256)'}`);
+  } finally {
+    await app.close();
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`Key rotation failed: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './env.validation.js';
+
+/** Runs loadConfig and returns the ConfigError it throws, failing when it throws nothing or something else. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    const config = loadConfig({});
+
+    it('runs in development', () => {
+      expect(config.env).toBe('development');
+    });
+
+    it('listens on 127.0.0.1:3000', () => {
+      expect(config.http.port).toBe(3000);
+      expect(config.http.host).toBe('127.0.0.1');
+    });
+
+    it('uses the SQLite file under ./data', () => {
+      expect(config.database).toEqual({
+        url: 'sqlite:./data/auth.sqlite',
+        type: 'sqlite',
+        sqlitePath: './data/auth.sqlite',
+        logging: false,
+      });
+    });
+
+    it('has 1h access tokens, 1d refresh tokens, 30d sessions and a 10s reuse grace', () => {
+      expect(config.auth.accessTokenTtl).toBe(3600);
+      expect(config.auth.refreshTokenTtl).toBe(86400);
+      expect(config.auth.sessionMaxAge).toBe(30 * 86400);
+      expect(config.auth.refreshReuseGrace).toBe(10);
+    });
+
+    it('derives the issuer from the port and has no JWT secret', () => {
+      expect(config.auth.issuer).toBe('http://localhost:3000');
+      expect(config.auth.jwtSecret).toBeUndefined();
+      expect(loadConfig({ PORT: '8080' }).auth.issuer).toBe('http://localhost:8080');
+    });
+
+    it("uses OWASP's minimum argon2id cost", () => {
+      expect(config.auth.argon2).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    });
+
+    it('sends the cookie without Secure in development and test, with it in production', () => {
+      expect(config.http.cookieSecure).toBe(false);
+      expect(loadConfig({ NODE_ENV: 'test' }).http.cookieSecure).toBe(false);
+      expect(loadConfig({ NODE_ENV: 'production' }).http.cookieSecure).toBe(true);
+    });
+
+    it('treats empty and blank variables as unset', () => {
+      expect(loadConfig({ PORT: '', HOST: '  ', ACCESS_TOKEN_TTL: ' ', NODE_ENV: ' ', JWT_SECRET: '' })).toEqual(config);
+    });
+  });
+
+  describe('overrides', () => {
+    it('reads every variable', () => {
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        PORT: ' 8080 ',
+        HOST: '0.0.0.0',
+        JWT_ISSUER: 'https://auth.example.org/',
+        ACCESS_TOKEN_TTL: '15m',
+        REFRESH_TOKEN_TTL: '7d',
+        SESSION_MAX_AGE: '90d',
+        REFRESH_REUSE_GRACE: '30',
+        COOKIE_SECURE: 'YES',
+        DATABASE_URL: 'postgresql://u:p@db:5432/auth',
+        DATABASE_LOGGING: '1',
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_ITERATIONS: '3',
+        ARGON2_PARALLELISM: '4',
+        JWT_ALG: 'HS256',
+        JWT_SECRET: 'dev',
+      });
+      expect(config).toMatchObject({
+        env: 'test',
+        http: { port: 8080, host: '0.0.0.0', cookieSecure: true, bodyLimit: 100 * 1024 },
+        auth: {
+          issuer: 'https://auth.example.org',
+          jwtSecret: 'dev',
+          accessTokenTtl: 900,
+          refreshTokenTtl: 7 * 86400,
+          sessionMaxAge: 90 * 86400,
+          refreshReuseGrace: 30,
+          argon2: { memoryCost: 1024, timeCost: 3, parallelism: 4 },
+        },
+        database: { url: 'postgresql://u:p@db:5432/auth', type: 'postgres', logging: true },
+      });
+    });
+
+    it('allows a reuse grace of zero', () => {
+      expect(loadConfig({ REFRESH_REUSE_GRACE: '0' }).auth.refreshReuseGrace).toBe(0);
+    });
+
+    it('lets COOKIE_SECURE=false override production', () => {
+      expect(loadConfig({ NODE_ENV: 'production', COOKIE_SECURE: 'false' }).http.cookieSecure).toBe(false);
+    });
+
+    it('accepts an in-memory SQLite database', () => {
+      expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toMatchObject({ type: 'sqlite', sqlitePath: ':memory:' });
+    });
+  });
+
+  describe('rejects bad values with a message naming the variable', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '-1'],
+      ['PORT', '65536'],
+      ['PORT', '80.5'],
+      ['ACCESS_TOKEN_TTL', '0'],
+      ['ACCESS_TOKEN_TTL', '1w'],
+      ['REFRESH_TOKEN_TTL', '0s'],
+      ['REFRESH_TOKEN_TTL', '-1'],
+      ['SESSION_MAX_AGE', 'forever'],
+      ['REFRESH_REUSE_GRACE', '-1'],
+      ['REFRESH_REUSE_GRACE', 'soon'],
+      ['DATABASE_URL', 'mysql://u:p@db/auth'],
+      ['DATABASE_URL', 'sqlite:'],
+      ['DATABASE_LOGGING', 'verbose'],
+      ['NODE_ENV', 'staging'],
+      ['NODE_ENV', 'Production'],
+      ['COOKIE_SECURE', 'maybe'],
+      ['JWT_ISSUER', 'notaurl'],
+      ['JWT_ISSUER', 'ftp://auth.example.org'],
+      ['JWT_ISSUER', 'http://auth example.org'],
+      ['ARGON2_MEMORY_KIB', '512'],
+      ['ARGON2_ITERATIONS', '0'],
+      ['ARGON2_PARALLELISM', '17'],
+    ])('%s=%j', (name, value) => {
+      const error = configError({ [name]: value });
+      expect(error.name).toBe('ConfigError');
+      expect(error.message).toContain(name);
+      expect(error.message).not.toContain('\n');
+    });
+  });
+
+  describe('JWT_SECRET', () => {
+    it.each([
+      ['changeme', 'changeme'],
+      ['short', 'short'],
+      ['32 of one letter', 'a'.repeat(32)],
+      ['a repeated short pattern', 'abcd'.repeat(16)],
+      ['a placeholder phrase', 'my-super-secret-jwt-key-that-is-long-enough-1234567890'],
+      ['a "change me" hint', 'Please-CHANGE-this-to-a-random-value-0123456789'],
+      ['an example value', 'example-7Hq2LmZ0vX9pR4sT1wK8nB6cD3fG5jY'],
+    ])('is refused in production when it is %s', (_label, secret) => {
+      const error = configError({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: secret });
+      expect(error.message).toContain('JWT_SECRET');
+      // The message must not echo the secret into logs.
+      expect(error.message).not.toContain(secret);
+    });
+
+    it('accepts a strong random secret in production', () => {
+      // Hex cannot contain any placeholder hint, so this never flakes.
+      const secret = randomBytes(32).toString('hex');
+      expect(loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: secret }).auth.jwtSecret).toBe(secret);
+      const fixed = 'q8V3nZt1Lb7RkW0yJ5mHc2Xg9PfD4sAe6Uo/NiKr+Ew=';
+      expect(loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: fixed }).auth.jwtSecret).toBe(fixed);
+    });
+
+    it('trims the secret', () => {
+      const secret = randomBytes(32).toString('hex');
+      expect(loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: `  ${secret}\n` }).auth.jwtSecret).toBe(secret);
+    });
+
+    it('accepts a short one outside production', () => {
+      expect(loadConfig({ NODE_ENV: 'development', JWT_ALG: 'HS256', JWT_SECRET: 'dev' }).auth.jwtSecret).toBe('dev');
+      expect(loadConfig({ NODE_ENV: 'test', JWT_ALG: 'HS256', JWT_SECRET: 'changeme' }).auth.jwtSecret).toBe('changeme');
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { TokenResponseDto } from '../../auth/dto/auth-responses.dto.js';
+
+export class TokenRequestDto {
+  @ApiProperty({ enum: ['refresh_token', 'password'] })
+  grant_type: string;
+
+  @ApiPropertyOptional({ description: 'With grant_type=refresh_token' })
+  refresh_token?: string;
+
+  @ApiPropertyOptional({ description: 'With grant_type=password' })
+  username?: string;
+
+  @ApiPropertyOptional({ description: 'With grant_type=password', format: 'password' })
+  password?: string;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored: first-party public clients, no client registry yet' })
+  client_id?: string;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored' })
+  scope?: string;
+}
+
+export class OAuthTokenResponseDto extends TokenResponseDto {
+  @ApiProperty({ description: 'Opaque refresh token; the one presented is used up' })
+  refresh_token: string;
+}
+
+export class RevokeRequestDto {
+  @ApiProperty({ description: 'A refresh token or an access token; either revokes its session' })
+  token: string;
+
+  @ApiPropertyOptional({ enum: ['refresh_token', 'access_token'] })
+  token_type_hint?: string;
+}
+
+export class OAuthErrorDto {
+  @ApiProperty({ enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'] })
+  error: string;
+
+  @ApiProperty()
+  error_description: string;
+}
+
+export class JwksDto {
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Public JWKs (RFC 7517)' })
+  keys: object[];
+}
+
+export class AuthorizationServerMetadataDto {
+  @ApiProperty() issuer: string;
+  @ApiProperty() token_endpoint: string;
+  @ApiProperty() revocation_endpoint: string;
+  @ApiProperty() jwks_uri: string;
+  @ApiProperty({ type: [String] }) grant_types_supported: string[];
+  @ApiProperty({ type: [String] }) token_endpoint_auth_methods_supported: string[];
+  @ApiProperty({ type: [String] }) revocation_endpoint_auth_methods_supported: string[];
+  @ApiProperty({ type: [String] }) response_types_supported: string[];
+  @ApiProperty() service_documentation: string;
+}

@@ -1,0 +1,100 @@
+import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Public } from '../auth/decorators/public.decorator.js';
+import { noStore } from '../auth/refresh-cookie.js';
+import { KeysService } from '../keys/keys.service.js';
+import {
+  AuthorizationServerMetadataDto,
+  JwksDto,
+  OAuthErrorDto,
+  OAuthTokenResponseDto,
+  RevokeRequestDto,
+  TokenRequestDto,
+} from './dto/oauth.dto.js';
+import { OAuthParams } from './oauth-params.js';
+import { OAuthService } from './oauth.service.js';
+
+/** Public metadata is cacheable; a few minutes keeps key rotation visible quickly. */
+const METADATA_CACHE = 'public, max-age=300';
+
+@ApiTags('oauth')
+@Public()
+@Controller()
+export class OAuthController {
+  constructor(
+    private readonly oauth: OAuthService,
+    private readonly keys: KeysService,
+  ) {}
+
+  @Post('auth/token')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'OAuth 2.0 token endpoint (RFC 6749 §5, §6)',
+    description:
+      'grant_type=refresh_token (same rotation, reuse detection and grace window as /auth/refresh) or grant_type=password (first-party clients; see PASSWORD_GRANT_ENABLED). Form-encoded or JSON.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({ type: TokenRequestDto })
+  @ApiOkResponse({ type: OAuthTokenResponseDto })
+  @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'invalid_request, invalid_grant or unsupported_grant_type' })
+  async token(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<OAuthTokenResponseDto> {
+    noStore(reply);
+    const pair = await this.oauth.token(OAuthParams.from(body), {
+      userAgent: request.headers['user-agent'],
+      ip: request.ip,
+    });
+    return {
+      access_token: pair.access.token,
+      token_type: 'Bearer',
+      expires_in: pair.access.expiresIn,
+      refresh_token: pair.refresh.token,
+    };
+  }
+
+  @Post('auth/revoke')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'OAuth 2.0 token revocation (RFC 7009)',
+    description: 'Revokes the session of a refresh or access token. Always 200, also for unknown tokens.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({ type: RevokeRequestDto })
+  @ApiOkResponse({ description: 'Revoked, or nothing to revoke' })
+  @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'Missing token parameter' })
+  async revoke(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    noStore(reply);
+    await this.oauth.revoke(OAuthParams.from(body), { ip: request.ip, userAgent: request.headers['user-agent'] });
+  }
+
+  @Get('.well-known/jwks.json')
+  @Header('Cache-Control', METADATA_CACHE)
+  @ApiOperation({ summary: 'Public keys that verify our access tokens (RFC 7517)' })
+  @ApiOkResponse({ type: JwksDto })
+  jwks(): JwksDto {
+    return this.keys.jwks();
+  }
+
+  @Get('.well-known/oauth-authorization-server')
+  @Header('Cache-Control', METADATA_CACHE)
+  @ApiOperation({ summary: 'Authorization server metadata (RFC 8414)' })
+  @ApiOkResponse({ type: AuthorizationServerMetadataDto })
+  metadata(): AuthorizationServerMetadataDto {
+    return this.oauth.metadata();
+  }
+}

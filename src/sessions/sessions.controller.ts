@@ -1,0 +1,63 @@
+import { Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AuditService } from '../audit/audit.service.js';
+import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
+import { SessionDto } from './dto/session.dto.js';
+import { SessionsService } from './sessions.service.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The caller's devices: list them, sign one out. */
+@ApiTags('sessions')
+@ApiBearerAuth()
+@Controller('auth/sessions')
+export class SessionsController {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: "The caller's active sessions (never any token material)" })
+  @ApiOkResponse({ type: [SessionDto] })
+  async list(@CurrentUser() principal: AccessTokenPrincipal): Promise<SessionDto[]> {
+    const sessions = await this.sessions.listActive(principal.userId);
+    return sessions.map((s) => ({
+      id: s.id,
+      createdAt: iso(s.createdAt),
+      lastUsedAt: iso(s.lastUsedAt),
+      expiresAt: iso(s.expiresAt),
+      userAgent: s.userAgent,
+      ip: s.ip,
+      current: s.id === principal.sessionId,
+    }));
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Revoke one of your sessions; its refresh and access tokens stop working' })
+  @ApiNoContentResponse({ description: 'Revoked' })
+  @ApiNotFoundResponse({ description: 'No such active session of yours' })
+  async revoke(
+    @CurrentUser() principal: AccessTokenPrincipal,
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    if (!(await this.sessions.revokeOwn(principal.userId, id))) throw new NotFoundException('Session not found');
+    await this.audit.record('session_revoked', {
+      userId: principal.userId,
+      sessionId: id,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+      detail: { bySessionId: principal.sessionId },
+    });
+  }
+}

@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { ConflictException } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import * as argon2 from 'argon2';
+import { DataSource, type Repository } from 'typeorm';
+import { loadConfig } from '../config/env.validation.js';
+import { buildDataSourceOptions } from '../database/data-source-options.js';
+import { PasswordHasher } from './password-hasher.service.js';
+import { User } from './user.entity.js';
+import { UsersService } from './users.service.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Ctx {
+  moduleRef: TestingModule;
+  service: UsersService;
+  users: Repository<User>;
+}
+
+let ctx: Ctx | undefined;
+
+/** UsersService with the real PasswordHasher (cheap argon2 cost) on migrated in-memory SQLite. */
+async function setup(env: Record<string, string> = {}): Promise<Ctx> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot({
+        isGlobal: true,
+        ignoreEnvFile: true,
+        load: [() => loadConfig({ NODE_ENV: 'test', ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1', ...env })],
+      }),
+      TypeOrmModule.forRoot(
+        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false }),
+      ),
+      TypeOrmModule.forFeature([User]),
+    ],
+    providers: [UsersService, PasswordHasher],
+  }).compile();
+  await moduleRef.init();
+  ctx = { moduleRef, service: moduleRef.get(UsersService), users: moduleRef.get(DataSource).getRepository(User) };
+  return ctx;
+}
+
+afterEach(async () => {
+  await ctx?.moduleRef.close();
+  ctx = undefined;
+});
+
+/** The m/t/p cost encoded in an argon2 PHC string. */
+function cost(hash: string): { type: string; m: number; t: number; p: number } {
+  const [, type, , list] = hash.split('$');
+  const values = Object.fromEntries(list.split(',').map((pair) => [pair[0], Number(pair.slice(2))]));
+  return { type, m: values.m, t: values.t, p: values.p };
+}
+
+describe('UsersService', () => {
+  describe('register', () => {
+    it('stores the user with a normalized name and an argon2id hash, never the password', async () => {
+      const { service, users } = await setup();
+      const before = Date.now();
+      const user = await service.register('Alice', PASSWORD);
+
+      const stored = await users.findOneByOrFail({ id: user.id });
+      expect(stored).toEqual(user);
+      expect(stored).toMatchObject({ username: 'Alice', usernameNormalized: 'alice' });
+      expect(stored.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(stored.createdAt).toBeGreaterThanOrEqual(before);
+      expect(stored.createdAt).toBeLessThanOrEqual(Date.now());
+      expect(cost(stored.passwordHash)).toEqual({ type: 'argon2id', m: 1024, t: 1, p: 1 });
+      expect(JSON.stringify(await users.query('SELECT * FROM users'))).not.toContain(PASSWORD);
+    });
+
+    it.each([
+      ['the same name', 'alice', 'alice'],
+      ['another letter case', 'Alice', 'aLICE'],
+      ['all capitals', 'bob', 'BOB'],
+    ])('refuses %s with ConflictException', async (_label, first, second) => {
+      const { service, users } = await setup();
+      await service.register(first, PASSWORD);
+      await expect(service.register(second, 'another password')).rejects.toThrow(ConflictException);
+      expect(await users.count()).toBe(1);
+    });
+
+    it('lets only one of two parallel registrations of a name win', async () => {
+      const { service, users } = await setup();
+      const results = await Promise.allSettled([service.register('carol', PASSWORD), service.register('CAROL', PASSWORD)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const [rejected] = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected.reason).toBeInstanceOf(ConflictException);
+      expect(await users.count()).toBe(1);
+    });
+
+    it('accepts different names', async () => {
+      const { service, users } = await setup();
+      await service.register('alice', PASSWORD);
+      await expect(service.register('alice2', PASSWORD)).resolves.toMatchObject({ username: 'alice2' });
+      expect(await users.count()).toBe(2);
+    });
+  });
+
+  describe('verifyCredentials', () => {
+    it('returns the user for the right password, whatever the letter case of the name', async () => {
+      const { service } = await setup();
+      const user = await service.register('Alice', PASSWORD);
+      await expect(service.verifyCredentials('Alice', PASSWORD)).resolves.toMatchObject({ id: user.id, username: 'Alice' });
+      await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id });
+      await expect(service.verifyCredentials('ALICE', PASSWORD)).resolves.toMatchObject({ id: user.id });
+    });
+
+    it('returns null for a wrong password', async () => {
+      const { service } = await setup();
+      await service.register('alice', PASSWORD);
+      await expect(service.verifyCredentials('alice', 'wrong password')).resolves.toBeNull();
+      await expect(service.verifyCredentials('alice', PASSWORD.toUpperCase())).resolves.toBeNull();
+      await expect(service.verifyCredentials('alice', '')).resolves.toBeNull();
+    });
+
+    it('returns null for an unknown user, even with the dummy password', async () => {
+      const { service } = await setup();
+      await service.register('alice', PASSWORD);
+      await expect(service.verifyCredentials('mallory', PASSWORD)).resolves.toBeNull();
+      await expect(service.verifyCredentials('mallory', 'dummy password for unknown users')).resolves.toBeNull();
+    });
+
+    it('upgrades a hash made with older parameters on a successful login', async () => {
+      const { service, users } = await setup();
+      const user = await service.register('alice', PASSWORD);
+      const old = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 2048, timeCost: 2, parallelism: 1 });
+      await users.update({ id: user.id }, { passwordHash: old });
+
+      await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id });
+
+      const upgraded = (await users.findOneByOrFail({ id: user.id })).passwordHash;
+      expect(upgraded).not.toBe(old);
+      expect(cost(upgraded)).toEqual({ type: 'argon2id', m: 1024, t: 1, p: 1 });
+      await expect(argon2.verify(upgraded, PASSWORD)).resolves.toBe(true);
+      // And the next login works against the new hash.
+      await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id });
+    });
+
+    it('leaves an old hash alone when the password is wrong', async () => {
+      const { service, users } = await setup();
+      const user = await service.register('alice', PASSWORD);
+      const old = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 2048, timeCost: 2, parallelism: 1 });
+      await users.update({ id: user.id }, { passwordHash: old });
+
+      await expect(service.verifyCredentials('alice', 'wrong password')).resolves.toBeNull();
+
+      expect((await users.findOneByOrFail({ id: user.id })).passwordHash).toBe(old);
+    });
+
+    it('does not rewrite a hash that already has the configured parameters', async () => {
+      const { service, users } = await setup();
+      const user = await service.register('alice', PASSWORD);
+      await service.verifyCredentials('alice', PASSWORD);
+      expect((await users.findOneByOrFail({ id: user.id })).passwordHash).toBe(user.passwordHash);
+    });
+  });
+
+  describe('findById', () => {
+    it('finds a registered user and returns null for an unknown id', async () => {
+      const { service } = await setup();
+      const user = await service.register('alice', PASSWORD);
+      await expect(service.findById(user.id)).resolves.toEqual(user);
+      await expect(service.findById('00000000-0000-4000-8000-000000000000')).resolves.toBeNull();
+    });
+  });
+});
