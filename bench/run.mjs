@@ -7,7 +7,7 @@
 //   BENCH_ME_ROUNDS=2        the GET /auth/me time is split into this many rounds, each running
 //                            ceiling, RS256, ES256, HS256 in turn (order reversed every other round),
 //                            so a load change on a shared machine hits every target alike
-//   BENCH_VERBOSE=1          echo the children's output
+//   BENCH_VERBOSE=1          keep each app's log (temp dir, path printed) instead of deleting it
 //
 // Prints a table (metric, value, target, PASS/MISS) and writes bench/results.json. Exit code 0
 // when everything ran (also with MISSes), 1 when something broke (app did not start, errors).
@@ -143,10 +143,7 @@ function eventLoopSummary(eld) {
 }
 
 async function startCeiling() {
-  const child = spawnChild(process.execPath, [CEILING_SERVER], {
-    env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawnChild(process.execPath, [CEILING_SERVER], { env: { ...process.env, PORT: '0' }, ipc: true });
   try {
     const [, port] = await waitForLine(child, /listening (\d+)/, 10_000);
     return { child, url: `http://127.0.0.1:${port}/` };

@@ -69,8 +69,8 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   // cwd is the temp dir so a developer's .env in the project cannot change the measured settings.
   const t0 = performance.now();
   // The IPC channel only carries the event-loop readings of the preload (see eventloop-preload.mjs).
-  const child = spawnChild(process.execPath, ['--import', PRELOAD, MAIN], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  child.on('error', () => undefined); // e.g. send() after exit; the exit itself is reported
+  const logFile = join(dir, 'app.log');
+  const child = spawnChild(process.execPath, ['--import', PRELOAD, MAIN], { cwd: dir, env, logFile, ipc: true });
 
 
   const app = {
@@ -80,6 +80,7 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
     port,
     baseUrl,
     dir,
+    logFile,
     child,
     coldStartMs: NaN,
     rss: { peak: 0, hwm: 0, samples: 0, phasePeak: 0 },
@@ -111,10 +112,10 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   const deadline = t0 + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitInfo) {
-      await fail(`app (${label}) exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.tail.join('\n')}`);
+      await fail(`app (${label}) exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.lastOutput(15).join('\n')}`);
     }
     if (performance.now() > deadline) {
-      await fail(`app (${label}) did not answer 200 on /.well-known/jwks.json within ${START_TIMEOUT_MS} ms:\n${child.tail.join('\n')}`);
+      await fail(`app (${label}) did not answer 200 on /.well-known/jwks.json within ${START_TIMEOUT_MS} ms:\n${child.lastOutput(15).join('\n')}`);
     }
     try {
       const res = await request(baseUrl, { path: '/.well-known/jwks.json', timeoutMs: 1000 });
@@ -171,7 +172,7 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   app.assertAlive = (during) => {
     if (child.exitInfo) {
       throw new Error(
-        `app (${label}) exited during ${during} (${JSON.stringify(child.exitInfo)}); last output:\n    ${child.tail.slice(-15).join('\n    ')}`,
+        `app (${label}) exited during ${during} (${JSON.stringify(child.exitInfo)}); last output:\n    ${child.lastOutput(15).join('\n    ')}`,
       );
     }
   };
@@ -180,6 +181,11 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
     clearInterval(sampler);
     await sample().catch(() => undefined);
     const exit = await stopChild(child);
+    if (process.env.BENCH_VERBOSE) {
+      process.stderr.write(`  app ${label} log kept: ${logFile}\n`);
+      tempDirs.delete(dir);
+      return exit;
+    }
     try {
       rmSync(dir, { recursive: true, force: true });
       tempDirs.delete(dir);

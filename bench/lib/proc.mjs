@@ -1,25 +1,50 @@
 // Child-process bookkeeping: every child the bench starts is registered here and killed when
 // the bench exits, however it exits (normal end, exception, SIGINT/SIGTERM).
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const children = new Set();
 
-/** spawn() that registers the child and keeps the last lines of its output for diagnostics. */
-export function spawnChild(command, args, options = {}) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  children.add(child);
-  child.tail = [];
-  const keep = (chunk) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (!line.trim()) continue;
-      child.tail.push(line);
-      if (child.tail.length > 40) child.tail.shift();
-      if (process.env.BENCH_VERBOSE) process.stderr.write(`  [child ${child.pid}] ${line}\n`);
+/**
+ * spawn() that registers the child. Its output goes to `logFile` when given (a file drains at
+ * once, like production logging; a pipe to this busy process could block the child's writes),
+ * else to pipes. `child.lastOutput(n)` returns its last lines, for error messages.
+ */
+export function spawnChild(command, args, { logFile, ipc = false, ...options } = {}) {
+  let child;
+  const extra = ipc ? ['ipc'] : [];
+  if (logFile) {
+    const fd = openSync(logFile, 'a');
+    try {
+      child = spawn(command, args, { ...options, stdio: ['ignore', fd, fd, ...extra] });
+    } finally {
+      closeSync(fd);
     }
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+    child.lastOutput = (n = 15) => {
+      try {
+        return readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim()).slice(-n);
+      } catch {
+        return [];
+      }
+    };
+  } else {
+    child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe', ...extra] });
+    const tail = [];
+    const keep = (chunk) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.trim()) continue;
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+        if (process.env.BENCH_VERBOSE) process.stderr.write(`  [child ${child.pid}] ${line}\n`);
+      }
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.lastOutput = (n = 15) => tail.slice(-n);
+  }
+  children.add(child);
+  child.on('error', () => undefined); // spawn/send errors surface as exit or missing answers
   child.exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       children.delete(child);
@@ -73,7 +98,7 @@ export function waitForLine(child, pattern, timeoutMs) {
       const match = chunk.toString().match(pattern);
       if (match) done(null, match);
     };
-    const onExit = () => done(new Error(`child exited before printing ${pattern}: ${child.tail.join(' | ')}`));
+    const onExit = () => done(new Error(`child exited before printing ${pattern}: ${child.lastOutput().join(' | ')}`));
     function done(error, value) {
       clearTimeout(timer);
       child.stdout.off('data', onData);
