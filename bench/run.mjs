@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { removeTempDirsSync, startApp } from './lib/app.mjs';
 import { request } from './lib/http.mjs';
 import {
-  argon2HashTime,
+  ARGON2_PARAMS,
+  argon2HashTimes,
   loadTest,
   login,
   loginLoad,
@@ -29,7 +30,7 @@ import {
   warmUp,
 } from './lib/phases.mjs';
 import { killAllChildrenSync, spawnChild, stopChild, waitForLine } from './lib/proc.mjs';
-import { fmt, pct, renderTable, round } from './lib/stats.mjs';
+import { fmt, median, pct, renderTable, round } from './lib/stats.mjs';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
 const CEILING_SERVER = fileURLToPath(new URL('./lib/ceiling-server.mjs', import.meta.url));
@@ -142,6 +143,21 @@ function eventLoopSummary(eld) {
   };
 }
 
+/** CPU use over one or more phase readings (see app.endPhase); `count` = successful requests. */
+function cpuSummary(readings, count) {
+  const sum = (key) => readings.reduce((total, r) => total + r[key], 0);
+  const wall = sum('wallMs');
+  const app = sum('appCpuMs');
+  const bench = sum('benchCpuMs');
+  const machine = sum('machineBusyMs');
+  return {
+    appCpuMsPerRequest: round(app / count, 3),
+    appCores: round(app / wall, 2),
+    benchCores: round(bench / wall, 2),
+    otherCores: Number.isFinite(machine) ? round(Math.max(0, machine - app - bench) / wall, 2) : undefined,
+  };
+}
+
 async function startCeiling() {
   const child = spawnChild(process.execPath, [CEILING_SERVER], { env: { ...process.env, PORT: '0' }, ipc: true });
   try {
@@ -205,7 +221,16 @@ async function measureMe(ceilingUrl, apps) {
     const { accessToken } = await login(app.baseUrl, USER);
     const probe = await request(app.baseUrl, { path: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } });
     if (probe.status !== 200) throw new Error(`GET /auth/me ${app.alg} with a fresh token: HTTP ${probe.status} ${probe.body.slice(0, 200)}`);
-    targets.push({ name: app.alg, app, url: `${app.baseUrl}/auth/me`, headers: { authorization: `Bearer ${accessToken}` }, runs: [], eld: [], rss: [] });
+    targets.push({
+      name: app.alg,
+      app,
+      url: `${app.baseUrl}/auth/me`,
+      headers: { authorization: `Bearer ${accessToken}` },
+      runs: [],
+      eld: [],
+      rss: [],
+      phases: [],
+    });
   }
   const slice = SECONDS / ME_ROUNDS;
   log(
@@ -222,6 +247,7 @@ async function measureMe(ceilingUrl, apps) {
         const phase = await t.app.endPhase();
         t.eld.push(phase.eventLoop);
         t.rss.push(phase.rssPeakBytes);
+        t.phases.push(phase);
       }
     }
   }
@@ -250,6 +276,7 @@ async function measureMe(ceilingUrl, apps) {
       ...me,
       ratioToCeiling: results.ceiling ? round(me.rps / results.ceiling.rps, 4) : undefined,
       eventLoop: eventLoopSummary(worst),
+      cpu: cpuSummary(t.phases, me.ok),
       rssPeakMB: round(mb(Math.max(...t.rss)), 1),
     };
   }
@@ -274,24 +301,40 @@ async function measureRefresh(app, via) {
     maxMs: round(result.maxMs, 2),
     seconds: round(result.seconds, 2),
     eventLoop: eventLoopSummary(phase.eventLoop),
+    cpu: cpuSummary([phase], result.ok),
     rssPeakMB: round(mb(phase.rssPeakBytes), 1),
   };
 }
 
 async function measureLogin(app) {
-  log('argon2: median of 30 sequential argon2id hashes (m=19456, t=2, p=1) in the bench process');
-  const argon2 = await argon2HashTime({ count: 30 });
-  const ceilingPerSecond = CORES / (argon2.medianMs / 1000);
-  log(`argon2: ${fmt(argon2.medianMs, 'ms', 2)} per hash → ceiling ${fmt(ceilingPerSecond, '/s')} on ${CORES} cores`);
+  // Half the hashes before the login phase and half after, so a load change on a shared machine
+  // during the phase shows in both the ceiling and the measurement.
+  log('argon2: 15 sequential argon2id hashes (m=19456, t=2, p=1) in the bench process (15 more after the login phase)');
+  const before = await argon2HashTimes({ count: 15 });
   log(`app ${app.alg}: POST /auth/login, ${LOGIN_CONCURRENCY} concurrent clients, ${SECONDS} s`);
   await app.markPhase();
   const result = await loginLoad({ baseUrl: app.baseUrl, username: USER, seconds: SECONDS, concurrency: LOGIN_CONCURRENCY });
   app.assertAlive('POST /auth/login');
   const phase = await app.endPhase();
+  const after = await argon2HashTimes({ count: 15, warmup: 0 });
+  const times = [...before.wallMs, ...after.wallMs];
+  const hashMs = median(times);
+  const hashCpuMs = median([...before.cpuMs, ...after.cpuMs]);
+  const ceilingPerSecond = CORES / (hashMs / 1000);
+  log(`argon2: median ${fmt(hashMs, 'ms', 2)} per hash → ceiling ${fmt(ceilingPerSecond, '/s')} on ${CORES} cores`);
   if (result.errors) problems.push(`POST /auth/login: ${result.errors} errors; e.g. ${result.errorSamples[0]}`);
   if (!phase.eventLoop) problems.push('event-loop delay of the app during login could not be read');
   return {
-    argon2: { ...argon2, medianMs: round(argon2.medianMs, 2), minMs: round(argon2.minMs, 2), maxMs: round(argon2.maxMs, 2) },
+    argon2: {
+      params: ARGON2_PARAMS,
+      count: times.length,
+      medianMs: round(hashMs, 2),
+      medianBeforeMs: round(median(before.wallMs), 2),
+      medianAfterMs: round(median(after.wallMs), 2),
+      medianCpuMs: round(hashCpuMs, 2),
+      minMs: round(Math.min(...times), 2),
+      maxMs: round(Math.max(...times), 2),
+    },
     ceilingPerSecond: round(ceilingPerSecond, 1),
     ...result,
     perSecond: round(result.perSecond, 1),
@@ -301,11 +344,20 @@ async function measureLogin(app) {
     maxMs: round(result.maxMs, 1),
     seconds: round(result.seconds, 2),
     eventLoop: eventLoopSummary(phase.eventLoop),
+    cpu: cpuSummary([phase], result.ok),
     rssPeakMB: round(mb(phase.rssPeakBytes), 1),
   };
 }
 
 // ---------------------------------------------------------------- table
+
+const cpuRow = (label, cpu) =>
+  cpu && {
+    metric: `CPU (${label}): app ms/req · cores app/bench/other`,
+    value: `${fmt(cpu.appCpuMsPerRequest, 'ms', 3)} · ${fmt(cpu.appCores, '', 2)}/${fmt(cpu.benchCores, '', 2)}/${fmt(cpu.otherCores, '', 2)}`,
+    target: '-',
+    status: '-',
+  };
 
 const status = (ok) => (ok === undefined ? '-' : ok ? 'PASS' : 'MISS');
 const errStatus = (n) => (n === 0 ? 'PASS' : 'FAIL');
@@ -341,6 +393,7 @@ function buildRows(results) {
       if (me.eventLoop) {
         rows.push({ metric: `event-loop delay max (me ${v.alg})`, value: fmt(me.eventLoop.maxMs, 'ms'), target: '-', status: '-' });
       }
+      if (me.cpu) rows.push(cpuRow(`me ${v.alg}`, me.cpu));
     }
   }
   const hs = variants.find((v) => v.alg === 'HS256')?.me;
@@ -355,6 +408,12 @@ function buildRows(results) {
         target: `≥ ${TARGETS.asymVsHs * 100} %`,
         status: status(ratio >= TARGETS.asymVsHs),
       });
+      // Same comparison by app CPU per request: steadier than req/s when other work shares the machine.
+      const byCpu = hs.cpu?.appCpuMsPerRequest / asym.cpu?.appCpuMsPerRequest;
+      if (Number.isFinite(byCpu)) {
+        results.comparisons[`${alg}_vs_HS256_byCpuPerRequest`] = round(byCpu, 4);
+        rows.push({ metric: `/auth/me ${alg} vs HS256 (by app CPU/req, info)`, value: pct(byCpu), target: '-', status: '-' });
+      }
     }
   }
   for (const [name, r] of [
@@ -367,10 +426,16 @@ function buildRows(results) {
     rows.push({ metric: `${name} latency p50 / p99`, value: `${fmt(r.p50Ms, '', 2)} / ${fmt(r.p99Ms, '', 2)} ms`, target: '-', status: '-' });
     rows.push({ metric: `${name} errors`, value: String(r.errors), target: '0', status: errStatus(r.errors) });
     if (r.eventLoop) rows.push({ metric: `event-loop delay max (${name})`, value: fmt(r.eventLoop.maxMs, 'ms'), target: '-', status: '-' });
+    if (r.cpu) rows.push(cpuRow(name, r.cpu));
   }
   if (lg) {
     rows.push({ section: `login: ${lg.concurrency} concurrent clients` });
-    rows.push({ metric: 'argon2id hash (m=19456,t=2,p=1) median', value: fmt(lg.argon2.medianMs, 'ms', 2), target: '-', status: '-' });
+    rows.push({
+      metric: 'argon2id hash (m=19456,t=2,p=1) median: wall (CPU)',
+      value: `${fmt(lg.argon2.medianMs, 'ms', 2)} (${fmt(lg.argon2.medianCpuMs, 'ms', 2)})`,
+      target: '-',
+      status: '-',
+    });
     rows.push({ metric: `argon2 ceiling (${CORES} cores ÷ hash time)`, value: fmt(lg.ceilingPerSecond, '/s'), target: '-', status: '-' });
     rows.push({ metric: 'logins/s', value: fmt(lg.perSecond, '/s'), target: '-', status: '-' });
     rows.push({ metric: 'logins / argon2 ceiling', value: pct(lg.ratioToCeiling), target: `≥ ${TARGETS.loginRatio * 100} %`, status: status(lg.ratioToCeiling >= TARGETS.loginRatio) });
@@ -382,6 +447,12 @@ function buildRows(results) {
       target: `≤ ${TARGETS.loginEventLoopMs} ms`,
       status: lg.eventLoop ? status(lg.eventLoop.maxMs <= TARGETS.loginEventLoopMs) : 'FAIL',
     });
+    if (lg.cpu) {
+      rows.push(cpuRow('login', lg.cpu));
+      const share = lg.argon2.medianCpuMs / lg.cpu.appCpuMsPerRequest;
+      lg.hashShareOfLoginCpu = round(share, 4);
+      rows.push({ metric: 'login: hash CPU ÷ app CPU per login (info)', value: pct(share), target: '-', status: '-' });
+    }
   }
   if (variants.length) {
     rows.push({ section: 'memory' });
@@ -510,6 +581,7 @@ console.log(
 );
 console.log(renderTable(rows));
 console.log('event-loop delay = max of monitorEventLoopDelay({resolution: 10}) in the app, minus the 10 ms resolution');
+console.log('CPU = app CPU time per successful request; cores busy during the phase: app / bench process (load generator) / everything else on the machine');
 if (problems.length) {
   console.log('\nPROBLEMS (exit code 1):');
   for (const p of problems) console.log(`  - ${p}`);

@@ -14,8 +14,11 @@ import {
   sleep,
 } from './utils/http.js';
 
-// Waits are a little over the configured lifetimes (whole seconds), kept short; the timeouts are generous.
+// Waits are a little over the configured lifetimes, kept short; the timeouts are generous.
 const SLOW = 20_000;
+
+/** Sleeps until just after the next whole second. */
+const sleepToNextSecond = () => sleep(1000 - (Date.now() % 1000) + 30);
 
 function expectRefreshRejected(response: request.Response) {
   expectErrorBody(response, 401, 'Unauthorized');
@@ -43,13 +46,16 @@ describe('token and session lifetimes (e2e)', () => {
 
   it('ACCESS_TOKEN_TTL=1s: the access token expires (invalid_token), refresh still works and its token works', async () => {
     const { server } = await app({ ACCESS_TOKEN_TTL: '1s' });
+    // JWT times are whole seconds: issue just after a second starts, so "valid now" and
+    // "expired after the next boundary" do not depend on where in the second the test runs.
+    await sleepToNextSecond();
     const { accessToken, refreshToken, response } = await login(server);
     expect(response.body.expires_in).toBe(1);
     const { payload } = decodeJwt(accessToken);
     expect((payload.exp as number) - (payload.iat as number)).toBe(1);
     await me(server, accessToken).expect(200);
 
-    await sleep(2100);
+    await sleepToNextSecond();
 
     const expired = await me(server, accessToken);
     expectErrorBody(expired, 401, 'Unauthorized');
@@ -65,7 +71,8 @@ describe('token and session lifetimes (e2e)', () => {
     const { refreshToken, accessToken, response } = await login(server);
     expect(refreshCookieMaxAge(response)).toBeLessThanOrEqual(1);
 
-    await sleep(2100);
+    // Refresh tokens expire to the millisecond (issue + 1000 ms).
+    await sleep(1300);
 
     expectRefreshRejected(await refresh(server, refreshToken));
     // Still rejected on a second try (nothing was rotated), and the session was not revoked:

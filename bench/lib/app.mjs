@@ -1,7 +1,7 @@
 // Starts the built app (`node dist/main.js`) as a child process for one benchmark variant:
 // fresh SQLite file, production settings, event-loop preload, RSS sampling.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,33 @@ const tempDirs = new Set();
 export function removeTempDirsSync() {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
+}
+
+let clockTicks;
+/** CPU time (user + system) of `pid` in ms, from /proc/<pid>/stat; NaN where there is no /proc. */
+function cpuTimeMs(pid) {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) || 100;
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks; // utime, stime
+  } catch {
+    return NaN;
+  }
+}
+
+/** Busy CPU time of the whole machine in ms (all cores; from /proc/stat), NaN where there is none. */
+function machineBusyMs() {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) || 100;
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const [user, nice, system, , , irq, softirq, steal] = ticks;
+    return ((user + nice + system + irq + softirq + steal) * 1000) / clockTicks;
+  } catch {
+    return NaN;
+  }
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -135,6 +162,7 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
     await app.eventLoopDelay();
     app.rss.phasePeak = 0;
     await sample();
+    app.phaseStart = { cpuMs: cpuTimeMs(child.pid), machineMs: machineBusyMs(), wallMs: performance.now(), benchCpu: process.cpuUsage() };
   };
 
   /**
@@ -161,11 +189,26 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
       child.send({ type: 'bench:eld', id }, (error) => error && done(undefined));
     });
 
-  /** Reads the phase's RSS peak and event-loop delay, for the phase just finished. */
+  /**
+   * For the phase just finished: RSS peak, event-loop delay, and CPU time used by the app and by
+   * the bench process (the load generator shares the machine; on a busy machine CPU per request
+   * is steadier than requests per second).
+   */
   app.endPhase = async () => {
+    const wallMs = performance.now() - app.phaseStart.wallMs;
+    const cpuMs = cpuTimeMs(child.pid) - app.phaseStart.cpuMs;
+    const bench = process.cpuUsage(app.phaseStart.benchCpu);
+    const machineMs = machineBusyMs() - app.phaseStart.machineMs;
     await sample();
     const eld = await app.eventLoopDelay();
-    return { rssPeakBytes: app.rss.phasePeak, eventLoop: eld };
+    return {
+      rssPeakBytes: app.rss.phasePeak,
+      eventLoop: eld,
+      wallMs,
+      appCpuMs: cpuMs,
+      benchCpuMs: (bench.user + bench.system) / 1000,
+      machineBusyMs: machineMs,
+    };
   };
 
   /** Throws with the app's last output when it is no longer running. */

@@ -299,6 +299,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       response = await send(refreshUrl, { method: 'POST', credentials: 'include', headers: { Accept: 'application/json' } });
     } catch (error) {
       emit({ type: 'refresh-failure', url: refreshUrl, method: 'POST', error });
+      expire();
       throw error;
     }
     if (response.status === 401) {
@@ -341,7 +342,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     if (fresh === null || !request.retryable) return response;
     await response.body?.cancel().catch(() => undefined);
     emit({ type: 'retry', url: request.url, method: request.method });
-    return authFetch(input, init);
+    return attempt(request, fresh, true);
   }
 
   async function login(username: string, password: string): Promise<AuthState> {

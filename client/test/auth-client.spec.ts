@@ -86,6 +86,9 @@ class FakeAuthServer {
       body: await request.text(),
     };
     this.calls.push(call);
+    // A client stuck in a refresh/retry loop never yields to the event loop, so jest's timeout
+    // could not stop it; fail the request instead.
+    if (this.calls.length > 100) throw new Error('runaway client: more than 100 requests');
     await this.gates.get(path);
     if (path === '/auth/refresh' && this.refreshOffline) throw new TypeError('fetch failed');
     const response = this.route(call);

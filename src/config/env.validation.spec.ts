@@ -58,6 +58,17 @@ describe('loadConfig', () => {
       expect(loadConfig({ NODE_ENV: 'production' }).http.cookieSecure).toBe(true);
     });
 
+    it('signs access tokens with RS256 from a generated key, never rotated automatically', () => {
+      expect(config.auth).toMatchObject({ jwtAlg: 'RS256', keyRotationInterval: 0, passwordGrantEnabled: true });
+      expect(config.auth.keysEncryptionKey).toBeUndefined();
+    });
+
+    it('trusts no proxy, allows no CORS origin and throttles logins', () => {
+      expect(config.http).toMatchObject({ trustProxy: false, corsOrigins: [], logLevel: 'info', logRequests: false });
+      expect(config.throttle).toEqual({ maxFailuresPerIp: 20, maxFailuresPerUser: 5, window: 900 });
+      expect(loadConfig({ NODE_ENV: 'test' }).http.logLevel).toBe('warn');
+    });
+
     it('treats empty and blank variables as unset', () => {
       expect(loadConfig({ PORT: '', HOST: '  ', ACCESS_TOKEN_TTL: ' ', NODE_ENV: ' ', JWT_SECRET: '' })).toEqual(config);
     });
@@ -99,6 +110,21 @@ describe('loadConfig', () => {
       });
     });
 
+    it('reads the signing algorithm case-insensitively and key rotation as a duration or off', () => {
+      expect(loadConfig({ JWT_ALG: 'es256' }).auth.jwtAlg).toBe('ES256');
+      expect(loadConfig({ JWT_KEY_ROTATION: '30d' }).auth.keyRotationInterval).toBe(30 * 86400);
+      for (const off of ['off', 'OFF', '0', 'false']) {
+        expect(loadConfig({ JWT_KEY_ROTATION: off }).auth.keyRotationInterval).toBe(0);
+      }
+    });
+
+    it('reads CORS origins as a list without trailing slashes', () => {
+      expect(loadConfig({ CORS_ORIGINS: 'https://app.example.org/, http://localhost:5173' }).http.corsOrigins).toEqual([
+        'https://app.example.org',
+        'http://localhost:5173',
+      ]);
+    });
+
     it('allows a reuse grace of zero', () => {
       expect(loadConfig({ REFRESH_REUSE_GRACE: '0' }).auth.refreshReuseGrace).toBe(0);
     });
@@ -137,6 +163,19 @@ describe('loadConfig', () => {
       ['ARGON2_MEMORY_KIB', '512'],
       ['ARGON2_ITERATIONS', '0'],
       ['ARGON2_PARALLELISM', '17'],
+      ['JWT_ALG', 'none'],
+      ['JWT_ALG', 'HS512'],
+      ['JWT_KEY_ROTATION', 'weekly'],
+      ['KEYS_ENCRYPTION_KEY', 'too-short'],
+      ['PASSWORD_GRANT_ENABLED', 'sometimes'],
+      ['TRUST_PROXY', 'all'],
+      ['CORS_ORIGINS', '*'],
+      ['CORS_ORIGINS', 'https://app.example.org/path'],
+      ['LOG_LEVEL', 'verbose'],
+      ['LOG_REQUESTS', 'maybe'],
+      ['LOGIN_MAX_FAILURES_PER_IP', '0'],
+      ['LOGIN_MAX_FAILURES_PER_USER', 'five'],
+      ['LOGIN_THROTTLE_WINDOW', '0'],
     ])('%s=%j', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.name).toBe('ConfigError');
@@ -174,9 +213,34 @@ describe('loadConfig', () => {
       expect(loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: `  ${secret}\n` }).auth.jwtSecret).toBe(secret);
     });
 
+    it('is refused unless JWT_ALG=HS256 opts in to a shared secret', () => {
+      const secret = randomBytes(32).toString('hex');
+      expect(configError({ JWT_SECRET: secret }).message).toContain('JWT_SECRET');
+      expect(configError({ JWT_ALG: 'RS256', JWT_SECRET: secret }).message).toContain('JWT_SECRET');
+      expect(configError({ JWT_ALG: 'ES256', JWT_SECRET: secret }).message).not.toContain(secret);
+    });
+
     it('accepts a short one outside production', () => {
       expect(loadConfig({ NODE_ENV: 'development', JWT_ALG: 'HS256', JWT_SECRET: 'dev' }).auth.jwtSecret).toBe('dev');
       expect(loadConfig({ NODE_ENV: 'test', JWT_ALG: 'HS256', JWT_SECRET: 'changeme' }).auth.jwtSecret).toBe('changeme');
+    });
+  });
+
+  describe('KEYS_ENCRYPTION_KEY', () => {
+    it('accepts a strong random key and does not echo a short one', () => {
+      const key = randomBytes(32).toString('hex');
+      expect(loadConfig({ NODE_ENV: 'production', KEYS_ENCRYPTION_KEY: key }).auth.keysEncryptionKey).toBe(key);
+      expect(configError({ KEYS_ENCRYPTION_KEY: 'hunter2' }).message).not.toContain('hunter2');
+    });
+
+    // Like JWT_SECRET: a placeholder that merely reaches the length must not protect keys in production.
+    it.each([
+      ['32 of one letter', 'a'.repeat(32)],
+      ['a placeholder phrase', 'change-me-to-a-long-random-value-please'],
+    ])('is refused in production when it is %s', (_label, key) => {
+      const error = configError({ NODE_ENV: 'production', KEYS_ENCRYPTION_KEY: key });
+      expect(error.message).toContain('KEYS_ENCRYPTION_KEY');
+      expect(error.message).not.toContain(key);
     });
   });
 });

@@ -84,6 +84,22 @@ function jwtAlg(env: Env): JwtAlgorithm {
   return alg;
 }
 
+function isWeakSecret(secret: string): boolean {
+  const lower = secret.toLowerCase();
+  return secret.length < MIN_SECRET_LENGTH || new Set(secret).size < 10 || PLACEHOLDER_HINTS.some((hint) => lower.includes(hint));
+}
+
+function keysEncryptionKey(env: Env, nodeEnv: NodeEnv): string | undefined {
+  const key = read(env, 'KEYS_ENCRYPTION_KEY');
+  if (key === undefined) return undefined;
+  if (key.length < MIN_SECRET_LENGTH || (nodeEnv === 'production' && isWeakSecret(key))) {
+    throw new ConfigError(
+      `KEYS_ENCRYPTION_KEY is weak or a placeholder; use at least ${MIN_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 32\`)`,
+    );
+  }
+  return key;
+}
+
 function jwtSecret(env: Env, nodeEnv: NodeEnv, alg: JwtAlgorithm): string | undefined {
   const secret = read(env, 'JWT_SECRET');
   if (secret !== undefined && alg !== 'HS256') {
@@ -92,9 +108,7 @@ function jwtSecret(env: Env, nodeEnv: NodeEnv, alg: JwtAlgorithm): string | unde
     );
   }
   if (secret === undefined || nodeEnv !== 'production') return secret;
-  const lower = secret.toLowerCase();
-  const distinct = new Set(secret).size;
-  if (secret.length < MIN_SECRET_LENGTH || distinct < 10 || PLACEHOLDER_HINTS.some((hint) => lower.includes(hint))) {
+  if (isWeakSecret(secret)) {
     throw new ConfigError(
       `JWT_SECRET is weak or a placeholder; in production use at least ${MIN_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 48\`) or unset it to use the generated key`,
     );
@@ -118,10 +132,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const sessionMaxAge = duration(env, 'SESSION_MAX_AGE', '30d');
   const alg = jwtAlg(env);
   const rotation = read(env, 'JWT_KEY_ROTATION') ?? 'off';
-  const keysEncryptionKey = read(env, 'KEYS_ENCRYPTION_KEY');
-  if (keysEncryptionKey !== undefined && keysEncryptionKey.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`KEYS_ENCRYPTION_KEY must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`);
-  }
 
   return {
     env: nodeEnv,
@@ -145,7 +155,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jwtAlg: alg,
       jwtSecret: jwtSecret(env, nodeEnv, alg),
       keyRotationInterval: ['off', '0', 'false'].includes(rotation.toLowerCase()) ? 0 : duration(env, 'JWT_KEY_ROTATION', rotation),
-      keysEncryptionKey,
+      keysEncryptionKey: keysEncryptionKey(env, nodeEnv),
       passwordGrantEnabled: boolean(env, 'PASSWORD_GRANT_ENABLED', true),
       accessTokenTtl,
       refreshTokenTtl,

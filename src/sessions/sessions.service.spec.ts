@@ -563,15 +563,16 @@ describe('SessionsService', () => {
     it('lists sessions that can still be refreshed, most recently used first', async () => {
       const { service, rotate, dataSource, userId } = await setup({ REFRESH_TOKEN_TTL: '1h', SESSION_MAX_AGE: '1d' });
       const otherUser = await insertUser(dataSource);
-      const older = await service.create(userId, {}, T0);
-      const newer = await service.create(userId, {}, T0 + MINUTE);
-      await rotate(older.token, T0 + 2 * MINUTE);
+      const a = await service.create(userId, {}, T0);
+      const b = await service.create(userId, {}, T0 + MINUTE);
+      const c = await service.create(userId, {}, T0 + 2 * MINUTE);
+      await rotate(b.token, T0 + 3 * MINUTE);
       const revoked = await service.create(userId, {}, T0);
       await service.revoke(revoked.sessionId, 'logout', T0);
       await service.create(otherUser, {}, T0);
 
-      const ids = (await service.listActive(userId, T0 + 3 * MINUTE)).map((s) => s.id);
-      expect(ids).toEqual([older.sessionId, newer.sessionId]);
+      const ids = (await service.listActive(userId, T0 + 4 * MINUTE)).map((s) => s.id);
+      expect(ids).toEqual([b.sessionId, c.sessionId, a.sessionId]);
     });
 
     it('leaves out sessions whose refresh tokens have all expired, and sessions past their absolute expiry', async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import express, { type NextFunction, type Response } from 'express';
 import { expressjwt, type GetVerificationKey, type Request as JwtRequest } from 'express-jwt';
 import * as jose from 'jose';
+import { KeysService } from '../../src/keys/keys.service.js';
 import { forgeJwt } from '../utils/http.js';
 import {
   closeHttpServer,
@@ -108,5 +109,18 @@ describe('express + express-jwt + jwks-rsa as a resource server', () => {
 
     await expect(callApi('/protected', forged)).resolves.toEqual({ status: 401, body: { code: 'invalid_token' } });
     expect((await meOverHttp(s.issuer, forged)).status).toBe(401);
+  });
+
+  // Last: it rotates the app's signing key.
+  it('keeps accepting old tokens after a key rotation, and learns the new kid despite its JWKS cache', async () => {
+    const before = await loginOverHttp(s.issuer);
+    await expect(callApi('/protected', before.accessToken)).resolves.toMatchObject({ status: 200 }); // caches the old key
+
+    const rotated = await s.t.app.get(KeysService).rotate();
+    const after = await loginOverHttp(s.issuer);
+    expect(jwtHeader(after.accessToken).kid).toBe(rotated.kid);
+
+    await expect(callApi('/protected', after.accessToken)).resolves.toMatchObject({ status: 200 });
+    await expect(callApi('/protected', before.accessToken)).resolves.toMatchObject({ status: 200 });
   });
 });

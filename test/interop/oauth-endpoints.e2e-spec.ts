@@ -215,6 +215,9 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
 
       const denied = await refresh(t.server, current).expect(401);
       expectRefreshCookieCleared(denied);
+      // RFC 7009 §2.1: the access tokens of the revoked session stop working too.
+      await me(t.server, accessToken).expect(401);
+      await me(t.server, rotated.body.access_token as string).expect(401);
       const session = await sessionRow(t, decodeJwt(accessToken).payload.sid as string);
       expect(session).toMatchObject({ revoked_at: expect.any(Number), revoked_reason: 'revoked' });
       // Idempotent.
@@ -299,5 +302,34 @@ describe('OAuth endpoints with PASSWORD_GRANT_ENABLED=false (e2e)', () => {
   it('still serves the refresh_token grant for cookie-flow sessions', async () => {
     const { refreshToken } = await login(t.server);
     expectTokenResponse(await request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+  });
+});
+
+describe('OAuth endpoints under login throttling (LOGIN_MAX_FAILURES_PER_USER=2) (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_MAX_FAILURES_PER_USER: '2' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('throttles the password grant like /auth/login, with Retry-After, no-store, and an error code OAuth clients can read', async () => {
+    const user = await register(t.server);
+    const grant = (password: string) =>
+      request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', username: user.username, password });
+    expectOAuthError(await grant('wrong 1'), 'invalid_grant');
+    expectOAuthError(await grant('wrong 2'), 'invalid_grant');
+
+    // Blocked now, even with the right password: the grant must not be a way around the login throttle.
+    const blocked = await grant(user.password);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expectNoStore(blocked);
+    // OAuth clients (openid-client, oauth4webapi, …) read any `error` member of a token-endpoint
+    // error body as an RFC 6749 error code: it must be one (Appendix A.7: 1*NQSCHAR, no spaces),
+    // with the human text in error_description.
+    expect(blocked.body).toEqual({ error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/), error_description: expect.any(String) });
   });
 });

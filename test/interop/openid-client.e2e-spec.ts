@@ -86,6 +86,22 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
     expect((await oauthError(client.refreshTokenGrant(config, tokens.refresh_token!))).error).toBe('invalid_grant');
   });
 
+  it('after revocation the access token is refused with an RFC 6750 challenge openid-client can parse', async () => {
+    const tokens = await passwordGrant();
+    const meUrl = new URL(`${s.issuer}/auth/me`);
+    expect((await client.fetchProtectedResource(config, tokens.access_token, meUrl, 'GET')).status).toBe(200);
+
+    await client.tokenRevocation(config, tokens.refresh_token!);
+    // RFC 7009 §2.1: revoking a refresh token should also invalidate the access tokens of that grant.
+    const error = await rejectionOf(client.fetchProtectedResource(config, tokens.access_token, meUrl, 'GET'));
+    expect(error).toBeInstanceOf(client.WWWAuthenticateChallengeError);
+    const { status, cause } = error as unknown as client.WWWAuthenticateChallengeError;
+    expect(status).toBe(401);
+    expect(cause).toEqual([
+      { scheme: 'bearer', parameters: expect.objectContaining({ realm: expect.any(String), error: 'invalid_token' }) },
+    ]);
+  });
+
   it('revoking an access token with tokenRevocation ends its session', async () => {
     const tokens = await passwordGrant();
     await client.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' });
@@ -94,6 +110,19 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
 
   it('treats revocation of an unknown token as success (RFC 7009 §2.2)', async () => {
     await expect(client.tokenRevocation(config, 'A'.repeat(43))).resolves.toBeUndefined();
+  });
+
+  it('surfaces a throttled password grant as a readable OAuth error (429, RFC 6749 error code)', async () => {
+    const victim = await registerOverHttp(s.issuer);
+    const attempt = (password: string) => client.genericGrantRequest(config, 'password', { username: victim.username, password });
+    // LOGIN_MAX_FAILURES_PER_USER defaults to 5.
+    for (let i = 0; i < 5; i += 1) expect((await oauthError(attempt(`wrong ${i}`))).error).toBe('invalid_grant');
+
+    const throttled = await oauthError(attempt(victim.password));
+    expect(throttled.status).toBe(429);
+    // openid-client takes the body's `error` member as the OAuth error code; it must be one
+    // (RFC 6749 Appendix A.7: 1*NQSCHAR, no spaces), with an error_description for people.
+    expect(throttled.body).toEqual({ error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/), error_description: expect.any(String) });
   });
 
   it('reports a grant type the server does not offer as unsupported_grant_type', async () => {

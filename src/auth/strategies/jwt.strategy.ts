@@ -7,12 +7,17 @@ import { KeysService } from '../../keys/keys.service.js';
 import { SessionStateCache } from '../../sessions/session-state.cache.js';
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from '../access-token.service.js';
 import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
+import { VerifiedTokenCache } from '../verified-token.cache.js';
 
 interface JoseHeader {
   alg?: unknown;
   kid?: unknown;
   typ?: unknown;
 }
+
+type RequestLike = Parameters<ReturnType<typeof ExtractJwt.fromAuthHeaderAsBearerToken>>[0];
+
+const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 /** Reads a JWT's header without trusting it; undefined when it is not JSON. */
 function readHeader(rawJwt: string): JoseHeader | undefined {
@@ -30,6 +35,8 @@ function isAccessTokenType(typ: unknown): boolean {
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly verified = new VerifiedTokenCache();
+
   constructor(
     keys: KeysService,
     private readonly sessionState: SessionStateCache,
@@ -37,7 +44,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     const auth = config.get('auth', { infer: true });
     super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      jwtFromRequest: bearerToken,
       // Only keys we publish, only the configured algorithm, only access tokens (RFC 9068 typ):
       // no `alg: none`, no HS256-with-our-public-key confusion, no other JWTs of ours.
       secretOrKeyProvider: ((_req, rawJwt, done) => {
@@ -55,14 +62,33 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       algorithms: [auth.jwtAlg],
       issuer: auth.issuer,
       ignoreExpiration: false,
+      passReqToCallback: true,
     });
   }
 
-  /** A valid signature is not enough: the session must still be live (revocation reaches access tokens). */
-  async validate(claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
+  /** Skips the signature check for a token verified before (until its exp); the session check always runs. */
+  override authenticate(request: RequestLike, options?: object): void {
+    const token = bearerToken(request);
+    const claims = token ? this.verified.get(token) : undefined;
+    if (!claims) return super.authenticate(request, options);
+    this.principal(claims).then(
+      (principal) => (principal ? this.success(principal) : this.fail(new Error('session is not active'), 401)),
+      (error: Error) => this.error(error),
+    );
+  }
+
+  /** Called by passport-jwt after a successful signature check. */
+  async validate(request: RequestLike, claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
     if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.jti !== 'string') {
       return false;
     }
+    const token = bearerToken(request);
+    if (token) this.verified.set(token, claims as AccessTokenClaims);
+    return this.principal(claims as AccessTokenClaims);
+  }
+
+  /** A valid signature is not enough: the session must still be live (revocation reaches access tokens). */
+  private async principal(claims: AccessTokenClaims): Promise<AccessTokenPrincipal | false> {
     if (!(await this.sessionState.isActive(claims.sid, claims.sub))) return false;
     return { userId: claims.sub, sessionId: claims.sid, tokenId: claims.jti };
   }

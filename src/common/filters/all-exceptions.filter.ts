@@ -46,9 +46,15 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     return { status: 500, body: errorBody(500, 'Internal server error'), headers };
   }
 
-  if (OAUTH_PATHS.includes(path) && status >= 400 && status < 500 && status !== 429) {
+  if (OAUTH_PATHS.includes(path) && status >= 400 && status < 500) {
     const description = Array.isArray(message) ? message.join('; ') : message;
-    return { status: 400, body: { error: 'invalid_request', error_description: description }, headers: oauthHeaders() };
+    // Throttling keeps its 429 and Retry-After; `slow_down` is the closest registered OAuth code (RFC 8628).
+    const error = status === 429 ? 'slow_down' : 'invalid_request';
+    return {
+      status: status === 429 ? 429 : 400,
+      body: { error, error_description: description },
+      headers: { ...headers, ...oauthHeaders() },
+    };
   }
   return { status, body: errorBody(status, message), headers };
 }
