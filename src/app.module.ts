@@ -10,7 +10,9 @@ import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
+import { HealthModule } from './health/health.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
+import { RedisModule } from './redis/redis.module.js';
 
 /**
  * The application, built from an already validated config: main.ts passes the one read from
@@ -30,9 +32,11 @@ export class AppModule {
             buildDataSourceOptions(configService.get('database', { infer: true })),
         }),
         ScheduleModule.forRoot(),
+        RedisModule,
         AuditModule,
         AuthModule,
         OAuthModule,
+        HealthModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -221,13 +221,20 @@ describe('POST /auth/refresh and /auth/logout (e2e, default 10s grace)', () => {
       await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${refreshToken}`).expect(204);
     });
 
-    it('leaves an access token issued before logout valid until it expires (documented, for now)', async () => {
-      // Access tokens are stateless JWTs checked by signature and exp only; a later issue
-      // (session-bound access tokens) changes this to 401 after logout. Update this test then.
+    it('ends the access tokens of the logged-out session at once (invalid_token); other sessions keep theirs', async () => {
+      // This was "still valid until exp" while access tokens were checked by signature and exp
+      // only; session-bound access tokens (README, "Logout / revocation leaves access tokens
+      // working") changed it: the JWT guard checks the session, and a local logout is seen at once.
       const { accessToken, refreshToken, username } = await login(t.server);
+      const other = await login(t.server, username);
+      await me(t.server, accessToken).expect(200);
+
       await logout(t.server, refreshToken).expect(204);
-      const whoami = await me(t.server, accessToken).expect(200);
-      expect(whoami.body.username).toBe(username);
+
+      const response = await me(t.server, accessToken);
+      expectErrorBody(response, 401, 'Unauthorized');
+      expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect((await me(t.server, other.accessToken).expect(200)).body.username).toBe(username);
     });
   });
 });
@@ -280,11 +287,11 @@ describe('refresh token reuse detection with REFRESH_REUSE_GRACE=0 (e2e)', () =>
   });
 });
 
-describe('grace window REFRESH_REUSE_GRACE=1s (e2e)', () => {
+describe('grace window REFRESH_REUSE_GRACE=2s (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ REFRESH_REUSE_GRACE: '1s' });
+    t = await createTestApp({ REFRESH_REUSE_GRACE: '2s' });
   });
   afterAll(async () => {
     await t.close();
@@ -295,7 +302,7 @@ describe('grace window REFRESH_REUSE_GRACE=1s (e2e)', () => {
     const child = expectRefreshed(await refresh(t.server, parent)).refreshToken;
     expect(refreshCookie(await refresh(t.server, parent).expect(200))).toBe(child);
 
-    await sleep(1600);
+    await sleep(2500);
 
     expectRefreshRejected(await refresh(t.server, parent));
     expectRefreshRejected(await refresh(t.server, child));

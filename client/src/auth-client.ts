@@ -299,7 +299,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       response = await send(refreshUrl, { method: 'POST', credentials: 'include', headers: { Accept: 'application/json' } });
     } catch (error) {
       emit({ type: 'refresh-failure', url: refreshUrl, method: 'POST', error });
-      expire();
       throw error;
     }
     if (response.status === 401) {

@@ -11,6 +11,8 @@ import { AuthService } from './auth.service.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
 import { LoginThrottle } from './login-throttle.service.js';
+import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+import { RedisConnections } from '../redis/redis.module.js';
 import { RefreshCookie } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { LocalStrategy } from './strategies/local.strategy.js';
@@ -28,7 +30,13 @@ import { LocalStrategy } from './strategies/local.strategy.js';
     SameSiteGuard,
     LoginThrottle,
     // In-memory failure counters; the multi-instance setup replaces this with shared storage.
-    { provide: LOGIN_ATTEMPT_STORE, useFactory: () => new MemoryLoginAttemptStore() },
+    {
+      // Shared through Redis when several instances run; in memory otherwise.
+      provide: LOGIN_ATTEMPT_STORE,
+      inject: [RedisConnections],
+      useFactory: (redis: RedisConnections) =>
+        redis.client ? new RedisLoginAttemptStore(redis.client) : new MemoryLoginAttemptStore(),
+    },
   ],
   exports: [AuthService, AccessTokenService],
 })

@@ -55,6 +55,11 @@ export interface DatabaseConfig {
   logging: boolean;
 }
 
+export interface RedisConfig {
+  /** Shared state for several instances: throttle counters, revocation broadcast. */
+  url?: string;
+}
+
 /** The whole validated configuration, one namespace per concern. */
 export interface AppConfig {
   env: NodeEnv;
@@ -62,4 +67,5 @@ export interface AppConfig {
   auth: AuthConfig;
   throttle: ThrottleConfig;
   database: DatabaseConfig;
+  redis: RedisConfig;
 }

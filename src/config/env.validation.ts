@@ -66,6 +66,14 @@ function logLevel(env: Env, nodeEnv: NodeEnv): string {
   return level;
 }
 
+function redisUrl(env: Env): string | undefined {
+  const url = read(env, 'REDIS_URL');
+  if (url !== undefined && !/^rediss?:\/\/\S+$/.test(url)) {
+    throw new ConfigError(`REDIS_URL must look like redis://host:6379, got "${url}"`);
+  }
+  return url;
+}
+
 function database(env: Env): DatabaseConfig {
   const url = read(env, 'DATABASE_URL') ?? 'sqlite:./data/auth.sqlite';
   const logging = boolean(env, 'DATABASE_LOGGING', false);
@@ -168,5 +176,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       },
     },
     database: database(env),
+    redis: { url: redisUrl(env) },
   };
 }

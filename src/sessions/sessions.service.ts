@@ -10,6 +10,7 @@ import { KeysService } from '../keys/keys.service.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
+import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session, type SessionRevokeReason } from './session.entity.js';
 
@@ -52,6 +53,7 @@ export class SessionsService {
     @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
     private readonly keys: KeysService,
     private readonly state: SessionStateCache,
+    private readonly bus: SessionRevocationBus,
     private readonly audit: AuditService,
     config: ConfigService<AppConfig, true>,
   ) {
@@ -157,8 +159,10 @@ export class SessionsService {
       { id: sessionId, revokedAt: IsNull() },
       { revokedAt: now, revokedReason: reason },
     );
+    if (!result.affected) return false;
     this.state.markRevoked(sessionId);
-    return (result.affected ?? 0) > 0;
+    await this.bus.sessionRevoked(sessionId);
+    return true;
   }
 
   /** Revokes one of the user's own live sessions; false when it is not theirs, unknown or already dead. */
@@ -169,6 +173,7 @@ export class SessionsService {
     );
     if (!result.affected) return false;
     this.state.markRevoked(sessionId);
+    await this.bus.sessionRevoked(sessionId);
     return true;
   }
 
@@ -184,6 +189,7 @@ export class SessionsService {
       { revokedAt: now, revokedReason: reason },
     );
     this.state.markUserRevoked(userId, keepSessionId);
+    await this.bus.userRevoked(userId, keepSessionId);
     return result.affected ?? 0;
   }
 

@@ -4,6 +4,8 @@ import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from '
 // has no "type": "module", so TypeScript (nodenext) types the default import as the CJS namespace.
 import { createAuthRefresh } from 'axios-auth-refresh';
 import { sleep } from '../utils/http.js';
+
+const sleepUntil = (epochMs: number) => sleep(Math.max(0, epochMs - Date.now()));
 import { registerOverHttp, startListeningApp, type ListeningApp } from './interop-helpers.js';
 
 /** A tiny cookie jar, by hand: name → value, updated from Set-Cookie, cleared by an empty value. */
@@ -44,9 +46,12 @@ describe('axios + axios-auth-refresh over the cookie flow (ACCESS_TOKEN_TTL=1s)'
     await s?.close();
   });
 
-  async function spaClient() {
+  async function spaClient({ alignToSecond }: { alignToSecond: boolean }) {
     const user = await registerOverHttp(s.issuer);
     const jar = new CookieJar();
+    // `exp` = `iat` + 1 in whole seconds, so a token signed late in a second lives only ms.
+    // Log in just after a second boundary so the first token is good for ~1 s.
+    if (alignToSecond) await sleepUntil(Math.ceil(Date.now() / 1000) * 1000 + 20);
     const login = await axios.post<{ access_token: string }>(`${s.issuer}/auth/login`, user);
     expect(login.status).toBe(200);
     jar.store(login.headers['set-cookie']);
@@ -86,14 +91,17 @@ describe('axios + axios-auth-refresh over the cookie flow (ACCESS_TOKEN_TTL=1s)'
   }
 
   it('answers the expired token with 401, refreshes exactly once, and the retried request succeeds', async () => {
-    const { user, jar, state, api } = await spaClient();
+    const { user, jar, state, api } = await spaClient({ alignToSecond: true });
     const firstToken = state.accessToken;
     const firstCookie = jar.get('refresh_token');
 
     await expect(api.get('/auth/me')).resolves.toMatchObject({ status: 200 });
     expect(state).toMatchObject({ refreshCalls: 0, statuses: [200] });
 
-    await sleep(2200); // past the 1 s TTL (exp has whole-second resolution)
+    // Just past `exp`, which is also just after a second boundary: the refreshed token then
+    // lives a whole second, ample for the retry and the follow-up below even on a loaded machine.
+    const { exp } = JSON.parse(Buffer.from(firstToken.split('.')[1], 'base64url').toString('utf8')) as { exp: number };
+    await sleepUntil(exp * 1000 + 30);
     const response = await api.get('/auth/me');
 
     expect(response.status).toBe(200);
@@ -112,7 +120,7 @@ describe('axios + axios-auth-refresh over the cookie flow (ACCESS_TOKEN_TTL=1s)'
   });
 
   it('gives up with the 401 when the refresh itself fails (session logged out), refreshing once', async () => {
-    const { jar, state, api } = await spaClient();
+    const { jar, state, api } = await spaClient({ alignToSecond: false });
     await axios.post(`${s.issuer}/auth/logout`, undefined, { headers: { Cookie: jar.header() } });
     state.accessToken = 'not-a-jwt'; // rejected at once: no need to wait for expiry
 

@@ -7,6 +7,7 @@ import { AppModule } from '../../src/app.module.js';
 import { configureApp, createHttpAdapter } from '../../src/app.setup.js';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { loadConfig } from '../../src/config/env.validation.js';
+import { dropPgDatabase, ensurePgDatabase, freshPgUrl, PG_MODE } from './test-database.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -43,7 +44,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       `createTestApp: another app (${liveApp}) is still open; close it first, since passport strategies are process-global`,
     );
   }
-  const config = loadConfig({ ...TEST_ENV, ...env });
+  const merged = { ...TEST_ENV, ...env };
+  // Against PostgreSQL, an in-memory database becomes a fresh database of its own, dropped on close.
+  const ownPgDatabase = PG_MODE && merged.DATABASE_URL === 'sqlite::memory:';
+  if (ownPgDatabase) merged.DATABASE_URL = freshPgUrl();
+  if (PG_MODE) await ensurePgDatabase(merged.DATABASE_URL);
+  const config = loadConfig(merged);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'] });
   const label = JSON.stringify(env);
@@ -63,6 +69,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     closed = true;
     try {
       await app.close();
+      if (ownPgDatabase) await dropPgDatabase(merged.DATABASE_URL);
     } finally {
       liveApp = undefined;
     }
@@ -70,8 +77,15 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   return { app, config, server: app.getHttpServer(), close };
 }
 
-/** A fresh SQLite file under the OS temp dir; `cleanup` removes it. */
-export function tempSqliteUrl(): { url: string; cleanup(): void } {
+/**
+ * A fresh database that outlives an app, for restart tests: a SQLite file under the OS temp
+ * dir, or (against PostgreSQL) a database of its own. `cleanup` removes it.
+ */
+export function tempSqliteUrl(): { url: string; cleanup(): Promise<void> | void } {
+  if (PG_MODE) {
+    const url = freshPgUrl();
+    return { url, cleanup: () => dropPgDatabase(url) };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'nest-token-auth-'));
   return { url: `sqlite:${join(dir, 'auth.sqlite')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

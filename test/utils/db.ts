@@ -14,9 +14,13 @@ export interface SessionRow {
  * two outcomes apart (e.g. "expired" vs "revoked for reuse" both answer 401).
  */
 export async function sessionRow(t: TestApp, sessionId: string): Promise<SessionRow | undefined> {
-  const rows = (await t.app
-    .get(DataSource)
-    .query('SELECT id, user_id, expires_at, revoked_at, revoked_reason FROM sessions WHERE id = ?', [sessionId])) as SessionRow[];
+  const dataSource = t.app.get(DataSource);
+  // Placeholders differ: `?` on SQLite, `$1` on PostgreSQL.
+  const placeholder = dataSource.options.type === 'postgres' ? '$1' : '?';
+  const rows = (await dataSource.query(
+    `SELECT id, user_id, expires_at, revoked_at, revoked_reason FROM sessions WHERE id = ${placeholder}`,
+    [sessionId],
+  )) as SessionRow[];
   const row = rows[0];
   if (!row) return undefined;
   return {

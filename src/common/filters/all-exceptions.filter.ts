@@ -27,6 +27,11 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };
   }
 
+  // Terminus' 503 carries the per-dependency report; that is the useful body for /health.
+  if (path === '/health' && exception instanceof HttpException && exception.getStatus() === 503) {
+    return { status: 503, body: exception.getResponse() as object, headers };
+  }
+
   let status: number;
   let message: string | string[];
   if (exception instanceof HttpException) {

@@ -1,0 +1,44 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
+import { Public } from '../auth/decorators/public.decorator.js';
+import { RedisConnections } from '../redis/redis.module.js';
+
+/** Liveness and dependencies, for load balancers and orchestrators. */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly redis: RedisConnections,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Database and (when configured) Redis; 503 when one is down' })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
+  check() {
+    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(1500)];
+    const client = this.redis.client;
+    if (client) {
+      checks.push(() =>
+        this.indicators
+          .check('redis')
+          .attempt(async () => {
+            if ((await client.ping()) !== 'PONG') throw new Error('unexpected PING reply');
+          })
+          .withTimeout(1500),
+      );
+    }
+    return this.health.check(checks);
+  }
+}

@@ -1,0 +1,63 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { RedisConnections } from '../redis/redis.module.js';
+import { SessionStateCache } from './session-state.cache.js';
+
+const CHANNEL = 'nta:session-revoked';
+
+type RevocationMessage = { session: string } | { user: string; keep?: string };
+
+/**
+ * Tells every instance about revocations at once (Redis pub/sub), so their session-state caches
+ * drop the session without waiting for the cache TTL. Without Redis this is a no-op: the local
+ * cache is updated by SessionsService and other processes catch up within the TTL.
+ */
+@Injectable()
+export class SessionRevocationBus implements OnModuleInit {
+  private readonly logger = new Logger(SessionRevocationBus.name);
+
+  constructor(
+    private readonly redis: RedisConnections,
+    private readonly cache: SessionStateCache,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const subscriber = this.redis.subscriber;
+    if (!subscriber) return;
+    subscriber.on('message', (channel: string, raw: string) => {
+      if (channel === CHANNEL) this.apply(raw);
+    });
+    // Subscribe on every (re)connection; a Redis that is down at start-up must not stop the app.
+    const subscribe = () =>
+      subscriber.subscribe(CHANNEL).catch((error: Error) => this.logger.warn(`Could not subscribe: ${error.message}`));
+    subscriber.on('ready', () => void subscribe());
+    if (subscriber.status === 'ready') await subscribe();
+  }
+
+  async sessionRevoked(sessionId: string): Promise<void> {
+    await this.publish({ session: sessionId });
+  }
+
+  async userRevoked(userId: string, keepSessionId?: string): Promise<void> {
+    await this.publish({ user: userId, keep: keepSessionId });
+  }
+
+  private async publish(message: RevocationMessage): Promise<void> {
+    if (!this.redis.client) return;
+    try {
+      await this.redis.client.publish(CHANNEL, JSON.stringify(message));
+    } catch (error) {
+      // The database already holds the revocation; other instances see it within the cache TTL.
+      this.logger.warn(`Could not broadcast a revocation: ${(error as Error).message}`);
+    }
+  }
+
+  private apply(raw: string): void {
+    try {
+      const message = JSON.parse(raw) as RevocationMessage;
+      if ('session' in message && typeof message.session === 'string') this.cache.markRevoked(message.session);
+      else if ('user' in message && typeof message.user === 'string') this.cache.markUserRevoked(message.user, message.keep);
+    } catch {
+      this.logger.warn('Ignored a malformed revocation message');
+    }
+  }
+}
