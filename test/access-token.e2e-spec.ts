@@ -37,7 +37,7 @@ describe('access tokens and GET /auth/me (e2e)', () => {
     expect(response.body).toEqual({ id: sub, username });
   });
 
-  it('carries sub, sid, jti, iat, exp and iss claims, a kid, and exp - iat = ACCESS_TOKEN_TTL', async () => {
+  it('carries sub, sid, jti, iat, exp, iss and aud claims, a kid, and exp - iat = ACCESS_TOKEN_TTL', async () => {
     const { username } = await register(t.server);
     const before = Math.floor(Date.now() / 1000);
     const { accessToken, response } = await login(t.server, username);
@@ -52,6 +52,8 @@ describe('access tokens and GET /auth/me (e2e)', () => {
       iat: expect.any(Number),
       exp: expect.any(Number),
       iss: ISSUER,
+      // JWT_AUDIENCE defaults to the issuer.
+      aud: ISSUER,
     });
     expect(payload.exp as number).toBe((payload.iat as number) + 600);
     expect(response.body.expires_in).toBe(600);
@@ -145,7 +147,7 @@ describe('hand-forged HS256 access tokens on GET /auth/me (e2e)', () => {
   /** Claims the server would issue for this user and session, valid for a minute. */
   function claimsFor(sub: string, sid: string, overrides: Record<string, unknown> = {}) {
     const now = Math.floor(Date.now() / 1000);
-    return { sid, sub, iss: ISSUER, jti: randomUUID(), iat: now, exp: now + 60, ...overrides };
+    return { sid, sub, iss: ISSUER, aud: ISSUER, jti: randomUUID(), iat: now, exp: now + 60, ...overrides };
   }
 
   it('signs with HS256 and a kid, and accepts a token forged with the secret and correct claims (control)', async () => {
@@ -174,6 +176,12 @@ describe('hand-forged HS256 access tokens on GET /auth/me (e2e)', () => {
     const { sub, sid } = await loggedInUser(hs);
     expectInvalidToken(await me(hs.server, forgeJwt({ ...header, kid: randomUUID() }, claimsFor(sub, sid), secret)));
     expectInvalidToken(await me(hs.server, forgeJwt({ ...header, kid: undefined }, claimsFor(sub, sid), secret)));
+  });
+
+  it('rejects a token for another audience, or with no audience, even when signed with the real secret', async () => {
+    const { sub, sid } = await loggedInUser(hs);
+    expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { aud: 'https://other-api.example' }), secret)));
+    expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { aud: undefined }), secret)));
   });
 
   it('rejects another HMAC algorithm (HS512) with the real secret', async () => {

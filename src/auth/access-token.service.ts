@@ -16,6 +16,7 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   iss: string;
+  aud: string;
 }
 
 export interface SignedAccessToken {
@@ -47,6 +48,7 @@ export class AccessTokenService {
         header: { alg, typ: ACCESS_TOKEN_TYPE },
         subject: userId,
         issuer: this.auth.issuer,
+        audience: this.auth.audience,
         jwtid: randomUUID(),
         expiresIn: this.auth.accessTokenTtl,
       },
@@ -65,6 +67,7 @@ export class AccessTokenService {
         publicKey: key.verificationKey as unknown as Buffer,
         algorithms: [key.alg],
         issuer: this.auth.issuer,
+        audience: this.auth.audience,
       });
     } catch {
       return undefined;

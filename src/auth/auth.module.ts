@@ -35,7 +35,7 @@ import { LocalStrategy } from './strategies/local.strategy.js';
       provide: LOGIN_ATTEMPT_STORE,
       inject: [RedisConnections],
       useFactory: (redis: RedisConnections) =>
-        redis.client ? new RedisLoginAttemptStore(redis.client) : new MemoryLoginAttemptStore(),
+        redis.client ? new RedisLoginAttemptStore(redis.client, redis.prefix) : new MemoryLoginAttemptStore(),
     },
   ],
   exports: [AuthService, AccessTokenService],

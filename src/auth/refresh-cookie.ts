@@ -28,7 +28,9 @@ export class RefreshCookie {
       sameSite: 'strict',
       path: COOKIE_PATH,
       secure: this.secure,
-      maxAge: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+      // Never longer than the token lives, but never 0 either: Max-Age=0 would delete a token
+      // that is still valid for a few hundred milliseconds.
+      maxAge: Math.max(1, Math.floor((expiresAt - now) / 1000)),
     });
   }
 

@@ -29,6 +29,8 @@ export type JwtAlgorithm = 'RS256' | 'ES256' | 'HS256';
 
 export interface AuthConfig {
   issuer: string;
+  /** `aud` of access tokens (RFC 9068): the APIs they are meant for. */
+  audience: string;
   /** Access-token signature algorithm. HS256 is an explicit opt-in (no JWKS then). */
   jwtAlg: JwtAlgorithm;
   /** HS256 secret from env (only with JWT_ALG=HS256); overrides the generated key. */
@@ -58,6 +60,8 @@ export interface DatabaseConfig {
 export interface RedisConfig {
   /** Shared state for several instances: throttle counters, revocation broadcast. */
   url?: string;
+  /** Prefix of our keys and channels, so deployments can share one Redis. */
+  prefix: string;
 }
 
 /** The whole validated configuration, one namespace per concern. */

@@ -160,6 +160,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     auth: {
       issuer: issuer.replace(/\/+$/, ''),
+      audience: read(env, 'JWT_AUDIENCE') ?? issuer.replace(/\/+$/, ''),
       jwtAlg: alg,
       jwtSecret: jwtSecret(env, nodeEnv, alg),
       keyRotationInterval: ['off', '0', 'false'].includes(rotation.toLowerCase()) ? 0 : duration(env, 'JWT_KEY_ROTATION', rotation),
@@ -176,6 +177,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       },
     },
     database: database(env),
-    redis: { url: redisUrl(env) },
+    redis: { url: redisUrl(env), prefix: read(env, 'REDIS_PREFIX') ?? 'nta:' },
   };
 }

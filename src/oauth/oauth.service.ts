@@ -84,7 +84,8 @@ export class OAuthService {
       issuer,
       token_endpoint: `${issuer}/auth/token`,
       revocation_endpoint: `${issuer}/auth/revoke`,
-      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      // With HS256 there is nothing to publish: resource servers need the shared secret.
+      ...(this.auth.jwtAlg === 'HS256' ? {} : { jwks_uri: `${issuer}/.well-known/jwks.json` }),
       grant_types_supported: this.grantTypes(),
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],

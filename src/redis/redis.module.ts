@@ -11,9 +11,12 @@ export class RedisConnections implements OnApplicationShutdown {
   readonly client: Redis | null;
   /** Subscriptions need a connection of their own. */
   readonly subscriber: Redis | null;
+  /** Prefix for every key and channel we use. */
+  readonly prefix: string;
 
   constructor(@Inject(ConfigService) config: ConfigService<AppConfig, true>) {
-    const url = config.get('redis', { infer: true }).url;
+    const { url, prefix } = config.get('redis', { infer: true });
+    this.prefix = prefix;
     this.client = url ? this.connect(url, 'client') : null;
     this.subscriber = url ? this.connect(url, 'subscriber') : null;
   }

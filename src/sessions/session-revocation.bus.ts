@@ -2,7 +2,6 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { RedisConnections } from '../redis/redis.module.js';
 import { SessionStateCache } from './session-state.cache.js';
 
-const CHANNEL = 'nta:session-revoked';
 
 type RevocationMessage = { session: string } | { user: string; keep?: string };
 
@@ -14,21 +13,24 @@ type RevocationMessage = { session: string } | { user: string; keep?: string };
 @Injectable()
 export class SessionRevocationBus implements OnModuleInit {
   private readonly logger = new Logger(SessionRevocationBus.name);
+  private readonly channel: string;
 
   constructor(
     private readonly redis: RedisConnections,
     private readonly cache: SessionStateCache,
-  ) {}
+  ) {
+    this.channel = `${redis.prefix}session-revoked`;
+  }
 
   async onModuleInit(): Promise<void> {
     const subscriber = this.redis.subscriber;
     if (!subscriber) return;
     subscriber.on('message', (channel: string, raw: string) => {
-      if (channel === CHANNEL) this.apply(raw);
+      if (channel === this.channel) this.apply(raw);
     });
     // Subscribe on every (re)connection; a Redis that is down at start-up must not stop the app.
     const subscribe = () =>
-      subscriber.subscribe(CHANNEL).catch((error: Error) => this.logger.warn(`Could not subscribe: ${error.message}`));
+      subscriber.subscribe(this.channel).catch((error: Error) => this.logger.warn(`Could not subscribe: ${error.message}`));
     subscriber.on('ready', () => void subscribe());
     if (subscriber.status === 'ready') await subscribe();
   }
@@ -44,7 +46,7 @@ export class SessionRevocationBus implements OnModuleInit {
   private async publish(message: RevocationMessage): Promise<void> {
     if (!this.redis.client) return;
     try {
-      await this.redis.client.publish(CHANNEL, JSON.stringify(message));
+      await this.redis.client.publish(this.channel, JSON.stringify(message));
     } catch (error) {
       // The database already holds the revocation; other instances see it within the cache TTL.
       this.logger.warn(`Could not broadcast a revocation: ${(error as Error).message}`);

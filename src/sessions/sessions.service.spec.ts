@@ -13,6 +13,8 @@ import { User } from '../users/user.entity.js';
 import { InvalidRefreshTokenError, type RefreshRejection } from './invalid-refresh-token.error.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session } from './session.entity.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from './sessions.service.js';
@@ -64,8 +66,9 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
       TypeOrmModule.forFeature([Session, RefreshToken]),
       KeysModule,
       AuditModule,
+      RedisModule,
     ],
-    providers: [SessionsService, SessionStateCache],
+    providers: [SessionsService, SessionStateCache, SessionRevocationBus],
   }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();

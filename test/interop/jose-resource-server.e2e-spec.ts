@@ -48,6 +48,7 @@ describe('jose as a resource server (RS256, the default)', () => {
       iat: expect.any(Number),
       exp: expect.any(Number),
       iss: s.issuer,
+      aud: s.issuer,
     });
     expect(payload.exp! - payload.iat!).toBe(3600);
   });

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { expectErrorBody, refreshCookie, register, sleep, uniqueUsername } from '../utils/http.js';
 import { bearer, expectNoneOf, loginAs, revokeAtEndpoint, tokenMaterialIn, type Login } from './security-helpers.js';
@@ -169,6 +171,37 @@ describe('GET /auth/audit (e2e)', () => {
     expect(walked).toEqual(all);
     expect(new Set(walked).size).toBe(walked.length);
     expect(pages).toBe(Math.ceil(all.length / 2));
+  });
+
+  it('pages correctly through events that share one timestamp (the cursor breaks ties by id)', async () => {
+    const { username } = await register(t.server, uniqueUsername('ties'), PASSWORD);
+    const user = await loginAs(t.server, username, PASSWORD, UA);
+    // HTTP cannot make events land in the same millisecond on demand, so these are written directly.
+    const at = Date.now() - 60_000;
+    const tied = Array.from({ length: 7 }, () => randomUUID());
+    const dataSource = t.app.get(DataSource);
+    const p = dataSource.options.type === 'postgres' ? ['$1', '$2', '$3', '$4'] : ['?', '?', '?', '?'];
+    for (const id of tied) {
+      await dataSource.query(
+        `INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at) VALUES (${p[0]}, ${p[1]}, NULL, ${p[2]}, NULL, NULL, NULL, ${p[3]})`,
+        [id, user.sub, 'login_failure', at],
+      );
+    }
+    const all = (await allEvents(user.accessToken)).map((e) => e.id);
+    expect(all).toEqual(expect.arrayContaining(tied));
+    expect(all).toHaveLength(tied.length + 1);
+
+    for (const limit of [1, 2, 3]) {
+      const walked: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const current: AuditPage = await page(user.accessToken, `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        walked.push(...current.items.map((e) => e.id));
+        cursor = current.next;
+        expect(walked.length).toBeLessThanOrEqual(all.length);
+      } while (cursor);
+      expect({ limit, walked }).toEqual({ limit, walked: all });
+    }
   });
 
   it('defaults to 20 items and returns next: null on the last page', async () => {

@@ -36,6 +36,8 @@ describe('forged and malformed access tokens (e2e)', () => {
   let attackerRsa: { privateKey: KeyObject; publicKey: KeyObject };
   let attackerEc: { privateKey: KeyObject; publicKey: KeyObject };
 
+  /** The `aud` the app puts in (and demands of) access tokens, when it has one. */
+  const audience = () => (t.config.auth as { audience?: string }).audience;
   const claims = (overrides: Record<string, unknown> = {}) => {
     const base: Record<string, unknown> = {
       sub: victim.sub,
@@ -44,6 +46,7 @@ describe('forged and malformed access tokens (e2e)', () => {
       iat: nowSeconds(),
       exp: nowSeconds() + 300,
       iss: ISSUER,
+      ...(audience() ? { aud: audience() } : {}),
       ...overrides,
     };
     for (const [key, value] of Object.entries(base)) if (value === undefined) delete base[key];
@@ -169,7 +172,15 @@ describe('forged and malformed access tokens (e2e)', () => {
       ['exp now', mint({}, { exp: nowSeconds() })],
       ['exp as a string', mint({}, { exp: String(nowSeconds() + 300) })],
       ['nbf in the future', mint({}, { nbf: nowSeconds() + 3600 })],
+      ['iat missing', mint({}, { iat: undefined })],
     ];
+    if (audience()) {
+      tokens.push(
+        ['aud wrong', mint({}, { aud: 'https://other-api.example' })],
+        ['aud missing', mint({}, { aud: undefined })],
+        ['aud that is another audience list', mint({}, { aud: ['https://other-api.example', 'https://third.example'] })],
+      );
+    }
     const input = `${b64url(header())}.${b64url(claims())}`;
     const es = sign('sha256', Buffer.from(input), ours.signingKey).toString('base64url');
     tokens.push(['a valid signature over a different payload', `${b64url(header())}.${b64url(claims({ jti: randomUUID() }))}.${es}`]);
@@ -193,7 +204,9 @@ describe('forged and malformed access tokens (e2e)', () => {
     await expectAccessTokenWorks(t.server, mint(), 'minted');
     await expectAccessTokenWorks(t.server, mint({ typ: 'application/at+jwt' }), 'minted, typ application/at+jwt');
     // Also through jose, an independent JWT implementation.
-    const viaJose = await new SignJWT({ sid: victim.sid })
+    const jose = new SignJWT({ sid: victim.sid });
+    if (audience()) jose.setAudience(audience()!);
+    const viaJose = await jose
       .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: ours.kid })
       .setSubject(victim.sub)
       .setIssuer(ISSUER)

@@ -111,6 +111,8 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
   describe('DELETE /auth/sessions/:id', () => {
     it('revokes one of the caller’s sessions: 204, unlisted, its refresh and access tokens dead; the caller’s session lives on', async () => {
       const [me, phone] = await userWithDevices(2);
+      // Used once first, so the guard's caches hold it as verified and live when the revocation lands.
+      await expectAccessTokenWorks(t.server, phone.accessToken, 'phone before revocation');
 
       const response = await bearer(t.server, 'delete', `/auth/sessions/${phone.sid}`, me.accessToken);
       expect(response.status).toBe(204);
@@ -171,6 +173,7 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
       const rotatedAccess = rotated.body.access_token as string;
       const rotatedRefresh = refreshCookie(rotated)!;
       const bystander = await newUser(t.server, 'bystander');
+      for (const token of [...devices.map((d) => d.accessToken), rotatedAccess]) await expectAccessTokenWorks(t.server, token, 'before logout-all');
 
       const response = await bearer(t.server, 'post', '/auth/logout-all', devices[0].accessToken);
       expect(response.status).toBe(204);
@@ -202,6 +205,7 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
 
     it('answers 204, revokes every other session, keeps the current one, and swaps which password logs in', async () => {
       const [current, laptop, phone] = await userWithDevices(3);
+      for (const d of [current, laptop, phone]) await expectAccessTokenWorks(t.server, d.accessToken, 'before the change');
 
       const response = await bearer(t.server, 'post', '/auth/password', current.accessToken).send({
         currentPassword: current.password,
@@ -263,6 +267,7 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
   describe('access tokens die with their session', () => {
     it('POST /auth/logout (cookie) kills the session’s access token with error="invalid_token"', async () => {
       const [me, other] = await userWithDevices(2);
+      await expectAccessTokenWorks(t.server, me.accessToken, 'before logout');
       await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${me.refreshToken}`).expect(204);
       await expectAccessTokenDies(t.server, me.accessToken);
       await expectAccessTokenWorks(t.server, other.accessToken, 'the user’s other session');

@@ -61,6 +61,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       }) satisfies SecretOrKeyProvider,
       algorithms: [auth.jwtAlg],
       issuer: auth.issuer,
+      audience: auth.audience,
       ignoreExpiration: false,
       passReqToCallback: true,
     });
@@ -79,7 +80,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /** Called by passport-jwt after a successful signature check. */
   async validate(request: RequestLike, claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
-    if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.jti !== 'string') {
+    // Every token we issue has these; one without `exp` would never expire.
+    if (
+      typeof claims.sub !== 'string' ||
+      typeof claims.sid !== 'string' ||
+      typeof claims.jti !== 'string' ||
+      typeof claims.exp !== 'number' ||
+      typeof claims.iat !== 'number'
+    ) {
       return false;
     }
     const token = bearerToken(request);

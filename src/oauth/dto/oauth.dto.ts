@@ -51,7 +51,7 @@ export class AuthorizationServerMetadataDto {
   @ApiProperty() issuer: string;
   @ApiProperty() token_endpoint: string;
   @ApiProperty() revocation_endpoint: string;
-  @ApiProperty() jwks_uri: string;
+  @ApiPropertyOptional({ description: 'Absent with JWT_ALG=HS256' }) jwks_uri?: string;
   @ApiProperty({ type: [String] }) grant_types_supported: string[];
   @ApiProperty({ type: [String] }) token_endpoint_auth_methods_supported: string[];
   @ApiProperty({ type: [String] }) revocation_endpoint_auth_methods_supported: string[];
