@@ -67,7 +67,8 @@ export class AuthController {
   }
 
   @Public()
-  @UseGuards(LocalAuthGuard)
+  // SameSiteGuard first: a cross-site form must not log the victim's browser into another account.
+  @UseGuards(SameSiteGuard, LocalAuthGuard)
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -78,6 +79,7 @@ export class AuthController {
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong username or password' })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many failed attempts for this IP or username; see Retry-After' })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (login CSRF defence)' })
   async login(
     @CurrentUser() user: User,
     @Req() request: FastifyRequest,

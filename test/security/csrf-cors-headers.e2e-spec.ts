@@ -69,6 +69,28 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
     });
   });
 
+  describe('POST /auth/login (login CSRF)', () => {
+    it.each<[string, Record<string, string>]>([
+      ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
+      ['Origin: https://evil.example', { Origin: EVIL_ORIGIN }],
+    ])('refuses %s with 403 and sets no cookie: a foreign page cannot log the browser into its account', async (_label, headers) => {
+      const user = await newUser(t.server, 'logincsrf');
+      const req = request(t.server).post('/auth/login').send({ username: user.username, password: user.password });
+      for (const [name, value] of Object.entries(headers)) req.set(name, value);
+      const response = await req;
+      expectErrorBody(response, 403, 'Forbidden');
+      expect(refreshCookie(response)).toBeUndefined();
+      expect(response.body).not.toHaveProperty('access_token');
+    });
+
+    it('allows a login from a configured origin and from non-browser clients', async () => {
+      const user = await newUser(t.server, 'logincsrf');
+      const body = { username: user.username, password: user.password };
+      await request(t.server).post('/auth/login').set('Origin', APP_ORIGIN).send(body).expect(200);
+      await request(t.server).post('/auth/login').send(body).expect(200);
+    });
+  });
+
   describe('CORS', () => {
     const preflight = (origin: string, path = '/auth/refresh') =>
       request(t.server)
