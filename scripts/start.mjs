@@ -15,14 +15,23 @@ function newestMtime(dir) {
 }
 
 const entry = process.argv[2] ?? 'dist/main.js';
-const marker = 'dist/.tsbuildinfo';
-const stale =
-  !existsSync(entry) ||
-  !existsSync(marker) ||
-  newestMtime('src') > statSync(marker).mtimeMs ||
-  statSync('tsconfig.build.json').mtimeMs > statSync(marker).mtimeMs;
-if (stale) {
-  console.error('Building (npm run build)…');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+
+/** True when `output` is missing or older than anything under `sources` or the tsconfig. */
+function stale(output, sources, tsconfig) {
+  if (!existsSync(output)) return true;
+  const built = statSync(output).mtimeMs;
+  return newestMtime(sources) > built || statSync(tsconfig).mtimeMs > built;
+}
+
+const tsc = (project) =>
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], { stdio: 'inherit' });
+
+if (!existsSync(entry) || stale('dist/.tsbuildinfo', 'src', 'tsconfig.build.json')) {
+  console.error('Building the server (tsc -p tsconfig.build.json)…');
+  tsc('tsconfig.build.json');
+}
+if (stale('client/dist/auth-client.js', 'client/src', 'client/tsconfig.json')) {
+  console.error('Building the client library (tsc -p client/tsconfig.json)…');
+  tsc('client/tsconfig.json');
 }
 await import(pathToFileURL(entry).href);

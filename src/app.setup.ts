@@ -1,5 +1,8 @@
 import fastifyCookie from '@fastify/cookie';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
@@ -60,6 +63,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     maxAge: 600,
   });
   app.enableShutdownHooks();
+  serveDemo(app);
 
   const document = SwaggerModule.createDocument(
     app,
@@ -75,4 +79,15 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/** The demo page at `/` and the built client library at `/client/` (after `npm run build:client`). */
+function serveDemo(app: NestFastifyApplication): void {
+  const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+  const fastify = app.getHttpAdapter().getInstance();
+  void fastify.register(fastifyStatic, { root: root('../public'), prefix: '/', wildcard: false, decorateReply: false });
+  const client = root('../client/dist');
+  if (existsSync(client)) {
+    void fastify.register(fastifyStatic, { root: client, prefix: '/client/', wildcard: false, decorateReply: false });
+  }
 }
