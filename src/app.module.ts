@@ -10,6 +10,7 @@ import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
+import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
           useFactory: (configService: ConfigService<AppConfig, true>) =>
             buildDataSourceOptions(configService.get('database', { infer: true })),
         }),
+        DatabaseModule,
         ScheduleModule.forRoot(),
         RedisModule,
         AuditModule,

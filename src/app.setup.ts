@@ -62,7 +62,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     exposedHeaders: ['WWW-Authenticate', 'Retry-After'],
     maxAge: 600,
   });
-  app.enableShutdownHooks();
+  enableGracefulShutdown(app);
   serveDemo(app);
 
   const document = SwaggerModule.createDocument(
@@ -90,4 +90,21 @@ function serveDemo(app: NestFastifyApplication): void {
   if (existsSync(client)) {
     void fastify.register(fastifyStatic, { root: client, prefix: '/client/', wildcard: false, decorateReply: false });
   }
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pools, exit 0.
+ * Responses sent while closing carry `Connection: close`, so keep-alive clients let go instead
+ * of holding the server open until their idle timeout.
+ */
+function enableGracefulShutdown(app: NestFastifyApplication): void {
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  const fastify = app.getHttpAdapter().getInstance();
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequestException, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { Sql } from '../database/sql.js';
 import { Brackets, Repository } from 'typeorm';
 import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
 
@@ -22,7 +23,10 @@ export interface AuditPage {
 export class AuditService {
   private readonly logger = new Logger('Audit');
 
-  constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
+  constructor(
+    @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
+    private readonly sql: Sql,
+  ) {}
 
   /** Never throws: losing an audit row must not fail the login or refresh it describes. */
   async record(type: AuditEventType, input: AuditInput = {}, now = Date.now()): Promise<void> {
@@ -39,7 +43,10 @@ export class AuditService {
     const level = type === 'refresh_token_reuse' || type === 'login_throttled' ? 'warn' : 'log';
     this.logger[level]({ event: type, userId: event.userId, sessionId: event.sessionId, ip: event.ip, ...input.detail });
     try {
-      await this.events.insert(event);
+      await this.sql.run(
+        'INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [event.id, event.userId, event.sessionId, event.type, event.ip, event.userAgent, event.detail, event.createdAt],
+      );
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }

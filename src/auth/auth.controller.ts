@@ -27,7 +27,6 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BearerAuthException } from '../common/http/bearer-auth.exception.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import type { ClientInfo } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
@@ -37,7 +36,6 @@ import { CurrentUser, type AccessTokenPrincipal } from './decorators/current-use
 import { Public } from './decorators/public.decorator.js';
 import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
 import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
-import { BEARER_REALM } from './guards/jwt-auth.guard.js';
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
@@ -94,10 +92,9 @@ export class AuthController {
   @ApiOperation({ summary: 'The user behind the access token' })
   @ApiOkResponse({ type: MeResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired access token' })
-  async me(@CurrentUser() principal: AccessTokenPrincipal): Promise<MeResponseDto> {
-    const user = await this.users.findById(principal.userId);
-    if (!user) throw new BearerAuthException(BEARER_REALM, 'invalid_token', 'The user of this token no longer exists');
-    return { id: user.id, username: user.username };
+  me(@CurrentUser() principal: AccessTokenPrincipal): MeResponseDto {
+    // The guard already checked the session and its user (a deleted user's sessions are gone).
+    return { id: principal.userId, username: principal.username };
   }
 
   @Public()

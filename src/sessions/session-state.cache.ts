@@ -1,10 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { Session } from './session.entity.js';
+import { Sql } from '../database/sql.js';
+
+/** The session joined with its user: a deleted user (cascade) makes the session disappear too. */
+const LOAD_SESSION = `
+  SELECT s.user_id AS user_id, u.username AS username, s.revoked_at AS revoked_at, s.expires_at AS expires_at
+    FROM sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.id = ?`;
 
 interface Entry {
   userId: string;
+  username: string;
   active: boolean;
   expiresAt: number;
   checkedAt: number;
@@ -28,20 +33,34 @@ export class SessionStateCache {
   /** Recent user-wide revocations, so a query that raced one cannot cache a stale "active". */
   private readonly userRevocations = new Map<string, { at: number; except?: string }>();
 
-  constructor(@InjectRepository(Session) private readonly sessions: Repository<Session>) {}
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * The username when the session exists, belongs to the user, is not revoked and not past its
+   * absolute expiry; otherwise undefined.
+   */
+  async activeUsername(sessionId: string, userId: string, now = Date.now()): Promise<string | undefined> {
+    let entry = this.entries.get(sessionId);
+    if (!entry || now - entry.checkedAt >= SESSION_STATE_TTL_MS) entry = (await this.load(sessionId)) ?? undefined;
+    return entry && entry.active && entry.userId === userId && entry.expiresAt > now ? entry.username : undefined;
+  }
 
   /** True when the session exists, belongs to the user, is not revoked and not past its absolute expiry. */
   async isActive(sessionId: string, userId: string, now = Date.now()): Promise<boolean> {
-    let entry = this.entries.get(sessionId);
-    if (!entry || now - entry.checkedAt >= SESSION_STATE_TTL_MS) entry = (await this.load(sessionId)) ?? undefined;
-    return !!entry && entry.active && entry.userId === userId && entry.expiresAt > now;
+    return (await this.activeUsername(sessionId, userId, now)) !== undefined;
   }
 
   /** Called after a revocation is committed: the session is dead here from now on. */
   markRevoked(sessionId: string, now = Date.now()): void {
     const entry = this.entries.get(sessionId);
     this.entries.delete(sessionId);
-    this.entries.set(sessionId, { userId: entry?.userId ?? '', active: false, expiresAt: entry?.expiresAt ?? 0, checkedAt: now });
+    this.entries.set(sessionId, {
+      userId: entry?.userId ?? '',
+      username: entry?.username ?? '',
+      active: false,
+      expiresAt: entry?.expiresAt ?? 0,
+      checkedAt: now,
+    });
   }
 
   /** Called after a user-wide revocation is committed: every session but the one named is dead. */
@@ -66,22 +85,29 @@ export class SessionStateCache {
 
   private async query(sessionId: string): Promise<Entry | null> {
     const checkedAt = Date.now();
-    const row = await this.sessions.findOne({
-      select: { id: true, userId: true, revokedAt: true, expiresAt: true },
-      where: { id: sessionId },
-    });
-    if (!row) {
+    const raw = await this.sql.one<{ user_id: string; username: string; revoked_at: unknown; expires_at: unknown }>(
+      LOAD_SESSION,
+      [sessionId],
+    );
+    if (!raw) {
       this.entries.delete(sessionId);
       return null;
     }
     // A revocation recorded here while the query ran wins over what the query read.
     const marked = this.entries.get(sessionId);
+    const row = {
+      userId: raw.user_id,
+      username: raw.username,
+      revokedAt: raw.revoked_at === null ? null : Number(raw.revoked_at),
+      expiresAt: Number(raw.expires_at),
+    };
     const userRevocation = this.userRevocations.get(row.userId);
     const revokedMeanwhile =
       (marked && !marked.active && marked.checkedAt >= checkedAt) ||
       (userRevocation && userRevocation.at >= checkedAt && userRevocation.except !== sessionId);
     const entry: Entry = {
       userId: row.userId,
+      username: row.username,
       active: row.revokedAt === null && !revokedMeanwhile,
       expiresAt: row.expiresAt,
       checkedAt,

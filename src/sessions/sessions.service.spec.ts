@@ -13,6 +13,7 @@ import { User } from '../users/user.entity.js';
 import { InvalidRefreshTokenError, type RefreshRejection } from './invalid-refresh-token.error.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
+import { DatabaseModule } from '../database/database.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
@@ -67,6 +68,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
       KeysModule,
       AuditModule,
       RedisModule,
+      DatabaseModule,
     ],
     providers: [SessionsService, SessionStateCache, SessionRevocationBus],
   }).compile();

@@ -5,6 +5,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthConfig, AppConfig } from '../config/app-config.js';
+import { Sql } from '../database/sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeysService } from '../keys/keys.service.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
@@ -43,6 +44,22 @@ interface TokenState {
   grandchildId: string | null;
 }
 
+/** A presented token, its session, its child and grandchild (if rotated): everything rotate() decides on. */
+const LOAD_TOKEN_STATE = `
+  SELECT t.id AS token_id, t.expires_at AS token_expires_at, t.session_id AS session_id,
+         s.user_id AS user_id, s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
+         c.id AS child_id, c.created_at AS child_created_at, c.expires_at AS child_expires_at,
+         c.nonce AS child_nonce, c.token_hash AS child_token_hash, g.id AS grandchild_id
+    FROM refresh_tokens t
+    JOIN sessions s ON s.id = t.session_id
+    LEFT JOIN refresh_tokens c ON c.parent_id = t.id
+    LEFT JOIN refresh_tokens g ON g.parent_id = c.id
+   WHERE t.token_hash = ?`;
+
+const INSERT_TOKEN = `
+  INSERT INTO refresh_tokens (id, session_id, parent_id, token_hash, nonce, created_at, expires_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
 /** Issues, rotates and revokes sessions and their refresh tokens. */
 @Injectable()
 export class SessionsService {
@@ -52,6 +69,7 @@ export class SessionsService {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
     private readonly keys: KeysService,
+    private readonly sql: Sql,
     private readonly state: SessionStateCache,
     private readonly bus: SessionRevocationBus,
     private readonly audit: AuditService,
@@ -112,15 +130,7 @@ export class SessionsService {
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.sessionExpiresAt);
     try {
       // The unique index on parent_id is the compare-and-set: one child per token, ever.
-      await this.tokens.insert({
-        id: randomUUID(),
-        sessionId: state.sessionId,
-        parentId: state.tokenId,
-        tokenHash: codec.hash(token),
-        nonce,
-        createdAt: now,
-        expiresAt,
-      });
+      await this.sql.run(INSERT_TOKEN, [randomUUID(), state.sessionId, state.tokenId, codec.hash(token), nonce, now, expiresAt]);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       // A concurrent request rotated this token first: answer as for any replay.
@@ -263,31 +273,14 @@ export class SessionsService {
   }
 
   private async touch(sessionId: string, now: number): Promise<void> {
-    await this.sessions.update({ id: sessionId }, { lastUsedAt: now });
+    await this.sql.run('UPDATE sessions SET last_used_at = ? WHERE id = ?', [now, sessionId]);
   }
 
   private async load(token: string): Promise<TokenState | null> {
-    const row = await this.tokens
-      .createQueryBuilder('t')
-      .innerJoin(Session, 's', 's.id = t.session_id')
-      .leftJoin(RefreshToken, 'c', 'c.parent_id = t.id')
-      .leftJoin(RefreshToken, 'g', 'g.parent_id = c.id')
-      .select('t.id', 'token_id')
-      .addSelect('t.expires_at', 'token_expires_at')
-      .addSelect('t.session_id', 'session_id')
-      .addSelect('s.user_id', 'user_id')
-      .addSelect('s.expires_at', 'session_expires_at')
-      .addSelect('s.revoked_at', 'session_revoked_at')
-      .addSelect('c.id', 'child_id')
-      .addSelect('c.created_at', 'child_created_at')
-      .addSelect('c.expires_at', 'child_expires_at')
-      .addSelect('c.nonce', 'child_nonce')
-      .addSelect('c.token_hash', 'child_token_hash')
-      .addSelect('g.id', 'grandchild_id')
-      .where('t.token_hash = :hash', { hash: codec.hash(token) })
-      .getRawOne<Record<string, string | number | null>>();
+    const row = await this.sql.one<Record<string, string | number | null>>(LOAD_TOKEN_STATE, [codec.hash(token)]);
     if (!row) return null;
     const num = (v: string | number | null) => (v === null ? null : Number(v));
+    const str = (v: string | number | null) => (v === null ? null : String(v));
     return {
       tokenId: String(row.token_id),
       tokenExpiresAt: Number(row.token_expires_at),
@@ -295,12 +288,12 @@ export class SessionsService {
       userId: String(row.user_id),
       sessionExpiresAt: Number(row.session_expires_at),
       sessionRevokedAt: num(row.session_revoked_at),
-      childId: row.child_id === null ? null : String(row.child_id),
+      childId: str(row.child_id),
       childCreatedAt: num(row.child_created_at),
       childExpiresAt: num(row.child_expires_at),
-      childNonce: row.child_nonce === null ? null : String(row.child_nonce),
-      childTokenHash: row.child_token_hash === null ? null : String(row.child_token_hash),
-      grandchildId: row.grandchild_id === null ? null : String(row.grandchild_id),
+      childNonce: str(row.child_nonce),
+      childTokenHash: str(row.child_token_hash),
+      grandchildId: str(row.grandchild_id),
     };
   }
 }

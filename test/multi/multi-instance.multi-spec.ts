@@ -12,6 +12,7 @@ import {
   pollUntilRefused,
   refresh,
   register,
+  sleep,
   tally,
   type TokenAnswer,
 } from './api.js';
@@ -312,16 +313,27 @@ describe('two instances on one database and one Redis', () => {
     }
   });
 
-  scenario(`SIGTERM stops both gracefully: exit code 0 within ${SHUTDOWN_GRACE_MS / 1000} s`, async () => {
+  scenario(`SIGTERM stops both gracefully, idle (A) and busy (B): exit code 0 within ${SHUTDOWN_GRACE_MS / 1000} s`, async () => {
+    const username = await newUser(B());
+    // Logins still running on B when the signal arrives; each must end in an answer, not a 500.
+    const inFlight = Array.from({ length: 20 }, () =>
+      login(B(), username).then(
+        (response) => response.status,
+        () => 'connection closed' as const,
+      ),
+    );
+    await sleep(25);
     const results = await Promise.all(
       [a!, b!].map(async (instance) => {
         const { code, signal, killed, elapsedMs } = await stopInstance(instance);
         return { instance: instance.name, code, signal, killed, inTime: elapsedMs < SHUTDOWN_GRACE_MS, elapsedMs };
       }),
     );
+    const outcomes = await Promise.all(inFlight);
     // Both at once, so a failure shows how each one ended.
     expect(results).toEqual(
       results.map(({ instance, elapsedMs }) => ({ instance, code: 0, signal: null, killed: false, inTime: true, elapsedMs })),
     );
+    expect(outcomes.filter((outcome) => ![200, 503, 'connection closed'].includes(outcome))).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 /** What a verified access token says about its bearer. */
 export interface AccessTokenPrincipal {
   userId: string;
+  /** From the session check (same cache), so handlers need no user query. */
+  username: string;
   sessionId: string;
   tokenId: string;
 }

@@ -97,7 +97,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /** A valid signature is not enough: the session must still be live (revocation reaches access tokens). */
   private async principal(claims: AccessTokenClaims): Promise<AccessTokenPrincipal | false> {
-    if (!(await this.sessionState.isActive(claims.sid, claims.sub))) return false;
-    return { userId: claims.sub, sessionId: claims.sid, tokenId: claims.jti };
+    const username = await this.sessionState.activeUsername(claims.sid, claims.sub);
+    if (username === undefined) return false;
+    return { userId: claims.sub, username, sessionId: claims.sid, tokenId: claims.jti };
   }
 }
