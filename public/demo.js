@@ -4,6 +4,8 @@ import { AuthError, createAuthClient } from '/client/auth-client.js';
 
 const $ = (id) => document.getElementById(id);
 let countdownTimer;
+/** True while the page asks whether the cookie still holds a session (at load). */
+let restoring = true;
 
 const client = createAuthClient({
   baseUrl: location.origin,
@@ -19,7 +21,9 @@ const client = createAuthClient({
       retry: `↻ retrying ${event.method ?? 'GET'} ${path} with the new access token`,
       'refresh-start': '⟳ refreshing the access token (POST /auth/refresh)',
       'refresh-success': '✓ refresh succeeded: new access token in memory, new cookie set',
-      'refresh-failure': `✗ refresh failed${event.status ? ` (${event.status})` : ''}`,
+      'refresh-failure': restoring
+        ? `no session to restore${event.status ? ` (${event.status})` : ''}: log in`
+        : `✗ refresh failed${event.status ? ` (${event.status})` : ''}`,
       'refresh-skipped': '✓ another tab already refreshed: using its token',
       'token-from-tab': '✓ received a new access token from another tab',
       'logout-from-tab': 'logged out in another tab',
@@ -131,11 +135,14 @@ async function revokeSession(id, current) {
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   message('form-message', 'Logging in…');
+  log('request', '→ POST /auth/login');
   try {
     await client.login($('username').value, $('password').value);
+    log('response', '← 200 /auth/login: access token in memory, refresh token in the HttpOnly cookie');
     $('password').value = '';
     await showSignedIn();
   } catch (error) {
+    log(error instanceof AuthError && error.status === 401 ? '401' : 'response', `← ${describeError(error)}`);
     message('form-message', describeError(error), true);
   }
 });
@@ -175,5 +182,6 @@ $('logout-all-button').addEventListener('click', async () => {
 
 // A reload keeps the session: the HttpOnly cookie is still there, so trade it for an access token.
 const restored = await client.refresh().catch(() => ({ accessToken: null }));
+restoring = false;
 if (restored.accessToken) await showSignedIn();
 else showSignedOut();

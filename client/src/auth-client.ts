@@ -150,7 +150,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   const Channel = options.BroadcastChannel !== undefined ? options.BroadcastChannel : defaultBroadcastChannel();
   const channel = Channel ? new Channel(options.channelName ?? DEFAULT_CHANNEL_NAME) : null;
-  if (channel) channel.onmessage = (event) => receive(event.data);
+  if (channel) {
+    channel.onmessage = (event) => receive(event.data);
+    // Node's BroadcastChannel would otherwise keep a script (or test run) alive; browsers have no unref.
+    (channel as { unref?: () => void }).unref?.();
+  }
 
   const url = (path: string) => `${baseUrl}${path}`;
   const snapshot = (): AuthState => ({ accessToken, expiresAt });

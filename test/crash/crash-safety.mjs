@@ -5,6 +5,11 @@
 //   CRASH_ROUNDS=3                storm → kill -9 → restart → checks, this many times on one file
 //   CRASH_KILL_AFTER_MS=1500      when to kill, from the start of the storm (default: random 1000–2000;
 //                                 later only if some chain has not rotated once yet, at most 10 s)
+//   CRASH_KILL_MODE=alternate     random: kill at that moment, whatever the app is doing;
+//                                 after-commit: from that moment on, watch the file and kill the
+//                                 instant a rotation commits (before its answer can go out), which
+//                                 makes case (ii) below happen nearly every time; alternate
+//                                 (default): random in odd rounds, after-commit in even ones
 //   CRASH_KEEP=1                  keep the temp dir (database, app.log) also when everything passed
 //
 // Prints one line per check and a closing "crash-safety: N passed, N failed"; exit code 1 on any
@@ -57,6 +62,11 @@ const APP_ENV = {
 };
 const ROUNDS = positiveInt('CRASH_ROUNDS', 3);
 const FIXED_KILL_AFTER_MS = process.env.CRASH_KILL_AFTER_MS ? positiveInt('CRASH_KILL_AFTER_MS', 1500) : undefined;
+const KILL_MODE = process.env.CRASH_KILL_MODE || 'alternate';
+if (!['random', 'after-commit', 'alternate'].includes(KILL_MODE)) {
+  console.error(`CRASH_KILL_MODE must be random, after-commit or alternate, got "${KILL_MODE}"`);
+  process.exit(2);
+}
 const KEEP = ['1', 'true', 'yes'].includes(String(process.env.CRASH_KEEP ?? '').toLowerCase());
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Hard stop, so CI never hangs on this script whatever goes wrong. */
@@ -78,6 +88,8 @@ function positiveInt(name, fallback) {
 const dir = mkdtempSync(join(tmpdir(), 'auth-crash-'));
 const dbFile = join(dir, 'auth.sqlite');
 const outcomes = [];
+/** Which crash states the rounds produced, over all rounds (the kill time decides). */
+const coverage = { current: 0, graceReplay: 0, reuse: 0 };
 let app;
 
 process.on('exit', () => {
@@ -120,6 +132,11 @@ function finish(fatal) {
   } else if (KEEP) {
     say(`database and app.log kept in ${dir}`);
   }
+  say(
+    `covered: ${coverage.current} chains whose last token was current after the crash, ` +
+      `${coverage.graceReplay + coverage.reuse} whose last rotation's answer was lost ` +
+      `(${coverage.graceReplay} retried inside the grace window, ${coverage.reuse} after it)`,
+  );
   say(`crash-safety: ${outcomes.length - failed.length} passed, ${failed.length} failed`);
   process.exit(failed.length ? 1 : 0);
 }
@@ -144,10 +161,42 @@ function newChain(index, refreshToken) {
 const last = (chain) => chain.tokens[chain.tokens.length - 1].token;
 
 /**
- * Runs every chain (half through /auth/refresh, half through /auth/token) until the app is
- * killed `killAfterMs` after the start. Returns what the kill looked like.
+ * Sends SIGKILL the moment one of the refreshes in flight commits its rotation: polls the file
+ * (read-only, in tight synchronous bursts, so nothing here runs in between) for an in-flight
+ * token that gains a child. The app still has to touch the session, write the audit row, sign
+ * the access token and answer, so the answer is almost always lost: case (ii). Between bursts
+ * it yields, so answers come in and the chains send their next refresh. Returns true when it
+ * killed, false when nothing committed before `deadline`.
  */
-async function stormAndKill(chains, killAfterMs) {
+async function killRightAfterACommit(chains, deadline) {
+  const db = openReadOnly(dbFile);
+  try {
+    while (performance.now() < deadline) {
+      const watched = chains.filter((c) => c.inflight).map((c) => tokenHash(c.inflight.token));
+      if (watched.length) {
+        const already = new Set(db.rotatedAmong(watched));
+        const burstEnd = performance.now() + 30;
+        while (performance.now() < burstEnd) {
+          if (db.rotatedAmong(watched).some((h) => !already.has(h))) {
+            app.child.kill('SIGKILL');
+            return true;
+          }
+        }
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return false;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Runs every chain (half through /auth/refresh, half through /auth/token) until the app is
+ * killed, `killAfterMs` after the start or (mode after-commit) right after the next commit from
+ * then on. Returns what the kill looked like.
+ */
+async function stormAndKill(chains, killAfterMs, mode) {
   const agent = keepAliveAgent(chains.length);
   let killed = false;
   const run = async (chain) => {
@@ -182,13 +231,15 @@ async function stormAndKill(chains, killAfterMs) {
   // checks below have a rotated token in each chain to work with.
   const patience = performance.now() + 10_000;
   while (chains.some((c) => c.tokens.length < 2 && !c.failure) && performance.now() < patience) await sleep(20);
-  const busy = chains.filter((c) => c.inflight).length;
-  killed = true;
+  let busy = chains.filter((c) => c.inflight).length;
+  const targeted = mode === 'after-commit' && (await killRightAfterACommit(chains, performance.now() + 3000));
+  if (targeted) busy = chains.filter((c) => c.inflight).length;
+  killed = true; // set before any chain runs again: the kill above was synchronous
   const killedAtMs = performance.now() - t0;
-  const exit = await app.kill9();
+  const exit = await app.kill9(); // a no-op signal when already killed; waits for the exit
   await Promise.all(running);
   agent.destroy();
-  return { killedAtMs, exit, busyAtKill: busy };
+  return { killedAtMs, exit, busyAtKill: busy, targeted };
 }
 
 // ---------------------------------------------------------------- checks on the crashed file
@@ -353,6 +404,9 @@ async function checkLastTokens(db, chains, label) {
       problems.push(`chain ${chain.index}: the next refresh after the restart got HTTP ${res.status}: ${String(res.body).slice(0, 120)}`);
     }
   }
+  coverage.current += tally.current;
+  coverage.graceReplay += tally.graceReplay;
+  coverage.reuse += tally.reuse;
   record(
     `(d) last received token after restart: 200, or explained by the crash ${label}`,
     problems,
@@ -399,23 +453,25 @@ async function checkOldTokens(db, chains, label) {
 async function round(r) {
   const label = `[round ${r}/${ROUNDS}]`;
   const killAfterMs = FIXED_KILL_AFTER_MS ?? 1000 + Math.floor(Math.random() * 1000);
+  const mode = KILL_MODE === 'alternate' ? (r % 2 === 1 ? 'random' : 'after-commit') : KILL_MODE;
   const tokens = [];
   for (let i = 0; i < CHAINS; i++) tokens.push((await login(app.baseUrl, USER)).refreshToken);
   const chains = tokens.map((token, i) => newChain(i, token));
 
-  const storm = await stormAndKill(chains, killAfterMs);
+  const storm = await stormAndKill(chains, killAfterMs, mode);
   const rotations = chains.reduce((n, c) => n + c.tokens.length - 1, 0);
   const inflight = chains.filter((c) => c.inflight).length;
   say(
-    `${label} ${CHAINS} chains refreshed for ${Math.round(storm.killedAtMs)} ms, then kill -9 (pid ${app.pid}): ` +
-      `${rotations} rotations acknowledged, ${inflight} refreshes in flight`,
+    `${label} ${CHAINS} chains refreshed for ${Math.round(storm.killedAtMs)} ms, then kill -9 (pid ${app.pid}, ` +
+      `${storm.targeted ? 'right after a rotation committed' : mode === 'after-commit' ? 'no commit seen in 3 s: at a random moment' : 'at a random moment'}): ` +
+      `${rotations} rotations acknowledged, ${inflight} refreshes never answered`,
   );
   const stormProblems = chains.filter((c) => c.failure).map((c) => `chain ${c.index}: ${c.failure}`);
   if (storm.exit.signal !== 'SIGKILL') stormProblems.push(`app exit was ${JSON.stringify(storm.exit)}, not SIGKILL: it was not running at the kill`);
   const idle = chains.filter((c) => c.tokens.length < 2).length;
   if (idle) stormProblems.push(`${idle} chains had not rotated once before the kill`);
   if (storm.busyAtKill === 0) stormProblems.push('no refresh was in flight at the kill');
-  record(`storm: kill -9 landed mid-storm with no refresh failing before it ${label}`, stormProblems, `${storm.busyAtKill} refreshes in flight at the kill`);
+  record(`storm: kill -9 landed mid-storm with no refresh failing before it ${label}`, stormProblems, `${storm.busyAtKill} refreshes in flight when the signal was sent`);
   app = undefined;
 
   // The app is gone: look at the file exactly as the crash left it.

@@ -73,6 +73,16 @@ class DbInspector {
       .all();
   }
 
+  /** Which of these token hashes already have a child (were rotated). */
+  rotatedAmong(hashes) {
+    if (!hashes.length) return [];
+    const marks = hashes.map(() => '?').join(',');
+    return this.db
+      .prepare(`SELECT p.token_hash AS h FROM refresh_tokens p JOIN refresh_tokens c ON c.parent_id = p.id WHERE p.token_hash IN (${marks})`)
+      .pluck()
+      .all(...hashes);
+  }
+
   token(rawToken) {
     return this.byHash.get(tokenHash(rawToken));
   }
