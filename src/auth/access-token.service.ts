@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService } from '../keys/keys.service.js';
+import { signJwt } from './jwt-signer.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -24,7 +25,7 @@ export interface SignedAccessToken {
   expiresIn: number;
 }
 
-/** Signs access tokens: short-lived JWTs naming the user (`sub`) and the session (`sid`). */
+/** Signs and verifies access tokens: short-lived JWTs naming the user (`sub`) and the session (`sid`). */
 @Injectable()
 export class AccessTokenService {
   private readonly auth: AuthConfig;
@@ -37,22 +38,19 @@ export class AccessTokenService {
     this.auth = config.get('auth', { infer: true });
   }
 
-  sign(userId: string, sessionId: string): SignedAccessToken {
+  async sign(userId: string, sessionId: string): Promise<SignedAccessToken> {
     const { kid, alg, signingKey } = this.keys.currentSigningKey();
-    const token = this.jwt.sign(
-      { sid: sessionId },
-      {
-        privateKey: signingKey,
-        algorithm: alg,
-        keyid: kid,
-        header: { alg, typ: ACCESS_TOKEN_TYPE },
-        subject: userId,
-        issuer: this.auth.issuer,
-        audience: this.auth.audience,
-        jwtid: randomUUID(),
-        expiresIn: this.auth.accessTokenTtl,
-      },
-    );
+    const iat = Math.floor(Date.now() / 1000);
+    const claims: AccessTokenClaims = {
+      sid: sessionId,
+      iat,
+      exp: iat + this.auth.accessTokenTtl,
+      iss: this.auth.issuer,
+      aud: this.auth.audience,
+      sub: userId,
+      jti: randomUUID(),
+    };
+    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey);
     return { token, expiresIn: this.auth.accessTokenTtl };
   }
 
