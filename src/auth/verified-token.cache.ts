@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { AccessTokenClaims } from './access-token.service.js';
 
-const MAX_ENTRIES = 20_000;
+/** ~10k live tokens per instance; beyond that the oldest entries go (and are verified again). */
+const MAX_ENTRIES = 10_000;
+
+/** Keyed by the token's SHA-256, not the ~800-byte token itself: a few MB at the cap instead of tens. */
+const keyOf = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 /**
  * Access tokens whose signature, issuer and type were already verified, keyed by the exact token
@@ -12,10 +17,11 @@ export class VerifiedTokenCache {
   private readonly entries = new Map<string, AccessTokenClaims>();
 
   get(token: string, now = Date.now()): AccessTokenClaims | undefined {
-    const claims = this.entries.get(token);
+    const key = keyOf(token);
+    const claims = this.entries.get(key);
     if (!claims) return undefined;
     if (claims.exp * 1000 <= now) {
-      this.entries.delete(token);
+      this.entries.delete(key);
       return undefined;
     }
     return claims;
@@ -23,6 +29,8 @@ export class VerifiedTokenCache {
 
   set(token: string, claims: AccessTokenClaims): void {
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(token, claims);
+    // Only what the guard needs: a small object per entry.
+    const { sub, sid, jti, exp, iat, iss, aud } = claims;
+    this.entries.set(keyOf(token), { sub, sid, jti, exp, iat, iss, aud });
   }
 }

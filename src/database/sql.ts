@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
+
+interface BetterSqlite3Statement {
+  run(...params: unknown[]): unknown;
+}
+interface BetterSqlite3Database {
+  prepare(text: string): BetterSqlite3Statement;
+  transaction(fn: () => void): () => void;
+}
 
 /**
  * Hand-written SQL for the hot paths (refresh, session checks, audit), where the query builder's
@@ -10,6 +18,7 @@ import { DataSource } from 'typeorm';
 export class Sql {
   private readonly postgres: boolean;
   private readonly translated = new Map<string, string>();
+  private readonly statements = new Map<string, BetterSqlite3Statement>();
 
   constructor(private readonly dataSource: DataSource) {
     this.postgres = dataSource.options.type === 'postgres';
@@ -28,6 +37,39 @@ export class Sql {
   /** An INSERT/UPDATE/DELETE whose row count does not matter. */
   async run(text: string, params: unknown[] = []): Promise<void> {
     await this.dataSource.query(this.dialect(text), params);
+  }
+
+  /**
+   * Runs writes as one transaction: all or none. On SQLite the statements run synchronously
+   * inside one better-sqlite3 transaction, so no other request's statement can interleave on the
+   * shared connection; on PostgreSQL they run in a TypeORM transaction on one pooled connection.
+   */
+  async transaction(statements: Array<[text: string, params: unknown[]]>): Promise<void> {
+    if (this.postgres) {
+      await this.dataSource.transaction(async (manager) => {
+        for (const [text, params] of statements) await manager.query(this.dialect(text), params);
+      });
+      return;
+    }
+    const db = (this.dataSource.driver as unknown as { databaseConnection: BetterSqlite3Database }).databaseConnection;
+    const prepared = statements.map(([text, params]) => [this.statement(db, text), params] as const);
+    try {
+      db.transaction(() => {
+        for (const [statement, params] of prepared) statement.run(...params);
+      })();
+    } catch (error) {
+      // The same error type the rest of the code sees from dataSource.query (e.g. unique violations).
+      throw new QueryFailedError(statements.map(([text]) => text).join('; '), [], error as Error);
+    }
+  }
+
+  private statement(db: BetterSqlite3Database, text: string): BetterSqlite3Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   private dialect(text: string): string {

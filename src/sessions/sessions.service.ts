@@ -56,9 +56,15 @@ const LOAD_TOKEN_STATE = `
     LEFT JOIN refresh_tokens g ON g.parent_id = c.id
    WHERE t.token_hash = ?`;
 
+const INSERT_SESSION = `
+  INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 const INSERT_TOKEN = `
   INSERT INTO refresh_tokens (id, session_id, parent_id, token_hash, nonce, created_at, expires_at)
   VALUES (?, ?, ?, ?, ?, ?, ?)`;
+
+const TOUCH_SESSION = 'UPDATE sessions SET last_used_at = ? WHERE id = ?';
 
 /** Issues, rotates and revokes sessions and their refresh tokens. */
 @Injectable()
@@ -93,22 +99,14 @@ export class SessionsService {
     };
     const token = codec.generate();
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
-    await this.sessions.insert(session);
-    try {
-      await this.tokens.insert({
-        id: randomUUID(),
-        sessionId: session.id,
-        parentId: null,
-        tokenHash: codec.hash(token),
-        nonce: null,
-        createdAt: now,
-        expiresAt,
-      });
-    } catch (error) {
-      // Leave no session without a token behind.
-      await this.sessions.delete({ id: session.id }).catch(() => undefined);
-      throw error;
-    }
+    // One transaction: a crash can never leave a session without its first token.
+    await this.sql.transaction([
+      [
+        INSERT_SESSION,
+        [session.id, userId, now, now, session.expiresAt, null, null, session.userAgent, session.ip],
+      ],
+      [INSERT_TOKEN, [randomUUID(), session.id, null, codec.hash(token), null, now, expiresAt]],
+    ]);
     return { userId, sessionId: session.id, token, expiresAt };
   }
 
@@ -129,8 +127,12 @@ export class SessionsService {
     const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.sessionExpiresAt);
     try {
-      // The unique index on parent_id is the compare-and-set: one child per token, ever.
-      await this.sql.run(INSERT_TOKEN, [randomUUID(), state.sessionId, state.tokenId, codec.hash(token), nonce, now, expiresAt]);
+      // The unique index on parent_id is the compare-and-set: one child per token, ever. The
+      // session's last use is recorded in the same transaction.
+      await this.sql.transaction([
+        [INSERT_TOKEN, [randomUUID(), state.sessionId, state.tokenId, codec.hash(token), nonce, now, expiresAt]],
+        [TOUCH_SESSION, [now, state.sessionId]],
+      ]);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       // A concurrent request rotated this token first: answer as for any replay.
@@ -139,7 +141,6 @@ export class SessionsService {
       this.assertSessionLive(current, now);
       return this.replay(presented, current, client, now);
     }
-    await this.touch(state.sessionId, now);
     return { userId: state.userId, sessionId: state.sessionId, token, expiresAt };
   }
 
@@ -273,7 +274,7 @@ export class SessionsService {
   }
 
   private async touch(sessionId: string, now: number): Promise<void> {
-    await this.sql.run('UPDATE sessions SET last_used_at = ? WHERE id = ?', [now, sessionId]);
+    await this.sql.run(TOUCH_SESSION, [now, sessionId]);
   }
 
   private async load(token: string): Promise<TokenState | null> {
