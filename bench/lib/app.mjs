@@ -89,8 +89,6 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
     JWT_ALG: alg,
     COOKIE_SECURE: 'false',
     BENCH_EVENT_LOOP: '1',
-    // As `npm run start:prod` sets it: freed argon2 buffers go back to the OS.
-    MALLOC_MMAP_THRESHOLD_: '131072',
     ...extraEnv,
   });
   const baseUrl = `http://127.0.0.1:${port}`;
