@@ -1,7 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,6 +9,7 @@ import type { Logger } from 'pino';
 import { BadRequestException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
 import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
+import { securityHeaders } from './common/http/security-headers.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** The HTTP adapter, with what must be set before the server exists: limits, proxy trust, logger. */
@@ -25,7 +25,7 @@ export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAd
 
 /** Everything main.ts and the e2e tests both need on top of the module: headers, cookies, CORS, Swagger. */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  await app.register(fastifyHelmet, {
+  const headers = securityHeaders({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -41,8 +41,15 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       },
     },
     // HSTS only makes sense behind TLS; production deployments terminate TLS in front of us.
-    hsts: config.env === 'production',
+    strictTransportSecurity: config.env === 'production',
   });
+  // On every response, errors and 404s included.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (_request, reply) => {
+      reply.headers(headers);
+    });
   await app.register(fastifyCookie);
   // class-transformer and class-validator recurse; a 100 kB body can nest thousands deep.
   app
