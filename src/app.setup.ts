@@ -16,7 +16,11 @@ import type { AppConfig } from './config/app-config.js';
 export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: config.http.bodyLimit,
-    trustProxy: config.http.trustProxy,
+    // A hop count trusts that many proxies from our side; the client's own claims stay untrusted.
+    trustProxy:
+      typeof config.http.trustProxy === 'number'
+        ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.http.trustProxy)
+        : config.http.trustProxy,
     ...(logger
       ? { loggerInstance: logger, logController: new LogController({ disableRequestLogging: !config.http.logRequests }) }
       : {}),

@@ -118,3 +118,32 @@ describe('error responses (e2e)', () => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 });
+
+describe('control characters in usernames (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  // PostgreSQL refuses NUL in text; such input must be a 400 before it reaches the database.
+  it('answers a NUL or newline in the login username with 400, not 500', async () => {
+    for (const username of ['a\u0000b', 'alice\n']) {
+      const response = await request(t.server).post('/auth/login').send({ username, password: 'whatever123' });
+      expect(response.status).toBe(400);
+      expect(JSON.stringify(response.body.message)).toContain('username');
+    }
+  });
+
+  it('answers a NUL in a token-endpoint parameter with invalid_request', async () => {
+    const response = await request(t.server)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'password', username: 'a\u0000b', password: 'whatever123' });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toBe('invalid_request');
+  });
+});

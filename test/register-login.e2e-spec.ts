@@ -32,7 +32,12 @@ describe('register and login (e2e)', () => {
    */
   async function expectNotStored(username: string, password: string) {
     const response = await post('/auth/login', { username, password });
-    const fitsLoginDto = username.length >= 1 && username.length <= 64 && password.length >= 1 && password.length <= 128;
+    const fitsLoginDto =
+      username.length >= 1 &&
+      username.length <= 64 &&
+      !/[\u0000-\u001f\u007f]/.test(username) &&
+      password.length >= 1 &&
+      password.length <= 128;
     if (fitsLoginDto) expectErrorBody(response, 401, 'Unauthorized');
     else expectErrorBody(response, 400, 'Bad Request');
   }

@@ -11,6 +11,7 @@ export const AUDIT_EVENT_TYPES = [
   'logout_all',
   'session_revoked',
   'password_changed',
+  'password_change_failure',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

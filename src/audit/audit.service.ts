@@ -83,5 +83,6 @@ function encodeCursor(event: AuditEvent): string {
 function decodeCursor(cursor: string | undefined): { at: number; id: string } | undefined {
   if (!cursor) return undefined;
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  return /^\d+$/.test(at ?? '') && id ? { at: Number(at), id } : undefined;
+  const valid = /^\d{1,15}$/.test(at ?? '') && /^[0-9a-f-]{36}$/i.test(id ?? '');
+  return valid ? { at: Number(at), id } : undefined;
 }

@@ -155,18 +155,13 @@ export class AuthController {
   @ApiOperation({ summary: 'Change the password; every other session is revoked' })
   @ApiNoContentResponse({ description: 'Changed' })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Current password is wrong' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many wrong passwords; see Retry-After' })
   async changePassword(
     @CurrentUser() principal: AccessTokenPrincipal,
     @Body() body: ChangePasswordDto,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    const changed = await this.auth.changePassword(
-      principal.userId,
-      principal.sessionId,
-      body.currentPassword,
-      body.newPassword,
-      clientOf(request),
-    );
+    const changed = await this.auth.changePassword(principal, body.currentPassword, body.newPassword, clientOf(request));
     if (!changed) throw new ForbiddenException('Current password is incorrect');
   }
 

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
+import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
-import { LoginThrottle } from './login-throttle.service.js';
+import { LoginThrottle, type LoginAttempt } from './login-throttle.service.js';
 
 export interface TokenPair {
   access: SignedAccessToken;
@@ -18,6 +19,7 @@ export class AuthService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly rotation: RefreshTokenRotation,
     private readonly accessTokens: AccessTokenService,
     private readonly throttle: LoginThrottle,
     private readonly audit: AuditService,
@@ -28,8 +30,17 @@ export class AuthService {
    * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException.
    */
   async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
+    const attempt = await this.beginAttempt(username, client);
+    const user = await this.users.verifyCredentials(username, password);
+    if (user) await attempt.succeeded();
+    else await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
+    return user;
+  }
+
+  /** Reserves a password attempt; a throttled one is audited and answered with 429. */
+  private async beginAttempt(username: string, client: ClientInfo): Promise<LoginAttempt> {
     try {
-      await this.throttle.assertAllowed(client.ip ?? undefined, username);
+      return await this.throttle.begin(client.ip, username);
     } catch (error) {
       if (error instanceof TooManyAttemptsException) {
         await this.audit.record('login_throttled', {
@@ -40,12 +51,6 @@ export class AuthService {
       }
       throw error;
     }
-    const user = await this.users.verifyCredentials(username, password);
-    if (!user) {
-      await this.throttle.recordFailure(client.ip ?? undefined, username);
-      await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
-    }
-    return user;
   }
 
   /** Starts a session for an authenticated user and returns its first token pair. */
@@ -57,7 +62,7 @@ export class AuthService {
 
   /** Trades a refresh token for a new pair; throws InvalidRefreshTokenError. */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
-    const refresh = await this.sessions.rotate(refreshToken, client);
+    const refresh = await this.rotation.rotate(refreshToken, client);
     await this.audit.record('refresh', { userId: refresh.userId, sessionId: refresh.sessionId, ...client });
     return { access: await this.accessTokens.sign(refresh.userId, refresh.sessionId), refresh };
   }
@@ -74,15 +79,24 @@ export class AuthService {
     await this.audit.record('logout_all', { userId, sessionId, ...client, detail: { sessionsRevoked: count } });
   }
 
-  /** Changes the password and signs out every other session; false when the current password is wrong. */
+  /**
+   * Changes the password and signs out every other session; false when the current password is
+   * wrong. Guesses of the current password count toward the same throttle as logins: a stolen
+   * access token must not become an unlimited password oracle.
+   */
   async changePassword(
-    userId: string,
-    sessionId: string,
+    principal: { userId: string; username: string; sessionId: string },
     currentPassword: string,
     newPassword: string,
     client: ClientInfo,
   ): Promise<boolean> {
-    if (!(await this.users.changePassword(userId, currentPassword, newPassword))) return false;
+    const { userId, sessionId } = principal;
+    const attempt = await this.beginAttempt(principal.username, client);
+    if (!(await this.users.changePassword(userId, currentPassword, newPassword))) {
+      await this.audit.record('password_change_failure', { userId, sessionId, ...client });
+      return false;
+    }
+    await attempt.succeeded();
     const count = await this.sessions.revokeAllForUser(userId, 'password_changed', sessionId);
     await this.audit.record('password_changed', { userId, sessionId, ...client, detail: { otherSessionsRevoked: count } });
     return true;

@@ -1,52 +1,52 @@
-/** Failure counters for login throttling, keyed by IP or username. */
+/**
+ * Attempt counters for login throttling, keyed by IP or username. An attempt is reserved before
+ * the password is checked (so a burst of parallel guesses cannot all slip past the limit) and
+ * refunded when it succeeds: only failures stay counted.
+ */
 export interface LoginAttemptStore {
-  /** Seconds until `key` is unblocked, or 0 when it is not blocked. */
-  blockedFor(key: string, now?: number): Promise<number>;
   /**
-   * Counts one failure in a window of `windowMs` from the first failure; the `limit`-th failure
-   * blocks the key for `windowMs`.
+   * Counts one attempt in a window of `windowMs` that starts with the first one; returns the
+   * count including this attempt and the milliseconds until the window ends.
    */
-  recordFailure(key: string, limit: number, windowMs: number, now?: number): Promise<void>;
+  reserve(key: string, windowMs: number, now?: number): Promise<{ count: number; resetInMs: number }>;
+  /** Takes back one reserved attempt (it succeeded). */
+  refund(key: string, now?: number): Promise<void>;
 }
 
 export const LOGIN_ATTEMPT_STORE = Symbol('LoginAttemptStore');
 
 interface Counter {
-  failures: number;
+  count: number;
   windowEndsAt: number;
-  blockedUntil: number;
 }
 
 /** In-process store: right for one instance; several instances need a shared one. */
 export class MemoryLoginAttemptStore implements LoginAttemptStore {
   private readonly counters = new Map<string, Counter>();
-  private readonly maxKeys: number;
 
-  constructor(maxKeys = 100_000) {
-    this.maxKeys = maxKeys;
-  }
+  constructor(private readonly maxKeys = 100_000) {}
 
-  async blockedFor(key: string, now = Date.now()): Promise<number> {
-    const counter = this.counters.get(key);
-    if (!counter || counter.blockedUntil <= now) return 0;
-    return Math.max(1, Math.ceil((counter.blockedUntil - now) / 1000));
-  }
-
-  async recordFailure(key: string, limit: number, windowMs: number, now = Date.now()): Promise<void> {
+  async reserve(key: string, windowMs: number, now = Date.now()): Promise<{ count: number; resetInMs: number }> {
     let counter = this.counters.get(key);
-    if (!counter || (counter.windowEndsAt <= now && counter.blockedUntil <= now)) {
+    if (!counter || counter.windowEndsAt <= now) {
       if (this.counters.size >= this.maxKeys) this.evict(now);
-      counter = { failures: 0, windowEndsAt: now + windowMs, blockedUntil: 0 };
+      counter = { count: 0, windowEndsAt: now + windowMs };
       this.counters.set(key, counter);
     }
-    counter.failures += 1;
-    if (counter.failures >= limit) counter.blockedUntil = Math.max(counter.blockedUntil, now + windowMs);
+    // No await between read and write: one reservation at a time, even under a burst.
+    counter.count += 1;
+    return { count: counter.count, resetInMs: counter.windowEndsAt - now };
   }
 
-  /** Drops finished counters; if all are live (an attack on many keys), the oldest go first. */
+  async refund(key: string, now = Date.now()): Promise<void> {
+    const counter = this.counters.get(key);
+    if (counter && counter.windowEndsAt > now && counter.count > 0) counter.count -= 1;
+  }
+
+  /** Drops finished windows; if all are live (an attack on many keys), the oldest go first. */
   private evict(now: number): void {
     for (const [key, counter] of this.counters) {
-      if (counter.windowEndsAt <= now && counter.blockedUntil <= now) this.counters.delete(key);
+      if (counter.windowEndsAt <= now) this.counters.delete(key);
     }
     while (this.counters.size >= this.maxKeys) this.counters.delete(this.counters.keys().next().value!);
   }

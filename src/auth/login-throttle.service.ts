@@ -5,10 +5,16 @@ import { TooManyAttemptsException } from '../common/http/too-many-attempts.excep
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { LOGIN_ATTEMPT_STORE, type LoginAttemptStore } from './login-attempt.store.js';
 
+/** A reserved attempt: call `succeeded()` when the password was right, so it does not count. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
+}
+
 /**
- * Counts failed logins per client IP and per username. Once either reaches its limit, further
- * attempts get 429 with Retry-After until the block ends, whether the password is right or not,
- * so guessing cannot go on in the background.
+ * Limits failed password checks per client IP and per username. Each attempt is counted before
+ * the (slow) password check and refunded if it succeeds, so parallel guesses cannot all pass
+ * before the first failure is recorded. Over either limit, attempts get 429 with Retry-After
+ * until the window ends, whether the password is right or not.
  */
 @Injectable()
 export class LoginThrottle {
@@ -21,21 +27,28 @@ export class LoginThrottle {
     this.config = config.get('throttle', { infer: true });
   }
 
-  /** Throws TooManyAttemptsException when the IP or the username is blocked. */
-  async assertAllowed(ip: string | undefined, username: string): Promise<void> {
-    const [ipKey, userKey] = this.keys(ip, username);
-    const retryAfter = Math.max(await this.store.blockedFor(ipKey), await this.store.blockedFor(userKey));
-    if (retryAfter > 0) throw new TooManyAttemptsException(retryAfter);
-  }
-
-  async recordFailure(ip: string | undefined, username: string): Promise<void> {
+  /** Reserves an attempt; throws TooManyAttemptsException when the IP or the username is over its limit. */
+  async begin(ip: string | undefined | null, username: string): Promise<LoginAttempt> {
     const windowMs = this.config.window * 1000;
     const [ipKey, userKey] = this.keys(ip, username);
-    await this.store.recordFailure(ipKey, this.config.maxFailuresPerIp, windowMs);
-    await this.store.recordFailure(userKey, this.config.maxFailuresPerUser, windowMs);
+    const [byIp, byUser] = await Promise.all([this.store.reserve(ipKey, windowMs), this.store.reserve(userKey, windowMs)]);
+    const over = [
+      byIp.count > this.config.maxFailuresPerIp ? byIp.resetInMs : 0,
+      byUser.count > this.config.maxFailuresPerUser ? byUser.resetInMs : 0,
+    ];
+    const retryAfterMs = Math.max(...over);
+    const refund = async () => {
+      await Promise.all([this.store.refund(ipKey), this.store.refund(userKey)]);
+    };
+    if (retryAfterMs > 0) {
+      // A refused attempt checked no password, so it does not count either; the key stays at its limit.
+      await refund();
+      throw new TooManyAttemptsException(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    }
+    return { succeeded: refund };
   }
 
-  private keys(ip: string | undefined, username: string): [string, string] {
+  private keys(ip: string | undefined | null, username: string): [string, string] {
     // Usernames are hashed so the store (and Redis, when shared) holds no list of attempted names.
     const user = createHash('sha256').update(username.toLowerCase()).digest('base64url');
     return [`login:ip:${ip ?? 'unknown'}`, `login:user:${user}`];

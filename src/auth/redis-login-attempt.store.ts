@@ -2,21 +2,20 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MemoryLoginAttemptStore, type LoginAttemptStore } from './login-attempt.store.js';
 
-/**
- * Counts a failure and, at the limit, sets the block key; atomic in Redis, so instances that
- * count the same key at once add up exactly.
- * KEYS[1] counter, KEYS[2] block; ARGV[1] limit, ARGV[2] window ms.
- */
-const RECORD_FAILURE = `
-local failures = redis.call('INCR', KEYS[1])
-if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if failures >= tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+/** Atomic in Redis, so instances counting the same key at once add up exactly. KEYS[1] counter; ARGV[1] window ms. */
+const RESERVE = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`;
+
+const REFUND = `
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
+  return redis.call('DECR', KEYS[1])
 end
-return failures`;
+return 0`;
 
 /**
- * Failure counters shared by every instance through Redis. While Redis is unreachable, each
+ * Attempt counters shared by every instance through Redis. While Redis is unreachable, each
  * instance counts in memory instead: throttling stays on (per instance), logins keep working.
  */
 export class RedisLoginAttemptStore implements LoginAttemptStore {
@@ -28,26 +27,30 @@ export class RedisLoginAttemptStore implements LoginAttemptStore {
     private readonly prefix = 'nta:',
   ) {}
 
-  async blockedFor(key: string): Promise<number> {
+  async reserve(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }> {
     try {
-      const ttl = await this.redis.pttl(`${this.prefix}${key}:blocked`);
-      return Math.max(ttl > 0 ? Math.ceil(ttl / 1000) : 0, await this.fallback.blockedFor(key));
+      const [count, ttl] = (await this.redis.eval(RESERVE, 1, this.key(key), windowMs)) as [number, number];
+      return { count, resetInMs: ttl > 0 ? ttl : windowMs };
     } catch (error) {
       this.warn(error);
-      return this.fallback.blockedFor(key);
+      return this.fallback.reserve(key, windowMs);
     }
   }
 
-  async recordFailure(key: string, limit: number, windowMs: number): Promise<void> {
+  async refund(key: string): Promise<void> {
     try {
-      await this.redis.eval(RECORD_FAILURE, 2, `${this.prefix}${key}:failures`, `${this.prefix}${key}:blocked`, limit, windowMs);
+      await this.redis.eval(REFUND, 1, this.key(key));
     } catch (error) {
       this.warn(error);
-      await this.fallback.recordFailure(key, limit, windowMs);
+      await this.fallback.refund(key);
     }
+  }
+
+  private key(key: string): string {
+    return `${this.prefix}${key}:attempts`;
   }
 
   private warn(error: unknown): void {
-    this.logger.warn(`Redis unavailable, counting login failures in memory: ${(error as Error).message}`);
+    this.logger.warn(`Redis unavailable, counting login attempts in memory: ${(error as Error).message}`);
   }
 }

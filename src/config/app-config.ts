@@ -10,8 +10,11 @@ export interface HttpConfig {
   bodyLimit: number;
   /** Browser origins allowed to call us with credentials (CORS) and to use the refresh cookie (CSRF). */
   corsOrigins: string[];
-  /** Trust X-Forwarded-For from a proxy in front (for client IPs in throttling, sessions, audit). */
-  trustProxy: boolean;
+  /**
+   * Which X-Forwarded-For hops to trust (for client IPs in throttling, sessions, audit): false,
+   * a number of proxy hops, or proxy addresses/CIDRs. `true` trusts every hop, i.e. the client.
+   */
+  trustProxy: boolean | number | string;
   logLevel: string;
   logRequests: boolean;
 }

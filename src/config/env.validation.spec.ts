@@ -244,3 +244,20 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it.each<[string, boolean | number | string]>([
+    ['false', false],
+    ['true', true],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.0/8, 127.0.0.1', '10.0.0.0/8, 127.0.0.1'],
+    ['::1', '::1'],
+  ])('reads %s as %p', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).http.trustProxy).toEqual(expected);
+  });
+
+  it('refuses anything else with one line naming the variable', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(/^TRUST_PROXY must be/);
+  });
+});

@@ -58,6 +58,16 @@ function origins(env: Env): string[] {
   });
 }
 
+/** false, a hop count (`1` behind one load balancer), or proxy addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). */
+function trustProxy(env: Env): boolean | number | string {
+  const raw = read(env, 'TRUST_PROXY');
+  if (raw === undefined || ['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+  if (['true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  if (/^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/.test(raw)) return raw;
+  throw new ConfigError(`TRUST_PROXY must be false, a number of proxy hops, or proxy addresses/CIDRs, got "${raw}"`);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function logLevel(env: Env, nodeEnv: NodeEnv): string {
@@ -149,7 +159,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       cookieSecure: boolean(env, 'COOKIE_SECURE', nodeEnv === 'production'),
       bodyLimit: 100 * 1024,
       corsOrigins: origins(env),
-      trustProxy: boolean(env, 'TRUST_PROXY', false),
+      trustProxy: trustProxy(env),
       logLevel: logLevel(env, nodeEnv),
       logRequests: boolean(env, 'LOG_REQUESTS', false),
     },

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config.js';
 import { ENTITIES } from './entities.js';
+import { SqlTextLogger } from './sql-text.logger.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** The one place that turns DATABASE_URL into TypeORM options, for the app, the CLI and tests. */
@@ -13,6 +14,7 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
     migrationsRun: true,
     synchronize: false,
     logging: config.logging,
+    ...(config.logging ? { logger: new SqlTextLogger() } : {}),
   } as const;
 
   if (config.type === 'postgres') {

@@ -21,6 +21,10 @@ export class OAuthParams {
     if (Array.isArray(value)) throw new OAuthException('invalid_request', `Parameter "${name}" is repeated`);
     if (typeof value !== 'string') throw new OAuthException('invalid_request', `Parameter "${name}" must be a string`);
     if (value.length > 4096) throw new OAuthException('invalid_request', `Parameter "${name}" is too long`);
+    // NUL and other control characters: no valid value has them, and PostgreSQL refuses NUL.
+    if (/[\u0000-\u001f\u007f]/.test(value) && name !== 'password') {
+      throw new OAuthException('invalid_request', `Parameter "${name}" contains control characters`);
+    }
     return value;
   }
 

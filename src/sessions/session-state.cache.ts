@@ -54,6 +54,7 @@ export class SessionStateCache {
   markRevoked(sessionId: string, now = Date.now()): void {
     const entry = this.entries.get(sessionId);
     this.entries.delete(sessionId);
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(sessionId, {
       userId: entry?.userId ?? '',
       username: entry?.username ?? '',

@@ -14,6 +14,7 @@ import { SessionDto } from './dto/session.dto.js';
 import { SessionsService } from './sessions.service.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The caller's devices: list them, sign one out. */
 @ApiTags('sessions')
@@ -51,7 +52,10 @@ export class SessionsController {
     @Param('id') id: string,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    if (!(await this.sessions.revokeOwn(principal.userId, id))) throw new NotFoundException('Session not found');
+    // Anything that is not a session id is simply not one of yours.
+    if (!UUID.test(id) || !(await this.sessions.revokeOwn(principal.userId, id))) {
+      throw new NotFoundException('Session not found');
+    }
     await this.audit.record('session_revoked', {
       userId: principal.userId,
       sessionId: id,

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { RefreshToken } from './refresh-token.entity.js';
+import { RefreshTokenRotation } from './refresh-token-rotation.service.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session } from './session.entity.js';
@@ -13,7 +14,7 @@ import { SessionsService } from './sessions.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Session, RefreshToken]), KeysModule, AuditModule],
   controllers: [SessionsController],
-  providers: [SessionsService, SessionStateCache, SessionRevocationBus, SessionsPurgeTask],
-  exports: [SessionsService, SessionStateCache],
+  providers: [SessionsService, RefreshTokenRotation, SessionStateCache, SessionRevocationBus, SessionsPurgeTask],
+  exports: [SessionsService, RefreshTokenRotation, SessionStateCache],
 })
 export class SessionsModule {}

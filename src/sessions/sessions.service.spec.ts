@@ -18,6 +18,7 @@ import { RedisModule } from '../redis/redis.module.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session } from './session.entity.js';
+import { RefreshTokenRotation } from './refresh-token-rotation.service.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from './sessions.service.js';
 
 const SECOND = 1000;
@@ -33,7 +34,7 @@ interface Ctx {
   cache: SessionStateCache;
   dataSource: DataSource;
   userId: string;
-  /** `service.rotate` at a given time. */
+  /** `RefreshTokenRotation.rotate` at a given time. */
   rotate(token: unknown, now: number, client?: ClientInfo): Promise<IssuedRefreshToken>;
 }
 
@@ -70,7 +71,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
       RedisModule,
       DatabaseModule,
     ],
-    providers: [SessionsService, SessionStateCache, SessionRevocationBus],
+    providers: [SessionsService, RefreshTokenRotation, SessionStateCache, SessionRevocationBus],
   }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
@@ -83,7 +84,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
     cache: moduleRef.get(SessionStateCache),
     dataSource,
     userId,
-    rotate: (token, now, client = {}) => service.rotate(token, client, now),
+    rotate: (token, now, client = {}) => moduleRef.get(RefreshTokenRotation).rotate(token, client, now),
   };
   return ctx;
 }

@@ -91,6 +91,38 @@ describe('login throttling (e2e)', () => {
     });
   });
 
+  it('does not let a burst of parallel guesses past the limit: at most 3 passwords are checked', async () => {
+    t = await createTestApp(THROTTLE_ENV);
+    const { username } = await register(t.server, uniqueUsername('burst'));
+    const responses = await Promise.all(Array.from({ length: 30 }, () => attempt(t!, 'login', username, WRONG)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(27);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    // The right password inside the window is refused too.
+    expectThrottled(await attempt(t, 'login', username, DEFAULT_PASSWORD), 'login');
+  });
+
+  it('throttles guesses of the current password at POST /auth/password, and audits them', async () => {
+    t = await createTestApp(THROTTLE_ENV);
+    const { username } = await register(t.server, uniqueUsername('pwguess'));
+    const login = await attempt(t, 'login', username, DEFAULT_PASSWORD);
+    const bearer = `Bearer ${login.body.access_token as string}`;
+    const change = (currentPassword: string) =>
+      request(t!.server).post('/auth/password').set('Authorization', bearer).send({ currentPassword, newPassword: 'a new password 1' });
+
+    for (let i = 0; i < 3; i++) expect((await change(`${WRONG}${i}`)).status).toBe(403);
+    const throttled = await change(DEFAULT_PASSWORD);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toMatch(/^\d+$/);
+
+    const audit = await request(t.server).get('/auth/audit?limit=100').set('Authorization', bearer).expect(200);
+    const types = (audit.body.items as Array<{ type: string }>).map((e) => e.type);
+    expect(types.filter((type) => type === 'password_change_failure')).toHaveLength(3);
+    expect(types).toContain('login_throttled');
+    expect(types).not.toContain('password_changed');
+  });
+
   it('counts failures through /auth/login and /auth/token together', async () => {
     t = await createTestApp(THROTTLE_ENV);
     const { username } = await register(t.server, uniqueUsername('mixed'));

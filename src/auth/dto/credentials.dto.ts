@@ -14,11 +14,15 @@ export class RegisterDto {
   password: string;
 }
 
+/** Control characters (NUL included, which PostgreSQL refuses in text) never belong in a username. */
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+
 /** Login checks only shape, not the registration rules: old accounts must still be able to log in. */
 export class LoginDto {
   @ApiProperty({ example: 'alice', maxLength: 64 })
   @IsString()
   @Length(1, 64)
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'username must not contain control characters' })
   username: string;
 
   @ApiProperty({ example: 'correct horse battery staple', maxLength: 128, format: 'password' })
