@@ -1,0 +1,93 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { ConfigModule } from '@nestjs/config';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../config/env.validation.js';
+import { buildDataSourceOptions } from '../database/data-source-options.js';
+import { KeyEncryption } from './key-encryption.js';
+import { KeysModule } from './keys.module.js';
+import { KeysService } from './keys.service.js';
+
+let moduleRef: TestingModule | undefined;
+
+/** KeysService over a migrated in-memory database; ES256 keys are generated in about a millisecond. */
+async function keysWith(env: Record<string, string> = {}): Promise<{ keys: KeysService; dataSource: DataSource }> {
+  moduleRef = await Test.createTestingModule({
+    imports: [
+      ConfigModule.forRoot({
+        isGlobal: true,
+        ignoreEnvFile: true,
+        load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s', ...env })],
+      }),
+      TypeOrmModule.forRoot(
+        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false }),
+      ),
+      KeysModule,
+    ],
+  }).compile();
+  moduleRef.useLogger(false);
+  await moduleRef.init();
+  return { keys: moduleRef.get(KeysService), dataSource: moduleRef.get(DataSource) };
+}
+
+afterEach(async () => {
+  await moduleRef?.close();
+  moduleRef = undefined;
+});
+
+describe('KeysService', () => {
+  it('generates one signing key on first start and publishes only its public part', async () => {
+    const { keys } = await keysWith();
+    const { keys: published } = keys.jwks();
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: keys.currentSigningKey().kid });
+    expect(published[0]).not.toHaveProperty('d');
+  });
+
+  it('rotates: the new key signs at once, the old one stays published (and verifies) until ACCESS_TOKEN_TTL after retirement', async () => {
+    const { keys } = await keysWith();
+    const old = keys.currentSigningKey();
+    const t0 = Date.now() + 1000;
+    const fresh = await keys.rotate(t0);
+    expect(keys.currentSigningKey().kid).toBe(fresh.kid);
+    expect(keys.jwks(t0).keys.map((k) => k.kid)).toEqual([fresh.kid, old.kid]);
+    await expect(keys.verificationKey(old.kid, 'ES256')).resolves.toBeDefined();
+    // 60 s after retirement the old key is gone from the JWKS.
+    expect(keys.jwks(t0 + 60_001).keys.map((k) => k.kid)).toEqual([fresh.kid]);
+  });
+
+  it('accepts only the configured algorithm and keys it knows', async () => {
+    const { keys } = await keysWith();
+    const { kid } = keys.currentSigningKey();
+    await expect(keys.verificationKey(kid, 'RS256')).resolves.toBeUndefined();
+    await expect(keys.verificationKey(kid, 'HS256')).resolves.toBeUndefined();
+    await expect(keys.verificationKey('not-a-key', 'ES256')).resolves.toBeUndefined();
+    await expect(keys.verificationKey(undefined, 'ES256')).resolves.toBeUndefined();
+  });
+
+  it('rotates by itself once JWT_KEY_ROTATION has passed (checked on its periodic tick)', async () => {
+    const { keys } = await keysWith({ JWT_KEY_ROTATION: '1h' });
+    const first = keys.currentSigningKey();
+    const tick = (now: number) => (keys as unknown as { tick(now: number): Promise<void> }).tick(now);
+    await tick(first.createdAt + 30 * 60_000);
+    expect(keys.currentSigningKey().kid).toBe(first.kid);
+    await tick(first.createdAt + 3_600_000);
+    expect(keys.currentSigningKey().kid).not.toBe(first.kid);
+  });
+
+  it('stores private keys encrypted when KEYS_ENCRYPTION_KEY is set, and reads them back', async () => {
+    const secret = 'k'.repeat(8) + 'Zq81nW0pXv3rTt6yB2mCe9sLa5';
+    const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret });
+    const rows = (await dataSource.query('SELECT purpose, material FROM signing_keys')) as Array<{ purpose: string; material: string }>;
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.material.startsWith('enc1:')).toBe(true);
+      expect(row.material).not.toContain('PRIVATE KEY');
+    }
+    const pem = new KeyEncryption(secret).open(rows.find((r) => r.purpose === 'access_token')!.material);
+    expect(pem).toContain('BEGIN PRIVATE KEY');
+    expect(keys.currentSigningKey().signingKey.type).toBe('private');
+    expect(() => new KeyEncryption('x'.repeat(32) + 'other').open(rows[0].material)).toThrow(/does not decrypt/);
+  });
+});
