@@ -137,6 +137,9 @@ describe('two instances on one database and one Redis', () => {
       ARGON2_ITERATIONS: '1',
       REFRESH_REUSE_GRACE: '0',
       LOGIN_MAX_FAILURES_PER_USER: String(MAX_FAILURES_PER_USER),
+      // Every request here comes from 127.0.0.1, hundreds of logins at once: attempts in flight
+      // count toward the per-IP limit until they succeed, so one address needs room for them.
+      LOGIN_MAX_FAILURES_PER_IP: '10000',
       LOG_LEVEL: 'warn',
     };
     try {
@@ -334,6 +337,7 @@ describe('two instances on one database and one Redis', () => {
     expect(results).toEqual(
       results.map(({ instance, elapsedMs }) => ({ instance, code: 0, signal: null, killed: false, inTime: true, elapsedMs })),
     );
-    expect(outcomes.filter((outcome) => ![200, 503, 'connection closed'].includes(outcome))).toEqual([]);
+    // 429: 20 simultaneous logins of one user exceed its attempt limit while in flight (by design).
+    expect(outcomes.filter((outcome) => ![200, 429, 503, 'connection closed'].includes(outcome))).toEqual([]);
   });
 });
