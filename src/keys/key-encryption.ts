@@ -13,6 +13,14 @@ export class KeyEncryption {
     if (secret) this.key = Buffer.from(hkdfSync('sha256', secret, 'nest-token-auth', 'signing-keys-v1', 32));
   }
 
+  get enabled(): boolean {
+    return this.key !== undefined;
+  }
+
+  static isSealed(stored: string): boolean {
+    return stored.startsWith(PREFIX);
+  }
+
   seal(plaintext: string): string {
     if (!this.key) return plaintext;
     const iv = randomBytes(12);
@@ -22,10 +30,15 @@ export class KeyEncryption {
   }
 
   open(stored: string): string {
-    if (!stored.startsWith(PREFIX)) return stored;
+    if (!stored.startsWith(PREFIX)) {
+      // Once encryption is on, every legitimate row is sealed (plaintext ones are sealed at start-up).
+      if (this.key) throw new Error('key material is not encrypted although KEYS_ENCRYPTION_KEY is set');
+      return stored;
+    }
     if (!this.key) throw new Error('Signing keys in the database are encrypted: set KEYS_ENCRYPTION_KEY');
     const raw = Buffer.from(stored.slice(PREFIX.length), 'base64url');
     const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
+    if (raw.length < 29) throw new Error('Encrypted key material is truncated');
     decipher.setAuthTag(raw.subarray(12, 28));
     try {
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');

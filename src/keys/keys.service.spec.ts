@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -12,7 +15,10 @@ import { KeysService } from './keys.service.js';
 let moduleRef: TestingModule | undefined;
 
 /** KeysService over a migrated in-memory database; ES256 keys are generated in about a millisecond. */
-async function keysWith(env: Record<string, string> = {}): Promise<{ keys: KeysService; dataSource: DataSource }> {
+async function keysWith(
+  env: Record<string, string> = {},
+  database = ':memory:',
+): Promise<{ keys: KeysService; dataSource: DataSource }> {
   moduleRef = await Test.createTestingModule({
     imports: [
       ConfigModule.forRoot({
@@ -21,7 +27,7 @@ async function keysWith(env: Record<string, string> = {}): Promise<{ keys: KeysS
         load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s', ...env })],
       }),
       TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false }),
+        buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${database}`, sqlitePath: database, logging: false }),
       ),
       KeysModule,
     ],
@@ -89,5 +95,42 @@ describe('KeysService', () => {
     expect(pem).toContain('BEGIN PRIVATE KEY');
     expect(keys.currentSigningKey().signingKey.type).toBe('private');
     expect(() => new KeyEncryption('x'.repeat(32) + 'other').open(rows[0].material)).toThrow(/does not decrypt/);
+  });
+
+  it('gives the refresh-token MAC key a fixed id, so instances starting together agree on it', async () => {
+    const { dataSource } = await keysWith();
+    const rows = (await dataSource.query("SELECT id FROM signing_keys WHERE purpose = 'refresh_token_mac'")) as Array<{ id: string }>;
+    expect(rows).toEqual([{ id: 'refresh-token-mac' }]);
+  });
+
+  it('encrypts keys stored in the clear once KEYS_ENCRYPTION_KEY is set, and keeps them working', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nta-keys-'));
+    const file = join(dir, 'keys.sqlite');
+    try {
+      const before = await keysWith({}, file);
+      const kid = before.keys.currentSigningKey().kid;
+      await moduleRef!.close();
+      const secret = 'Zq81nW0pXv3rTt6yB2mCe9sLa5kkkkkkk';
+      const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
+      const rows = (await dataSource.query('SELECT material FROM signing_keys')) as Array<{ material: string }>;
+      expect(rows.every((row) => row.material.startsWith('enc1:'))).toBe(true);
+      expect(keys.currentSigningKey().kid).toBe(kid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with encryption on, ignores a key row slipped into the table in the clear', async () => {
+    const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: 'Zq81nW0pXv3rTt6yB2mCe9sLa5kkkkkkk' });
+    const honest = keys.currentSigningKey().kid;
+    const { privateKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    await dataSource.query(
+      "INSERT INTO signing_keys (id, purpose, alg, material, created_at, retired_at) VALUES ('planted', 'access_token', 'ES256', ?, ?, NULL)",
+      [pem, Date.now() + 60_000],
+    );
+    await (keys as unknown as { reload(): Promise<void> }).reload();
+    expect(keys.currentSigningKey().kid).toBe(honest);
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([honest]);
   });
 });

@@ -14,6 +14,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import type { AppConfig, AuthConfig, JwtAlgorithm } from '../config/app-config.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeyEncryption } from './key-encryption.js';
 import { SigningKey, type KeyPurpose } from './signing-key.entity.js';
 
@@ -31,8 +32,13 @@ export interface AccessTokenKey {
 
 /** Reload stored keys this often, so keys rotated by another process show up here. */
 const RELOAD_INTERVAL_MS = 10_000;
-/** An unknown `kid` triggers at most one reload per this interval (a flood of forged kids costs nothing). */
-const UNKNOWN_KID_RELOAD_MS = 5_000;
+/**
+ * An unknown `kid` triggers at most one reload per this interval: a key rotated in elsewhere is
+ * picked up within a second even while forged kids flood in, and the flood costs one query a second.
+ */
+const UNKNOWN_KID_RELOAD_MS = 1_000;
+/** The refresh-token MAC key's id, fixed so instances racing at first start agree on one row. */
+const MAC_KEY_ID = 'refresh-token-mac';
 
 /**
  * Owns the server's keys: the access-token signing keys (published as JWKS when asymmetric)
@@ -59,6 +65,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    await this.encryptPlaintextKeys();
     this.refreshMacKey = createSecretKey(Buffer.from(this.open(await this.ensureMacKey()), 'base64url'));
     if (this.auth.jwtSecret) {
       const key = createSecretKey(Buffer.from(this.auth.jwtSecret, 'utf8'));
@@ -156,8 +163,12 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       order: { createdAt: 'DESC', id: 'DESC' },
     });
     const published = new Map<string, AccessTokenKey>();
-    for (const row of rows) published.set(row.id, this.published.get(row.id) ?? this.toAccessTokenKey(row));
-    for (const key of published.values()) key.retiredAt = rows.find((r) => r.id === key.kid)!.retiredAt;
+    for (const row of rows) {
+      const key = this.published.get(row.id) ?? this.readKey(row);
+      if (!key) continue;
+      key.retiredAt = row.retiredAt;
+      published.set(row.id, key);
+    }
     this.published = published;
     const live = [...published.values()].find((key) => key.retiredAt === null);
     if (live) this.current = live;
@@ -187,17 +198,47 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       this.keys.findOne({ where: { purpose, retiredAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
     let row = await oldest();
     if (!row) {
-      await this.keys.insert({
-        id: randomUUID(),
-        purpose,
-        alg: 'HS256',
-        material: this.encryption.seal(randomBytes(32).toString('base64url')),
-        createdAt: Date.now(),
-        retiredAt: null,
-      });
+      try {
+        // A fixed id: instances starting together on an empty database race for one row, and
+        // the loser reads the winner's key (clocks cannot make them pick different ones).
+        await this.keys.insert({
+          id: MAC_KEY_ID,
+          purpose,
+          alg: 'HS256',
+          material: this.encryption.seal(randomBytes(32).toString('base64url')),
+          createdAt: Date.now(),
+          retiredAt: null,
+        });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+      }
       row = await oldest();
     }
     return row!.material;
+  }
+
+  /**
+   * With KEYS_ENCRYPTION_KEY set, encrypts key rows still stored in the clear (keys made before
+   * it was set); from then on plaintext rows are refused, so nobody can slip an unencrypted key
+   * of their own into the table.
+   */
+  private async encryptPlaintextKeys(): Promise<void> {
+    if (!this.encryption.enabled) return;
+    const rows = await this.keys.find();
+    for (const row of rows.filter((r) => !KeyEncryption.isSealed(r.material))) {
+      await this.keys.update({ id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
+      this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
+    }
+  }
+
+  /** The usable key of a row, or undefined (logged) when its material cannot be read. */
+  private readKey(row: SigningKey): AccessTokenKey | undefined {
+    try {
+      return this.toAccessTokenKey(row);
+    } catch (error) {
+      this.logger.error(`Ignoring signing key ${row.id}: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   private open(material: string): string {
