@@ -1,7 +1,8 @@
 // The measured workloads. Each one is bounded in time (phase length plus request timeouts).
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
-import { jsonRequest, keepAliveAgent, request, setCookieValue } from './http.mjs';
+import { jsonRequest, keepAliveAgent, setCookieValue } from './http.mjs';
+import { refreshViaCookie, refreshViaTokenEndpoint } from './auth-client.mjs';
 import { summarize } from './stats.mjs';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -99,38 +100,6 @@ export function openSessions(baseUrl, username, count, limit) {
   return pool(count, limit, () => login(baseUrl, username));
 }
 
-/** One refresh through the cookie flow: POST /auth/refresh with the cookie, new token from Set-Cookie. */
-async function refreshViaCookie(baseUrl, token, agent) {
-  const res = await request(baseUrl, {
-    method: 'POST',
-    path: '/auth/refresh',
-    agent,
-    headers: { cookie: `refresh_token=${token}` },
-  });
-  const next = res.status === 200 ? setCookieValue(res.headers, 'refresh_token') : undefined;
-  return { status: res.status, next, body: res.body };
-}
-
-/** One refresh through the OAuth token endpoint: grant_type=refresh_token, new token in the JSON body. */
-async function refreshViaTokenEndpoint(baseUrl, token, agent) {
-  const res = await request(baseUrl, {
-    method: 'POST',
-    path: '/auth/token',
-    agent,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(token)}`,
-  });
-  let next;
-  if (res.status === 200) {
-    try {
-      next = JSON.parse(res.body).refresh_token;
-    } catch {
-      next = undefined;
-    }
-  }
-  return { status: res.status, next, body: res.body };
-}
-
 /**
  * `sessions.length` sequential refresh chains in parallel for `seconds`: each call presents the
  * refresh token the previous call returned. A non-200 (or a 200 without a new token) is an error;
@@ -154,7 +123,7 @@ export async function refreshChains({ baseUrl, username, sessions, seconds, via 
       const t = performance.now();
       let outcome;
       try {
-        outcome = await step(baseUrl, token, agent);
+        outcome = await step(baseUrl, token, { agent });
       } catch (error) {
         outcome = { status: 0, body: error.message };
       }
