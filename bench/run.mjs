@@ -29,7 +29,7 @@ import {
   register,
   warmUp,
 } from './lib/phases.mjs';
-import { killAllChildrenSync, spawnChild, stopChild, waitForLine } from './lib/proc.mjs';
+import { cleanUpOnExit, spawnChild, stopChild, waitForLine } from './lib/proc.mjs';
 import { fmt, median, pct, renderTable, round } from './lib/stats.mjs';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -80,28 +80,7 @@ const USER = 'bench-user';
 
 // ---------------------------------------------------------------- cleanup on any exit
 
-process.on('exit', () => {
-  killAllChildrenSync();
-  removeTempDirsSync();
-});
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-  ['SIGHUP', 129],
-]) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping children`);
-    process.exit(code);
-  });
-}
-process.on('uncaughtException', (error) => {
-  console.error('bench crashed:', error);
-  process.exit(1);
-});
-process.on('unhandledRejection', (error) => {
-  console.error('bench crashed (unhandled rejection):', error);
-  process.exit(1);
-});
+cleanUpOnExit('bench', removeTempDirsSync);
 
 // ---------------------------------------------------------------- helpers
 

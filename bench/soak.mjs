@@ -32,7 +32,7 @@ import { removeTempDirsSync, startApp } from './lib/app.mjs';
 import { logout, me, refreshViaCookie, refreshViaTokenEndpoint } from './lib/auth-client.mjs';
 import { keepAliveAgent } from './lib/http.mjs';
 import { login, register } from './lib/phases.mjs';
-import { killAllChildrenSync } from './lib/proc.mjs';
+import { cleanUpOnExit } from './lib/proc.mjs';
 import { fmt, median, percentile, renderTable, round } from './lib/stats.mjs';
 
 const RESULTS_FILE = fileURLToPath(new URL('./soak-results.json', import.meta.url));
@@ -104,28 +104,7 @@ const MIX_TOTAL = OPS.reduce((sum, op) => sum + MIX[op], 0);
 
 // ---------------------------------------------------------------- cleanup on any exit
 
-process.on('exit', () => {
-  killAllChildrenSync();
-  removeTempDirsSync();
-});
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-  ['SIGHUP', 129],
-]) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping the app`);
-    process.exit(code);
-  });
-}
-process.on('uncaughtException', (error) => {
-  console.error('soak crashed:', error);
-  process.exit(1);
-});
-process.on('unhandledRejection', (error) => {
-  console.error('soak crashed (unhandled rejection):', error);
-  process.exit(1);
-});
+cleanUpOnExit('soak', removeTempDirsSync);
 
 const log = (message) => process.stderr.write(`» ${message}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

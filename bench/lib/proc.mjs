@@ -77,6 +77,35 @@ export function killAllChildrenSync() {
   children.clear();
 }
 
+/**
+ * For the bench and soak scripts: on any exit (signal, crash or normal) kill the child processes
+ * and run `cleanup`; a crash is reported and exits 1.
+ */
+export function cleanUpOnExit(name, cleanup = () => {}) {
+  process.on('exit', () => {
+    killAllChildrenSync();
+    cleanup();
+  });
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ]) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping child processes`);
+      process.exit(code);
+    });
+  }
+  process.on('uncaughtException', (error) => {
+    console.error(`${name} crashed:`, error);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (error) => {
+    console.error(`${name} crashed (unhandled rejection):`, error);
+    process.exit(1);
+  });
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort() {
   return new Promise((resolve, reject) => {
