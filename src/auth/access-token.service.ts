@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
-import { KeysService } from '../keys/keys.service.js';
+import { KeysService, type AccessTokenKey } from '../keys/keys.service.js';
 import { signJwt } from './jwt-signer.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
@@ -54,11 +54,21 @@ export class AccessTokenService {
     return { token, expiresIn: this.auth.accessTokenTtl };
   }
 
+  /**
+   * The key that may verify this token, or undefined: only keys we publish, only the configured
+   * algorithm, only access tokens (RFC 9068 `typ`). That rules out `alg: none`, HS256 signed
+   * with our public key, and other JWTs of ours. The header is read, not trusted.
+   */
+  async keyFor(rawJwt: string): Promise<AccessTokenKey | undefined> {
+    const header = readHeader(rawJwt);
+    if (!header || !isAccessTokenType(header.typ)) return undefined;
+    return this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
+  }
+
   /** Verifies an access token as the JWT guard does; returns its claims or undefined. */
   async verify(token: string): Promise<AccessTokenClaims | undefined> {
     try {
-      const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as { kid?: unknown; alg?: unknown };
-      const key = await this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
+      const key = await this.keyFor(token);
       if (!key) return undefined;
       return this.jwt.verify<AccessTokenClaims>(token, {
         // jsonwebtoken takes KeyObjects, though @nestjs/jwt's types say string | Buffer.
@@ -71,4 +81,24 @@ export class AccessTokenService {
       return undefined;
     }
   }
+}
+
+interface JoseHeader {
+  alg?: unknown;
+  kid?: unknown;
+  typ?: unknown;
+}
+
+/** A JWT's header, or undefined when it is not a JSON object. */
+function readHeader(rawJwt: string): JoseHeader | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as unknown;
+    return typeof header === 'object' && header !== null ? (header as JoseHeader) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAccessTokenType(typ: unknown): boolean {
+  return typeof typ === 'string' && [ACCESS_TOKEN_TYPE, `application/${ACCESS_TOKEN_TYPE}`].includes(typ.toLowerCase());
 }

@@ -27,8 +27,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientOf } from '../common/http/client-info.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
-import type { ClientInfo } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService, type TokenPair } from './auth.service.js';
@@ -39,10 +39,6 @@ import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
-
-function clientOf(request: FastifyRequest): ClientInfo {
-  return { ip: request.ip, userAgent: request.headers['user-agent'] };
-}
 
 @ApiTags('auth')
 @Controller('auth')

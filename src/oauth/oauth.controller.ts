@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/decorators/public.decorator.js';
+import { clientOf } from '../common/http/client-info.js';
 import { noStore } from '../auth/refresh-cookie.js';
 import { KeysService } from '../keys/keys.service.js';
 import {
@@ -51,10 +52,7 @@ export class OAuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<OAuthTokenResponseDto> {
     noStore(reply);
-    const pair = await this.oauth.token(OAuthParams.from(body), {
-      userAgent: request.headers['user-agent'],
-      ip: request.ip,
-    });
+    const pair = await this.oauth.token(OAuthParams.from(body), clientOf(request));
     return {
       access_token: pair.access.token,
       token_type: 'Bearer',
@@ -79,7 +77,7 @@ export class OAuthController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     noStore(reply);
-    await this.oauth.revoke(OAuthParams.from(body), { ip: request.ip, userAgent: request.headers['user-agent'] });
+    await this.oauth.revoke(OAuthParams.from(body), clientOf(request));
   }
 
   @Get('.well-known/jwks.json')

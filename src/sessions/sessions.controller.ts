@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
+import { clientOf } from '../common/http/client-info.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { SessionDto } from './dto/session.dto.js';
 import { SessionsService } from './sessions.service.js';
@@ -59,8 +60,7 @@ export class SessionsController {
     await this.audit.record('session_revoked', {
       userId: principal.userId,
       sessionId: id,
-      ip: request.ip,
-      userAgent: request.headers['user-agent'],
+      ...clientOf(request),
       detail: { bySessionId: principal.sessionId },
     });
   }

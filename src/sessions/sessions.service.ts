@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import type { ClientInfo } from '../common/http/client-info.js';
 import type { AuthConfig, AppConfig } from '../config/app-config.js';
 import { Sql } from '../database/sql.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -12,10 +13,7 @@ import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session, type SessionRevokeReason } from './session.entity.js';
 
-export interface ClientInfo {
-  userAgent?: string | null;
-  ip?: string | null;
-}
+export type { ClientInfo } from '../common/http/client-info.js';
 
 /** What the client receives for a session: the raw refresh token (never stored) and its expiry. */
 export interface IssuedRefreshToken {

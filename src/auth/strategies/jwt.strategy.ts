@@ -3,57 +3,33 @@ import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy, type SecretOrKeyProvider } from 'passport-jwt';
 import type { AppConfig } from '../../config/app-config.js';
-import { KeysService } from '../../keys/keys.service.js';
 import { SessionStateCache } from '../../sessions/session-state.cache.js';
-import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from '../access-token.service.js';
+import { AccessTokenService, type AccessTokenClaims } from '../access-token.service.js';
 import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
 import { VerifiedTokenCache } from '../verified-token.cache.js';
-
-interface JoseHeader {
-  alg?: unknown;
-  kid?: unknown;
-  typ?: unknown;
-}
 
 type RequestLike = Parameters<ReturnType<typeof ExtractJwt.fromAuthHeaderAsBearerToken>>[0];
 
 const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
-
-/** Reads a JWT's header without trusting it; undefined when it is not JSON. */
-function readHeader(rawJwt: string): JoseHeader | undefined {
-  try {
-    const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as unknown;
-    return typeof header === 'object' && header !== null ? (header as JoseHeader) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAccessTokenType(typ: unknown): boolean {
-  return typeof typ === 'string' && [ACCESS_TOKEN_TYPE, `application/${ACCESS_TOKEN_TYPE}`].includes(typ.toLowerCase());
-}
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private readonly verified = new VerifiedTokenCache();
 
   constructor(
-    keys: KeysService,
+    accessTokens: AccessTokenService,
     private readonly sessionState: SessionStateCache,
     config: ConfigService<AppConfig, true>,
   ) {
     const auth = config.get('auth', { infer: true });
     super({
       jwtFromRequest: bearerToken,
-      // Only keys we publish, only the configured algorithm, only access tokens (RFC 9068 typ):
-      // no `alg: none`, no HS256-with-our-public-key confusion, no other JWTs of ours.
+      // Only our keys, our algorithm and our token type (see AccessTokenService.keyFor).
       secretOrKeyProvider: ((_req, rawJwt, done) => {
-        const header = readHeader(rawJwt);
-        if (!header || !isAccessTokenType(header.typ)) return done(new Error('not an access token'));
-        keys
-          .verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg))
+        accessTokens
+          .keyFor(rawJwt)
           .then((key) => {
-            if (!key) return done(new Error('unknown signing key'));
+            if (!key) return done(new Error('not an access token signed with a key we publish'));
             // jsonwebtoken takes KeyObjects, though passport-jwt's types say string | Buffer.
             done(null, key.verificationKey as unknown as Buffer);
           })

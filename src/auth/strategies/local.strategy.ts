@@ -2,6 +2,7 @@ import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-local';
+import { clientOf } from '../../common/http/client-info.js';
 import type { User } from '../../users/user.entity.js';
 import { AuthService } from '../auth.service.js';
 
@@ -15,8 +16,7 @@ export class LocalStrategy extends PassportStrategy(Strategy, 'local') {
   }
 
   async validate(request: FastifyRequest, username: string, password: string): Promise<User> {
-    const client = { ip: request.ip, userAgent: request.headers['user-agent'] };
-    const user = await this.auth.verifyLogin(username, password, client);
+    const user = await this.auth.verifyLogin(username, password, clientOf(request));
     if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
     return user;
   }
