@@ -12,7 +12,6 @@ export const ACCESS_TOKEN_TYPE = 'at+jwt';
 export interface AccessTokenClaims {
   sub: string;
   sid: string;
-  client_id?: string;
   jti: string;
   iat: number;
   exp: number;
