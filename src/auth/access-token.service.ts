@@ -59,6 +59,7 @@ export class AccessTokenService {
    * with our public key, and other JWTs of ours. The header is read, not trusted.
    */
   async keyFor(rawJwt: string): Promise<AccessTokenKey | undefined> {
+    if (!isCanonicalCompactJws(rawJwt)) return undefined;
     const header = readHeader(rawJwt);
     if (!header || !isAccessTokenType(header.typ)) return undefined;
     return this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
@@ -87,6 +88,22 @@ interface JoseHeader {
   kid?: unknown;
   typ?: unknown;
 }
+
+/**
+ * Three segments, each in the one base64url spelling that round-trips. Decoders ignore the
+ * spare low bits of the last character (and accept `=` or `+/`), so without this one signed
+ * token would have several spellings that all verify: a caller could mint a "different" token
+ * that is the same credential, and tests or caches keyed by the string would disagree.
+ */
+function isCanonicalCompactJws(rawJwt: string): boolean {
+  const segments = rawJwt.split('.');
+  return (
+    segments.length === 3 &&
+    segments.every((segment) => BASE64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment)
+  );
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** A JWT's header, or undefined when it is not a JSON object. */
 function readHeader(rawJwt: string): JoseHeader | undefined {

@@ -17,6 +17,18 @@ import {
 const ISSUER = 'http://issuer.test';
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The same bytes spelled differently: the unused low bits of the last character set to 1. */
+function withSpareBitsSet(segment: string): string {
+  if (segment.length % 4 === 0 || segment.length % 4 === 1) throw new Error('this segment has no spare bits');
+  const last = BASE64URL_ALPHABET.indexOf(segment.at(-1)!);
+  const respelled = segment.slice(0, -1) + BASE64URL_ALPHABET[last | 1];
+  if (respelled === segment || !Buffer.from(respelled, 'base64url').equals(Buffer.from(segment, 'base64url'))) {
+    throw new Error('re-spelling changed the bytes or nothing at all');
+  }
+  return respelled;
+}
 
 interface Forgery {
   name: string;
@@ -77,14 +89,17 @@ describe('forged and malformed access tokens (e2e)', () => {
     await t.close();
   });
 
-  /** Tokens anyone could build: no access to the server's private key. */
-  const attackerCorpus = (): Forgery[] => {
+  /**
+   * Tokens anyone could build: no access to the server's private key. `real` stands for a token
+   * the attacker captured; it is live (our own tokens here expire within a second, so it is minted).
+   */
+  const attackerCorpus = (real = mint()): Forgery[] => {
     const publicPem = ours.verificationKey.export({ format: 'pem', type: 'spki' }).toString();
     const publicPkcs1 = ours.verificationKey.export({ format: 'pem', type: 'pkcs1' }).toString();
     const jwk = ours.publicJwk!;
     const noneInput = `${b64url(header({ alg: 'none' }))}.${b64url(claims())}`;
-    const realSignature = decodeJwt(victim.accessToken).signature;
-    const realParts = victim.accessToken.split('.');
+    const realSignature = decodeJwt(real).signature;
+    const realParts = real.split('.');
     const tokens: Array<[string, string]> = [
       ['alg none, no signature', `${noneInput}.`],
       ['alg none, without the trailing dot', noneInput],
@@ -117,11 +132,15 @@ describe('forged and malformed access tokens (e2e)', () => {
       ['kid that is SQL', signJwt(header({ kid: "' OR '1'='1" }), claims(), attackerRsa.privateKey, 'RS256')],
       ['a real token with its signature stripped', `${realParts[0]}.${realParts[1]}.`],
       ['a real token with another user’s claims', `${realParts[0]}.${b64url(claims({ sub: neighbour.sub, sid: neighbour.sid }))}.${realParts[2]}`],
-      ['a real token with exp pushed out', `${realParts[0]}.${b64url({ ...decodeJwt(victim.accessToken).payload, exp: nowSeconds() + 86400 })}.${realParts[2]}`],
+      ['a real token with exp pushed out', `${realParts[0]}.${b64url({ ...decodeJwt(real).payload, exp: nowSeconds() + 86400 })}.${realParts[2]}`],
       ['a real token with its header changed to alg none', `${b64url({ alg: 'none', typ: 'at+jwt', kid: ours.kid })}.${realParts[1]}.${realParts[2]}`],
-      ['a real token with an extra trailing dot', `${victim.accessToken}.`],
-      ['a real token with an extra segment', `${victim.accessToken}.${realParts[2]}`],
-      ['a real token with a leading segment', `${realParts[0]}.${victim.accessToken}`],
+      // Decoders ignore the spare low bits of the last base64url character: same bytes, other string.
+      ['a real token whose signature has its spare bits set', `${realParts[0]}.${realParts[1]}.${withSpareBitsSet(realParts[2])}`],
+      ['a real token with a padded signature', `${real}==`],
+      ['a real token with its signature in standard base64', `${realParts[0]}.${realParts[1]}.${Buffer.from(realParts[2], 'base64url').toString('base64')}`],
+      ['a real token with an extra trailing dot', `${real}.`],
+      ['a real token with an extra segment', `${real}.${realParts[2]}`],
+      ['a real token with a leading segment', `${realParts[0]}.${real}`],
       ['a JWT with extra dots everywhere', `${realParts[0]}..${realParts[1]}..${realParts[2]}`],
       ['four dots', '....'],
       ['a refresh token', victim.refreshToken],
@@ -219,7 +238,9 @@ describe('forged and malformed access tokens (e2e)', () => {
   });
 
   it('refuses every token in the attacker corpus on GET /auth/me', async () => {
-    const corpus = attackerCorpus();
+    const real = mint();
+    await expectAccessTokenWorks(t.server, real, 'the captured token the corpus is built from');
+    const corpus = attackerCorpus(real);
     expect(corpus.length).toBeGreaterThan(40);
     expect(await accepted(corpus, 'get', '/auth/me')).toEqual([]);
   });
