@@ -78,6 +78,13 @@ export interface AuthClientOptions {
   BroadcastChannel?: (new (name: string) => BroadcastChannelLike) | null;
   /** Live log of what the client does. */
   onEvent?: (event: AuthEvent) => void;
+  /**
+   * Origins that `fetch()` may send the access token (and cookies) to, e.g. your API's. Default:
+   * the origin of `baseUrl` (the page's own origin when `baseUrl` is relative). A request to any
+   * other origin goes out untouched: no Authorization header, no refresh, no retry, so a URL
+   * built from user input or a third-party link never carries the token away.
+   */
+  tokenOrigins?: string[];
 }
 
 export interface AuthClient {
@@ -97,6 +104,8 @@ export interface AuthClient {
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   getAccessToken(): string | null;
+  /** Whether `fetch()` would attach the access token to this URL (see `tokenOrigins`). */
+  mayCarryToken(url: string | URL): boolean;
   /** Called on login, refresh, logout, expiry and tokens from other tabs. Returns an unsubscribe function. */
   onChange(listener: (state: AuthState) => void): () => void;
   /** Trades the refresh cookie for a new access token; resolves to a signed-out state when the session is gone. */
@@ -157,6 +166,14 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   }
 
   const url = (path: string) => `${baseUrl}${path}`;
+  const tokenOrigins = new Set(
+    (options.tokenOrigins ?? [baseUrl]).map((origin) => originOf(origin)).filter((origin) => origin !== undefined && origin !== 'null'),
+  );
+  /** A URL no base can resolve (relative, in a page-less runtime) goes to the same place as baseUrl: allowed only then. */
+  const mayCarryToken = (target: string | URL): boolean => {
+    const origin = originOf(target);
+    return origin === undefined ? tokenOrigins.size === 0 : tokenOrigins.has(origin);
+  };
   const snapshot = (): AuthState => ({ accessToken, expiresAt });
   const isExpired = () => expiresAt !== null && Date.now() >= expiresAt;
 
@@ -334,6 +351,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   async function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const request = prepare(input, init);
+    if (!mayCarryToken(request.url)) return send(input, init);
     let token = accessToken;
     // Known to be expired by our clock: skip the round trip that would only answer 401.
     if (token !== null && isExpired()) token = await refreshAfter(token, false);
@@ -396,6 +414,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     fetch: authFetch,
     refresh,
     getAccessToken: () => accessToken,
+    mayCarryToken,
     onChange(listener) {
       listeners.add(listener);
       return () => {
@@ -448,6 +467,20 @@ function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Prepa
       return [input, { ...init, headers: withBearer(init?.headers, token), credentials }];
     },
   };
+}
+
+/**
+ * The origin of an absolute URL, or of a relative one against the page (in a browser); undefined
+ * when it cannot be resolved. Opaque origins (`data:`, `blob:` of another context) come out as
+ * "null", which no allow-list entry matches.
+ */
+function originOf(target: string | URL): string | undefined {
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  try {
+    return new URL(target, page).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function withBearer(headers: HeadersInit | undefined, token: string | null): Headers {

@@ -16,6 +16,7 @@ const PASSWORD = 'correct horse battery';
 
 interface Call {
   method: string;
+  origin: string;
   path: string;
   authorization: string | null;
   credentials: RequestCredentials;
@@ -74,11 +75,12 @@ class FakeAuthServer {
 
   readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
-    const path = new URL(request.url).pathname;
+    const { origin, pathname: path } = new URL(request.url);
     // The browser attaches the Path=/auth cookie only to /auth/* and only with credentials: 'include'.
     const cookie = request.credentials === 'include' && path.startsWith('/auth/') ? this.jar : null;
     const call: Call = {
       method: request.method,
+      origin,
       path,
       authorization: request.headers.get('authorization'),
       credentials: request.credentials,
@@ -377,6 +379,40 @@ describe('createAuthClient', () => {
       expect(response.headers.get('WWW-Authenticate')).toContain('error="invalid_token"');
       expect(server.count('/auth/refresh')).toBe(1);
       expect(server.count('/api/items')).toBe(2);
+    });
+
+    it('sends the token only to its own origin: elsewhere the request goes out bare and a 401 refreshes nothing', async () => {
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      const response = await client.fetch('http://evil.test/api/items', { headers: { 'X-Trace': '1' } });
+
+      expect(response.status).toBe(401);
+      expect(server.callsTo('/api/items')).toEqual([
+        expect.objectContaining({ origin: 'http://evil.test', authorization: null, credentials: 'same-origin', status: 401 }),
+      ]);
+      expect(server.count('/auth/refresh')).toBe(0);
+      expect(client.getAccessToken()).toBe('access-1');
+      expect(client.mayCarryToken(`${BASE}/api/items`)).toBe(true);
+      expect(client.mayCarryToken(new URL('/x', BASE))).toBe(true);
+      for (const elsewhere of ['http://auth.test.evil.test/', 'http://auth.test:8080/', 'https://auth.test/', '//evil.test/x', 'data:text/plain,hi']) {
+        expect({ elsewhere, allowed: client.mayCarryToken(elsewhere) }).toEqual({ elsewhere, allowed: false });
+      }
+    });
+
+    it('sends the token to the origins listed in tokenOrigins, and refreshes for them', async () => {
+      const client = makeClient({ tokenOrigins: [BASE, 'https://api.test/ignored/path'] });
+      await client.login('alice', PASSWORD);
+      server.expireAccessTokens();
+
+      const response = await client.fetch('https://api.test/api/items');
+
+      expect(response.status).toBe(200);
+      expect(server.callsTo('/api/items')).toEqual([
+        expect.objectContaining({ origin: 'https://api.test', authorization: 'Bearer access-1', status: 401 }),
+        expect.objectContaining({ origin: 'https://api.test', authorization: 'Bearer access-2', status: 200 }),
+      ]);
+      expect(client.mayCarryToken('https://api.test.evil.test/')).toBe(false);
     });
 
     it('leaves a 401 alone when it does not blame the access token', async () => {
