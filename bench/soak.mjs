@@ -386,7 +386,7 @@ const results = {
     rssGrowthLimit: RSS_GROWTH_LIMIT,
     mix: MIX,
     expect: EXPECT,
-    app: 'node dist/main.js, NODE_ENV=production, JWT_ALG=RS256, fresh SQLite file, defaults otherwise',
+    app: 'node -r scripts/preload.cjs dist/main.js, NODE_ENV=production, JWT_ALG=RS256, fresh SQLite file, defaults otherwise',
   },
   windows: [],
   rss: {},

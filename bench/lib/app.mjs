@@ -1,5 +1,6 @@
-// Starts the built app (`node dist/main.js`) as a child process for one benchmark variant:
-// fresh SQLite file, production settings, event-loop preload, RSS sampling.
+// Starts the built app as a child process for one benchmark variant, launched as
+// `npm run start:prod` does (`node -r scripts/preload.cjs dist/main.js`): fresh SQLite file,
+// production settings, event-loop preload, RSS sampling.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { freePort, spawnChild, stopChild } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
+/** The production launcher's preload (thread-pool size): see scripts/preload.cjs. */
+const PROCESS_PRELOAD = join(ROOT, 'scripts', 'preload.cjs');
 const PRELOAD = pathToFileURL(fileURLToPath(new URL('./eventloop-preload.mjs', import.meta.url))).href;
 const START_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
@@ -97,7 +100,7 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   const t0 = performance.now();
   // The IPC channel only carries the event-loop readings of the preload (see eventloop-preload.mjs).
   const logFile = join(dir, 'app.log');
-  const child = spawnChild(process.execPath, ['--import', PRELOAD, MAIN], { cwd: dir, env, logFile, ipc: true });
+  const child = spawnChild(process.execPath, ['-r', PROCESS_PRELOAD, '--import', PRELOAD, MAIN], { cwd: dir, env, logFile, ipc: true });
 
 
   const app = {
