@@ -203,3 +203,27 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
     });
   });
 });
+
+describe('CORS with no CORS_ORIGINS (e2e)', () => {
+  let closed: TestApp;
+
+  beforeAll(async () => {
+    closed = await createTestApp();
+  });
+  afterAll(async () => {
+    await closed.close();
+  });
+
+  it('gives no browser any CORS header, on preflights or responses', async () => {
+    for (const origin of [APP_ORIGIN, EVIL_ORIGIN, 'null']) {
+      const pre = await request(closed.server).options('/auth/refresh').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+      expect({ origin, status: pre.status, cors: Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')) }).toEqual({
+        origin,
+        status: 404,
+        cors: [],
+      });
+      const jwks = await request(closed.server).get('/.well-known/jwks.json').set('Origin', origin).expect(200);
+      expect(Object.keys(jwks.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+    }
+  });
+});
