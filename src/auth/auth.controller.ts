@@ -33,6 +33,7 @@ import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService, type TokenPair } from './auth.service.js';
 import { CurrentUser, type AccessTokenPrincipal } from './decorators/current-user.decorator.js';
+import { INVALID_CREDENTIALS } from './strategies/local.strategy.js';
 import { Public } from './decorators/public.decorator.js';
 import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
 import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
@@ -79,7 +80,8 @@ export class AuthController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    const pair = await this.auth.login(user.id, clientOf(request));
+    const pair = await this.auth.login(user, clientOf(request));
+    if (!pair) throw new UnauthorizedException(INVALID_CREDENTIALS);
     return this.respondWithTokens(reply, pair);
   }
 

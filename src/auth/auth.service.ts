@@ -53,9 +53,17 @@ export class AuthService {
     }
   }
 
-  /** Starts a session for an authenticated user and returns its first token pair. */
-  async login(userId: string, client: ClientInfo): Promise<TokenPair> {
-    const refresh = await this.sessions.create(userId, client);
+  /**
+   * Starts a session for a user verifyLogin() just returned and returns its first token pair;
+   * null when the password changed since it was checked (the caller answers as for a wrong one).
+   */
+  async login(user: Pick<User, 'id' | 'passwordHash'>, client: ClientInfo): Promise<TokenPair | null> {
+    const userId = user.id;
+    const refresh = await this.sessions.create(userId, client, Date.now(), user.passwordHash);
+    if (!refresh) {
+      await this.audit.record('login_failure', { userId, ...client, detail: { reason: 'password_changed_during_login' } });
+      return null;
+    }
     await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
     return { access: await this.accessTokens.sign(userId, refresh.sessionId), refresh };
   }

@@ -3,10 +3,11 @@ import { DataSource, QueryFailedError } from 'typeorm';
 
 interface BetterSqlite3Statement {
   run(...params: unknown[]): unknown;
+  get(...params: unknown[]): unknown;
 }
 interface BetterSqlite3Database {
   prepare(text: string): BetterSqlite3Statement;
-  transaction(fn: () => void): () => void;
+  transaction<T>(fn: () => T): () => T;
 }
 
 /**
@@ -43,19 +44,27 @@ export class Sql {
    * Runs writes as one transaction: all or none. On SQLite the statements run synchronously
    * inside one better-sqlite3 transaction, so no other request's statement can interleave on the
    * shared connection; on PostgreSQL they run in a TypeORM transaction on one pooled connection.
+   *
+   * `onlyIf` is a SELECT checked first, in the same transaction: with no row, nothing is written
+   * and the result is false. On PostgreSQL it runs `FOR UPDATE`, so the rows it read stay as they
+   * were until commit: a concurrent write to them waits for this transaction, or this one sees it.
    */
-  async transaction(statements: Array<[text: string, params: unknown[]]>): Promise<void> {
+  async transaction(statements: Array<[text: string, params: unknown[]]>, onlyIf?: [text: string, params: unknown[]]): Promise<boolean> {
     if (this.postgres) {
-      await this.dataSource.transaction(async (manager) => {
+      return this.dataSource.transaction(async (manager) => {
+        if (onlyIf && !((await manager.query(`${this.dialect(onlyIf[0])} FOR UPDATE`, onlyIf[1])) as unknown[]).length) return false;
         for (const [text, params] of statements) await manager.query(this.dialect(text), params);
+        return true;
       });
-      return;
     }
     const db = (this.dataSource.driver as unknown as { databaseConnection: BetterSqlite3Database }).databaseConnection;
+    const guard = onlyIf && ([this.statement(db, onlyIf[0]), onlyIf[1]] as const);
     const prepared = statements.map(([text, params]) => [this.statement(db, text), params] as const);
     try {
-      db.transaction(() => {
+      return db.transaction(() => {
+        if (guard && guard[0].get(...guard[1]) === undefined) return false;
         for (const [statement, params] of prepared) statement.run(...params);
+        return true;
       })();
     } catch (error) {
       // The same error type the rest of the code sees from dataSource.query (e.g. unique violations).

@@ -51,8 +51,9 @@ export class OAuthService {
       const username = params.required('username');
       const password = params.required('password');
       const user = await this.authFlow.verifyLogin(username, password, client);
-      if (!user) throw new OAuthException('invalid_grant', 'Invalid username or password');
-      return this.authFlow.login(user.id, client);
+      const pair = user && (await this.authFlow.login(user, client));
+      if (!pair) throw new OAuthException('invalid_grant', 'Invalid username or password');
+      return pair;
     }
     throw new OAuthException('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
   }

@@ -8,7 +8,7 @@ import type { AuthConfig, AppConfig } from '../config/app-config.js';
 import { Sql } from '../database/sql.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
-import { INSERT_SESSION, INSERT_TOKEN } from './sessions.sql.js';
+import { INSERT_SESSION, INSERT_TOKEN, USER_HAS_PASSWORD_HASH } from './sessions.sql.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session, type SessionRevokeReason } from './session.entity.js';
@@ -40,8 +40,15 @@ export class SessionsService {
     this.auth = config.get('auth', { infer: true });
   }
 
-  /** Starts a session for a user who just proved their password. */
-  async create(userId: string, client: ClientInfo, now = Date.now()): Promise<IssuedRefreshToken> {
+  /**
+   * Starts a session for a user who just proved their password. With `passwordHash` (the hash
+   * the password was checked against), the session is created only if the user still has it and
+   * undefined is returned otherwise: a login that checked the old password while a password
+   * change committed would else outlive the change, which revokes every other session.
+   */
+  create(userId: string, client: ClientInfo, now?: number): Promise<IssuedRefreshToken>;
+  create(userId: string, client: ClientInfo, now: number, passwordHash: string | undefined): Promise<IssuedRefreshToken | undefined>;
+  async create(userId: string, client: ClientInfo, now = Date.now(), passwordHash?: string): Promise<IssuedRefreshToken | undefined> {
     const session: Session = {
       id: randomUUID(),
       userId,
@@ -56,14 +63,14 @@ export class SessionsService {
     const token = codec.generate();
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
     // One transaction: a crash can never leave a session without its first token.
-    await this.sql.transaction([
+    const created = await this.sql.transaction(
       [
-        INSERT_SESSION,
-        [session.id, userId, now, now, session.expiresAt, null, null, session.userAgent, session.ip],
+        [INSERT_SESSION, [session.id, userId, now, now, session.expiresAt, null, null, session.userAgent, session.ip]],
+        [INSERT_TOKEN, [randomUUID(), session.id, null, codec.hash(token), null, now, expiresAt]],
       ],
-      [INSERT_TOKEN, [randomUUID(), session.id, null, codec.hash(token), null, now, expiresAt]],
-    ]);
-    return { userId, sessionId: session.id, token, expiresAt };
+      passwordHash === undefined ? undefined : [USER_HAS_PASSWORD_HASH, [userId, passwordHash]],
+    );
+    return created ? { userId, sessionId: session.id, token, expiresAt } : undefined;
   }
 
   /**

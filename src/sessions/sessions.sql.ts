@@ -20,4 +20,7 @@ export const INSERT_TOKEN = `
   INSERT INTO refresh_tokens (id, session_id, parent_id, token_hash, nonce, created_at, expires_at)
   VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
+/** The user still has this password hash (a login checked it; it must not have changed since). */
+export const USER_HAS_PASSWORD_HASH = 'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ?';
+
 export const TOUCH_SESSION = 'UPDATE sessions SET last_used_at = ? WHERE id = ?';

@@ -42,7 +42,9 @@ export class UsersService {
     if (!ok || !user) return null;
     if (this.hasher.needsRehash(user.passwordHash)) {
       const passwordHash = await this.hasher.hash(password);
-      await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
+      const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
+      // The caller starts the session only if the hash is still the one it got (see SessionsService.create).
+      if ((result.affected ?? 0) > 0) user.passwordHash = passwordHash;
     }
     return user;
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { PasswordHasher } from '../../src/users/password-hasher.service.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { expectErrorBody, refreshCookie, uniqueUsername } from '../utils/http.js';
 import {
@@ -226,6 +227,55 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
       const oldLogin = await request(t.server).post('/auth/login').send({ username: current.username, password: current.password });
       expectErrorBody(oldLogin, 401, 'Unauthorized');
       expect(oldLogin.body).not.toHaveProperty('access_token');
+      await loginAs(t.server, current.username, NEW_PASSWORD);
+    });
+
+    it.each([
+      ['POST /auth/login', 'login'],
+      ['POST /auth/token (password grant)', 'token'],
+    ] as const)('refuses a login (%s) that checked the old password while the change committed', async (_label, route) => {
+      const [current] = await userWithDevices(1);
+      // Hold the first check of the old password (the racing login's) until the change is done.
+      const hasher = t.app.get(PasswordHasher);
+      const verify = hasher.verify.bind(hasher);
+      let release!: () => void;
+      const changed = new Promise<void>((resolve) => (release = resolve));
+      let held = false;
+      let checked!: () => void;
+      const loginChecked = new Promise<void>((resolve) => (checked = resolve));
+      hasher.verify = async (...args: Parameters<typeof verify>) => {
+        const ok = await verify(...args);
+        if (!held && args[1] === current.password) {
+          held = true;
+          checked();
+          await changed;
+        }
+        return ok;
+      };
+      try {
+        const racing =
+          route === 'login'
+            ? request(t.server).post('/auth/login').send({ username: current.username, password: current.password })
+            : request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', username: current.username, password: current.password });
+        const answer = racing.then((response) => response);
+        await loginChecked;
+        const change = await bearer(t.server, 'post', '/auth/password', current.accessToken).send({
+          currentPassword: current.password,
+          newPassword: NEW_PASSWORD,
+        });
+        expect(change.status).toBe(204);
+        release();
+        const response = await answer;
+        if (route === 'login') expectErrorBody(response, 401, 'Unauthorized');
+        else expect({ status: response.status, error: response.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
+        expect(response.headers['set-cookie']).toBeUndefined();
+        expect(response.text).not.toMatch(/access_token|refresh_token/);
+        // Only the session that changed the password is left.
+        expect((await listSessions(current.accessToken)).map((s) => s.id)).toEqual([current.sid]);
+      } finally {
+        hasher.verify = verify;
+        release();
+      }
       await loginAs(t.server, current.username, NEW_PASSWORD);
     });
 
