@@ -133,4 +133,29 @@ describe('KeysService', () => {
     expect(keys.currentSigningKey().kid).toBe(honest);
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual([honest]);
   });
+
+  it('with encryption on, does not adopt a key planted in the clear at the next start either', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nta-keys-'));
+    const file = join(dir, 'keys.sqlite');
+    const secret = 'Zq81nW0pXv3rTt6yB2mCe9sLa5kkkkkkk';
+    try {
+      const first = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
+      const honest = first.keys.currentSigningKey().kid;
+      const { privateKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('rsa', { modulusLength: 2048 }));
+      const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+      await first.dataSource.query(
+        "INSERT INTO signing_keys (id, purpose, alg, material, created_at, retired_at) VALUES ('planted', 'access_token', 'RS256', ?, ?, NULL)",
+        [pem, Date.now() + 60_000],
+      );
+      await moduleRef!.close();
+
+      const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
+      expect(keys.currentSigningKey().kid).toBe(honest);
+      expect(keys.jwks().keys.map((k) => k.kid)).toEqual([honest]);
+      const planted = (await dataSource.query("SELECT material FROM signing_keys WHERE id = 'planted'")) as Array<{ material: string }>;
+      expect(planted[0].material).toBe(pem);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -218,17 +218,26 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * With KEYS_ENCRYPTION_KEY set, encrypts key rows still stored in the clear (keys made before
-   * it was set); from then on plaintext rows are refused, so nobody can slip an unencrypted key
-   * of their own into the table.
+   * The one-time changeover when KEYS_ENCRYPTION_KEY is first set: encrypts the key rows made
+   * before it, in one transaction. Only while no row is encrypted yet: after that, a row in the
+   * clear was not made by us (we only write sealed rows) and stays refused, at every restart,
+   * instead of being sealed and adopted as one of our keys.
    */
   private async encryptPlaintextKeys(): Promise<void> {
     if (!this.encryption.enabled) return;
     const rows = await this.keys.find();
-    for (const row of rows.filter((r) => !KeyEncryption.isSealed(r.material))) {
-      await this.keys.update({ id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
-      this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
+    const plaintext = rows.filter((r) => !KeyEncryption.isSealed(r.material));
+    if (!plaintext.length) return;
+    if (plaintext.length < rows.length) {
+      for (const row of plaintext) this.logger.error(`Refusing ${row.purpose} key ${row.id}: stored in the clear although the keys are encrypted`);
+      return;
     }
+    await this.keys.manager.transaction(async (manager) => {
+      for (const row of plaintext) {
+        await manager.update(SigningKey, { id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
+      }
+    });
+    for (const row of plaintext) this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
   }
 
   /** The usable key of a row, or undefined (logged) when its material cannot be read. */
