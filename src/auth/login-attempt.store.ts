@@ -1,3 +1,5 @@
+import { Logger } from '@nestjs/common';
+
 /**
  * Attempt counters for login throttling, keyed by IP or username. An attempt is reserved before
  * the password is checked (so a burst of parallel guesses cannot all slip past the limit) and
@@ -22,17 +24,42 @@ interface Counter {
 
 /** In-process store: right for one instance; several instances need a shared one. */
 export class MemoryLoginAttemptStore implements LoginAttemptStore {
+  private readonly logger = new Logger(MemoryLoginAttemptStore.name);
   private readonly counters = new Map<string, Counter>();
+  /** No counter's window ends before this, so a sweep before then would free nothing. */
+  private nextSweepAt = 0;
+  /** Last "store full" warning, so a flood of new keys logs once per window, not per request. */
+  private warnedFullUntil = 0;
 
   constructor(private readonly maxKeys = 100_000) {}
 
+  /** Number of keys tracked (live or not yet swept). */
+  get size(): number {
+    return this.counters.size;
+  }
+
   async reserve(key: string, windowMs: number, now = Date.now()): Promise<{ count: number; resetInMs: number }> {
     let counter = this.counters.get(key);
-    if (!counter || counter.windowEndsAt <= now) {
-      if (this.counters.size >= this.maxKeys) this.evict(now);
+    if (counter && counter.windowEndsAt <= now) {
+      // Reuse the key's own slot for its new window: no room needed.
+      counter.count = 0;
+      counter.windowEndsAt = now + windowMs;
+    } else if (!counter) {
+      if (this.counters.size >= this.maxKeys) this.sweep(now);
+      if (this.counters.size >= this.maxKeys) {
+        // Full of live counters that have failures: an attack spraying many keys. Evicting any of
+        // them would hand its attempts back (the victim's counter, made early, would go first),
+        // so an attacker could reset a lockout just by sending junk keys. Instead the NEW key is
+        // not tracked: this attempt counts once, for itself only (fail-open for new keys while
+        // full), and stays counted under its other key (the per-IP limit still applies). Keys
+        // already tracked keep counting and blocking until their windows end.
+        this.warnFull(now, windowMs);
+        return { count: 1, resetInMs: windowMs };
+      }
       counter = { count: 0, windowEndsAt: now + windowMs };
       this.counters.set(key, counter);
     }
+    this.nextSweepAt = Math.min(this.nextSweepAt, counter.windowEndsAt);
     // No await between read and write: one reservation at a time, even under a burst.
     counter.count += 1;
     return { count: counter.count, resetInMs: counter.windowEndsAt - now };
@@ -40,14 +67,32 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
 
   async refund(key: string, now = Date.now()): Promise<void> {
     const counter = this.counters.get(key);
-    if (counter && counter.windowEndsAt > now && counter.count > 0) counter.count -= 1;
+    if (!counter) return;
+    if (counter.windowEndsAt > now && counter.count > 0) counter.count -= 1;
+    // Nothing left to count (or the window is over): free the slot rather than keep an empty entry.
+    if (counter.count <= 0 || counter.windowEndsAt <= now) this.counters.delete(key);
   }
 
-  /** Drops finished windows; if all are live (an attack on many keys), the oldest go first. */
-  private evict(now: number): void {
+  /**
+   * Drops finished windows and empty counters; never a live counter with failures. Runs only
+   * when a window may have ended since the last sweep, so a flood of new keys against a full
+   * store does not rescan every entry on every request.
+   */
+  private sweep(now: number): void {
+    if (now < this.nextSweepAt) return;
+    let next = Number.POSITIVE_INFINITY;
     for (const [key, counter] of this.counters) {
-      if (counter.windowEndsAt <= now) this.counters.delete(key);
+      if (counter.windowEndsAt <= now || counter.count <= 0) this.counters.delete(key);
+      else next = Math.min(next, counter.windowEndsAt);
     }
-    while (this.counters.size >= this.maxKeys) this.counters.delete(this.counters.keys().next().value!);
+    this.nextSweepAt = next;
+  }
+
+  private warnFull(now: number, windowMs: number): void {
+    if (now < this.warnedFullUntil) return;
+    this.warnedFullUntil = now + windowMs;
+    this.logger.warn(
+      `Login attempt store full (${this.maxKeys} live keys): new keys are not tracked until windows end; existing counters still block`,
+    );
   }
 }

@@ -27,25 +27,45 @@ export class LoginThrottle {
     this.config = config.get('throttle', { infer: true });
   }
 
-  /** Reserves an attempt; throws TooManyAttemptsException when the IP or the username is over its limit. */
+  /**
+   * Reserves an attempt; throws TooManyAttemptsException when the IP or the username is over its limit.
+   *
+   * The IP is reserved first and the username only if the IP is within its limit: a blocked IP
+   * then gets its cheap 429s without creating or growing a counter per username it sprays (which
+   * would fill the store). An attempt refused for the username gives its IP reservation back, so
+   * a refused attempt leaves no count under either key. Both reservations still happen before
+   * the password check, so parallel bursts cannot slip past either limit.
+   */
   async begin(ip: string | undefined | null, username: string): Promise<LoginAttempt> {
     const windowMs = this.config.window * 1000;
     const [ipKey, userKey] = this.keys(ip, username);
-    const [byIp, byUser] = await Promise.all([this.store.reserve(ipKey, windowMs), this.store.reserve(userKey, windowMs)]);
-    const over = [
-      byIp.count > this.config.maxFailuresPerIp ? byIp.resetInMs : 0,
-      byUser.count > this.config.maxFailuresPerUser ? byUser.resetInMs : 0,
-    ];
-    const retryAfterMs = Math.max(...over);
+
+    const byIp = await this.store.reserve(ipKey, windowMs);
+    if (byIp.count > this.config.maxFailuresPerIp) {
+      // A refused attempt checked no password, so it does not count; the key stays at its limit.
+      await this.store.refund(ipKey);
+      throw this.tooMany(byIp.resetInMs);
+    }
+
+    let byUser: { count: number; resetInMs: number };
+    try {
+      byUser = await this.store.reserve(userKey, windowMs);
+    } catch (error) {
+      await this.store.refund(ipKey);
+      throw error;
+    }
     const refund = async () => {
       await Promise.all([this.store.refund(ipKey), this.store.refund(userKey)]);
     };
-    if (retryAfterMs > 0) {
-      // A refused attempt checked no password, so it does not count either; the key stays at its limit.
+    if (byUser.count > this.config.maxFailuresPerUser) {
       await refund();
-      throw new TooManyAttemptsException(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+      throw this.tooMany(byUser.resetInMs);
     }
     return { succeeded: refund };
+  }
+
+  private tooMany(retryAfterMs: number): TooManyAttemptsException {
+    return new TooManyAttemptsException(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   }
 
   private keys(ip: string | undefined | null, username: string): [string, string] {

@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { ConfigService } from '@nestjs/config';
+import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
+import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
+import { MemoryLoginAttemptStore } from './login-attempt.store.js';
+import { LoginThrottle } from './login-throttle.service.js';
+
+const WINDOW = 60_000;
+
+describe('MemoryLoginAttemptStore', () => {
+  let warn: ReturnType<typeof jest.spyOn>;
+
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    warn.mockRestore();
+  });
+
+  it('counts attempts per key within a window and starts over when it ends', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    expect(await store.reserve('a', WINDOW, 0)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(await store.reserve('a', WINDOW, 1_000)).toEqual({ count: 2, resetInMs: WINDOW - 1_000 });
+    expect(await store.reserve('b', WINDOW, 1_000)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(await store.reserve('a', WINDOW, WINDOW)).toEqual({ count: 1, resetInMs: WINDOW });
+  });
+
+  it('keeps a live counter with failures when maxKeys junk keys fill the map: the victim stays blocked', async () => {
+    const maxKeys = 10;
+    const store = new MemoryLoginAttemptStore(maxKeys);
+    for (let i = 0; i < 3; i++) await store.reserve('victim', WINDOW, i);
+
+    let now = 10;
+    for (let i = 0; i < maxKeys * 3; i++) await store.reserve(`junk-${i}`, WINDOW, now++);
+
+    // Still the same window, still counting: 4 > a limit of 3.
+    expect(await store.reserve('victim', WINDOW, now)).toEqual({ count: 4, resetInMs: WINDOW - now });
+    expect(store.size).toBe(maxKeys);
+  });
+
+  it('does not track new keys while full of live counters, warning once per window', async () => {
+    const store = new MemoryLoginAttemptStore(2);
+    await store.reserve('a', WINDOW, 0);
+    await store.reserve('b', WINDOW, 0);
+
+    // Untracked: each attempt counts as the first, and nothing is stored for it.
+    expect(await store.reserve('c', WINDOW, 1)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(await store.reserve('c', WINDOW, 2)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(await store.reserve('d', WINDOW, 3)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(store.size).toBe(2);
+    expect(warn).toHaveBeenCalledTimes(1);
+
+    // Existing keys keep counting.
+    expect((await store.reserve('a', WINDOW, 4)).count).toBe(2);
+
+    // Once their windows end, the slots are freed and new keys are tracked again.
+    expect((await store.reserve('c', WINDOW, WINDOW)).count).toBe(1);
+    expect((await store.reserve('c', WINDOW, WINDOW + 1)).count).toBe(2);
+  });
+
+  it('deletes an entry whose count returns to 0 on refund', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    await store.reserve('a', WINDOW, 0);
+    await store.reserve('a', WINDOW, 1);
+    await store.reserve('b', WINDOW, 1);
+
+    await store.refund('a', 2);
+    expect(store.size).toBe(2);
+    await store.refund('a', 3);
+    expect(store.size).toBe(1);
+    await store.refund('b', 3);
+    expect(store.size).toBe(0);
+
+    // A later attempt starts a fresh window.
+    expect(await store.reserve('a', WINDOW, 4)).toEqual({ count: 1, resetInMs: WINDOW });
+  });
+
+  it('frees the slot of a refunded key, so a full map has room again', async () => {
+    const store = new MemoryLoginAttemptStore(2);
+    await store.reserve('a', WINDOW, 0);
+    await store.reserve('b', WINDOW, 0);
+    await store.refund('b', 1);
+    expect((await store.reserve('c', WINDOW, 2)).count).toBe(1);
+    expect((await store.reserve('c', WINDOW, 3)).count).toBe(2);
+  });
+});
+
+describe('LoginThrottle with the memory store', () => {
+  function throttle(store: MemoryLoginAttemptStore, limits: Omit<ThrottleConfig, 'window'>): LoginThrottle {
+    const config = { get: () => ({ window: 900, ...limits }) } as unknown as ConfigService<AppConfig, true>;
+    return new LoginThrottle(store, config);
+  }
+
+  it('creates no username counters for attempts refused because of the IP limit', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    const t = throttle(store, { maxFailuresPerIp: 2, maxFailuresPerUser: 100 });
+
+    await t.begin('1.2.3.4', 'user-0'); // failed: never succeeded()
+    await t.begin('1.2.3.4', 'user-1');
+    expect(store.size).toBe(3); // the IP and two usernames
+
+    for (let i = 2; i < 50; i++) {
+      await expect(t.begin('1.2.3.4', `user-${i}`)).rejects.toBeInstanceOf(TooManyAttemptsException);
+    }
+    expect(store.size).toBe(3);
+  });
+
+  it('keeps a username blocked although a blocked IP sprays more usernames than the store holds', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    const t = throttle(store, { maxFailuresPerIp: 5, maxFailuresPerUser: 3 });
+
+    for (let i = 0; i < 3; i++) await t.begin('10.0.0.1', 'victim');
+    await expect(t.begin('10.0.0.2', 'victim')).rejects.toBeInstanceOf(TooManyAttemptsException);
+
+    // Another IP uses up its own limit, then keeps spraying junk usernames.
+    for (let i = 0; i < 5; i++) await t.begin('10.0.0.3', `junk-${i}`);
+    for (let i = 5; i < 100; i++) {
+      await expect(t.begin('10.0.0.3', `junk-${i}`)).rejects.toBeInstanceOf(TooManyAttemptsException);
+    }
+
+    await expect(t.begin('10.0.0.4', 'VICTIM')).rejects.toBeInstanceOf(TooManyAttemptsException);
+  });
+
+  it('does not count an attempt refused for the username against the IP', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    const t = throttle(store, { maxFailuresPerIp: 3, maxFailuresPerUser: 1 });
+
+    await t.begin('10.0.0.1', 'victim');
+    for (let i = 0; i < 5; i++) {
+      await expect(t.begin('10.0.0.1', 'victim')).rejects.toBeInstanceOf(TooManyAttemptsException);
+    }
+    // The IP has 1 of 3: two more usernames may still be tried.
+    await t.begin('10.0.0.1', 'other-1');
+    await t.begin('10.0.0.1', 'other-2');
+    await expect(t.begin('10.0.0.1', 'other-3')).rejects.toBeInstanceOf(TooManyAttemptsException);
+  });
+
+  it('refunds both keys on success, leaving no entries behind', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    const t = throttle(store, { maxFailuresPerIp: 3, maxFailuresPerUser: 3 });
+    const attempt = await t.begin('10.0.0.1', 'alice');
+    expect(store.size).toBe(2);
+    await attempt.succeeded();
+    expect(store.size).toBe(0);
+  });
+});
