@@ -331,5 +331,9 @@ describe('OAuth endpoints under login throttling (LOGIN_MAX_FAILURES_PER_USER=2)
     // error body as an RFC 6749 error code: it must be one (Appendix A.7: 1*NQSCHAR, no spaces),
     // with the human text in error_description.
     expect(blocked.body).toEqual({ error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/), error_description: expect.any(String) });
+
+    // The same endpoint reached through a percent-encoded path answers in the same shape.
+    const encoded = await request(t.server).post('/auth/%74oken').type('form').send({ grant_type: 'password', username: user.username, password: user.password });
+    expect({ status: encoded.status, body: encoded.body }).toEqual({ status: 429, body: blocked.body });
   });
 });

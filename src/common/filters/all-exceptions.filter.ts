@@ -95,7 +95,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
-    const path = http.getRequest<FastifyRequest>().url?.split('?')[0] ?? '';
+    const request = http.getRequest<FastifyRequest>();
+    // The matched route, not the raw URL: /auth/%74oken reaches the token endpoint too, and must
+    // get its OAuth-shaped errors. Unmatched requests (404s) have no route; their path is used.
+    const path = request.routeOptions?.url ?? request.url?.split('?')[0] ?? '';
     const { status, body, headers } = toErrorResponse(exception, path);
     reply.headers(headers).status(status).send(body);
   }
