@@ -80,7 +80,8 @@ export interface AuthClientOptions {
   onEvent?: (event: AuthEvent) => void;
   /**
    * Origins that `fetch()` may send the access token (and cookies) to, e.g. your API's. Default:
-   * the origin of `baseUrl` (the page's own origin when `baseUrl` is relative). A request to any
+   * the origin of `baseUrl`. Relative entries and request URLs are resolved against the document
+   * base URL (`document.baseURI`, so a `<base href>` counts), as `fetch` does. A request to any
    * other origin goes out untouched: no Authorization header, no refresh, no retry, so a URL
    * built from user input or a third-party link never carries the token away.
    */
@@ -92,7 +93,10 @@ export interface AuthClient {
   login(username: string, password: string): Promise<AuthState>;
   /** Creates an account (does not log in) and resolves to the server's user body. */
   register(username: string, password: string): Promise<unknown>;
-  /** Forgets the token here and in other tabs, then revokes the session on the server. */
+  /**
+   * Forgets the token here and in other tabs, then revokes the session on the server. Until that
+   * request settles, tokens announced by other tabs (a refresh that was already under way) are ignored.
+   */
   logout(): Promise<void>;
   /**
    * `fetch` with `Authorization: Bearer` and `credentials: 'include'`. A 401 that says the token
@@ -154,6 +158,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   // Bumped whenever a session starts or ends here, so a refresh answer from before is dropped.
   let epoch = 0;
   let inflight: Promise<string | null> | null = null;
+  // logout() calls whose POST has not settled yet; tokens other tabs announce meanwhile are ignored.
+  let pendingLogouts = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const listeners = new Set<(state: AuthState) => void>();
 
@@ -240,6 +246,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     if (typeof data !== 'object' || data === null) return;
     const message = data as Partial<Record<string, unknown>>;
     if (message.type === 'token' && typeof message.accessToken === 'string' && typeof message.expiresAt === 'number') {
+      // A refresh another tab finished while our logout waits for the lock or the server: that
+      // session is about to be revoked, so adopting its token would only undo the logout here.
+      if (pendingLogouts > 0) return;
       if (message.accessToken === accessToken) return;
       if (expiresAt !== null && message.expiresAt < expiresAt) return;
       startSession(message.accessToken, message.expiresAt, false);
@@ -394,12 +403,17 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   }
 
   async function logout(): Promise<void> {
-    // Forget the token first so nothing else goes out with it while the server is asked.
-    endSession('logout', true);
-    await withLock(async () => {
-      const response = await send(url('/auth/logout'), { method: 'POST', credentials: 'include' });
-      if (!response.ok) throw errorFrom(response, await readBody(response), 'Logout failed');
-    });
+    pendingLogouts++;
+    try {
+      // Forget the token first so nothing else goes out with it while the server is asked.
+      endSession('logout', true);
+      await withLock(async () => {
+        const response = await send(url('/auth/logout'), { method: 'POST', credentials: 'include' });
+        if (!response.ok) throw errorFrom(response, await readBody(response), 'Logout failed');
+      });
+    } finally {
+      pendingLogouts--;
+    }
   }
 
   async function refresh(): Promise<AuthState> {
@@ -470,17 +484,30 @@ function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Prepa
 }
 
 /**
- * The origin of an absolute URL, or of a relative one against the page (in a browser); undefined
- * when it cannot be resolved. Opaque origins (`data:`, `blob:` of another context) come out as
- * "null", which no allow-list entry matches.
+ * The origin of an absolute URL, or of a relative one against the base `fetch` resolves it against
+ * (see `baseUrlForFetch`); undefined when it cannot be resolved. Opaque origins (`data:`, `blob:`
+ * of another context) come out as "null", which no allow-list entry matches.
  */
 function originOf(target: string | URL): string | undefined {
-  const page = (globalThis as { location?: { href?: string } }).location?.href;
   try {
-    return new URL(target, page).origin;
+    return new URL(target, baseUrlForFetch()).origin;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The document base URL (`document.baseURI`, which a `<base href>` changes) when there is a
+ * document, else the location (workers), else none. This is what `fetch` resolves a relative URL
+ * against; `location.href` alone would pass `/api/x` as same-origin while a `<base href>` on
+ * another host sends it, token and cookies included, there.
+ */
+function baseUrlForFetch(): string | undefined {
+  const scope = globalThis as { document?: { baseURI?: unknown }; location?: { href?: unknown } };
+  const documentBase = scope.document?.baseURI;
+  if (typeof documentBase === 'string' && documentBase !== '') return documentBase;
+  const page = scope.location?.href;
+  return typeof page === 'string' && page !== '' ? page : undefined;
 }
 
 function withBearer(headers: HeadersInit | undefined, token: string | null): Headers {

@@ -188,18 +188,35 @@ function createLocks() {
   return { locks, stats };
 }
 
-/** BroadcastChannel in memory: asynchronous delivery to every other member with the same name, like the real one. */
-function createChannelBus(): new (name: string) => BroadcastChannelLike {
+/**
+ * BroadcastChannel in memory: asynchronous delivery to every other member with the same name, like
+ * the real one. `hold()` queues every message until released, the way a message between tabs
+ * (separate processes) can still be on its way while the receiving tab finishes a network call.
+ */
+function createChannelBus() {
   const members = new Set<MemoryChannel>();
+  let queue: (() => void)[] | null = null;
   class MemoryChannel implements BroadcastChannelLike {
     onmessage: ((event: { data: unknown }) => void) | null = null;
     constructor(readonly name: string) {
       members.add(this);
     }
+    /** Messages posted from now on wait until the returned function is called, then arrive in order. */
+    static hold(): () => void {
+      const held: (() => void)[] = (queue = []);
+      return () => {
+        queue = null;
+        for (const deliver of held) queueMicrotask(deliver);
+      };
+    }
     postMessage(message: unknown): void {
       const data = structuredClone(message);
       for (const peer of members) {
-        if (peer !== this && peer.name === this.name) queueMicrotask(() => peer.onmessage?.({ data }));
+        if (peer !== this && peer.name === this.name) {
+          const deliver = () => peer.onmessage?.({ data });
+          if (queue) queue.push(deliver);
+          else queueMicrotask(deliver);
+        }
       }
     }
     close(): void {
@@ -413,6 +430,45 @@ describe('createAuthClient', () => {
         expect.objectContaining({ origin: 'https://api.test', authorization: 'Bearer access-2', status: 200 }),
       ]);
       expect(client.mayCarryToken('https://api.test.evil.test/')).toBe(false);
+    });
+
+    it('resolves a relative URL against the document base, as fetch does, so a <base href> elsewhere gets no token', async () => {
+      const g = globalThis as Record<string, unknown>;
+      const saved = (['document', 'location'] as const).map((key) => [key, Object.getOwnPropertyDescriptor(g, key)] as const);
+      g.document = { baseURI: 'https://cdn.other.test/' };
+      g.location = { href: `${BASE}/page` };
+      try {
+        // What a browser's fetch does with a relative URL on a page with <base href="https://cdn.other.test/">.
+        const browserFetch = (input: RequestInfo | URL, init?: RequestInit) =>
+          server.fetch(typeof input === 'string' ? new URL(input, 'https://cdn.other.test/') : input, init);
+        const client = makeClient({ fetch: browserFetch });
+        await client.login('alice', PASSWORD);
+
+        expect(client.mayCarryToken('/api/items')).toBe(false);
+        expect(client.mayCarryToken('api/items')).toBe(false);
+        expect(client.mayCarryToken(ITEMS)).toBe(true);
+
+        const relative = await client.fetch('/api/items');
+        const absolute = await client.fetch(ITEMS);
+
+        expect(relative.status).toBe(401);
+        expect(absolute.status).toBe(200);
+        expect(server.callsTo('/api/items')).toEqual([
+          expect.objectContaining({ origin: 'https://cdn.other.test', authorization: null, credentials: 'same-origin', status: 401 }),
+          expect.objectContaining({ origin: BASE, authorization: 'Bearer access-1', credentials: 'include', status: 200 }),
+        ]);
+        expect(server.count('/auth/refresh')).toBe(0);
+
+        // A relative baseUrl resolves the same way, so the allow-list names where requests really go.
+        const relativeBase = makeClient({ baseUrl: '/' });
+        expect(relativeBase.mayCarryToken('/api/items')).toBe(true);
+        expect(relativeBase.mayCarryToken(ITEMS)).toBe(false);
+      } finally {
+        for (const [key, descriptor] of saved) {
+          if (descriptor) Object.defineProperty(g, key, descriptor);
+          else delete g[key];
+        }
+      }
     });
 
     it('leaves a 401 alone when it does not blame the access token', async () => {
@@ -702,6 +758,50 @@ describe('createAuthClient', () => {
 
       expect(statesB).toEqual([{ accessToken: null, expiresAt: null }]);
       expect(onSessionExpired).not.toHaveBeenCalled();
+    });
+
+    it('ignores a token from another tab while its own logout is pending, so the logout sticks', async () => {
+      const { locks } = createLocks();
+      const Channel = createChannelBus();
+      const onSessionExpired = jest.fn();
+      const tabA = makeClient({ locks, BroadcastChannel: Channel, onSessionExpired });
+      const tabB = makeClient({ locks, BroadcastChannel: Channel });
+      await tabA.login('alice', PASSWORD);
+      await until(() => tabB.getAccessToken() === 'access-1', 'tab B to hear of the login');
+      server.expireAccessTokens();
+      const releaseRefresh = server.hold('/auth/refresh');
+      const releaseLogout = server.hold('/auth/logout');
+
+      // Tab B refreshes while holding the lock.
+      const pendingB = tabB.fetch(ITEMS);
+      await until(() => server.count('/auth/refresh') === 1, "tab B's refresh to start");
+      const statesA = record(tabA);
+      // Tab A logs out; its logout message is still on the way when B's refresh answer arrives.
+      const releaseChannel = Channel.hold();
+      const loggingOut = tabA.logout();
+      releaseRefresh();
+      expect((await pendingB).status).toBe(200);
+      await until(() => server.count('/auth/logout') === 1, "tab A's logout to reach the server");
+      releaseChannel(); // B hears of the logout, A hears of B's token
+      await settle();
+      releaseLogout();
+      await loggingOut;
+      await settle();
+
+      expect(statesA).toEqual([{ accessToken: null, expiresAt: null }]);
+      expect(tabA.getAccessToken()).toBeNull();
+      expect(tabB.getAccessToken()).toBeNull();
+      // The server forgets refresh tokens on logout, and here the access tokens too.
+      server.expireAccessTokens();
+      expect((await tabA.fetch(ITEMS)).status).toBe(401);
+      expect(onSessionExpired).not.toHaveBeenCalled();
+      expect(tabA.getAccessToken()).toBeNull();
+      expect(server.reuseDetected).toBe(0);
+
+      // A genuine login in another tab after the logout is adopted as usual.
+      await tabB.login('alice', PASSWORD);
+      await until(() => tabA.getAccessToken() === tabB.getAccessToken(), 'tab A to hear of the new login');
+      expect(statesA.at(-1)).toEqual({ accessToken: tabB.getAccessToken(), expiresAt: expect.any(Number) });
     });
 
     it('ends the session in every tab when one finds it expired, each tab reporting it once', async () => {
