@@ -132,6 +132,23 @@ describe('token and session lifetimes (e2e)', () => {
     expectRefreshRejected(await refresh(server, token));
   }, SLOW);
 
+  it('caps access tokens at the session\'s absolute end: none outlives SESSION_MAX_AGE, for login and refresh alike', async () => {
+    const { server } = await app({ ACCESS_TOKEN_TTL: '1h', REFRESH_TOKEN_TTL: '30s', SESSION_MAX_AGE: '60s' });
+    const { accessToken, refreshToken, response } = await login(server);
+    const sessionEndsAt = (await sessionRow(t!, decodeJwt(accessToken).payload.sid as string))!.expires_at;
+    for (const [label, token, expiresIn] of [
+      ['login', accessToken, response.body.expires_in],
+      ...(await refresh(server, refreshToken)
+        .expect(200)
+        .then((r) => [['refresh', r.body.access_token, r.body.expires_in]])),
+    ] as Array<[string, string, number]>) {
+      const { exp, iat } = decodeJwt(token).payload as { exp: number; iat: number };
+      expect({ label, withinSession: exp * 1000 <= sessionEndsAt, expiresIn }).toEqual({ label, withinSession: true, expiresIn: exp - iat });
+      expect(expiresIn).toBeGreaterThan(55);
+      expect(expiresIn).toBeLessThanOrEqual(60);
+    }
+  });
+
   it('parses duration formats: ACCESS_TOKEN_TTL=15m is expires_in 900, REFRESH_TOKEN_TTL=1h is a 3600s cookie', async () => {
     const { server, config } = await app({ ACCESS_TOKEN_TTL: '15m', REFRESH_TOKEN_TTL: '1h', SESSION_MAX_AGE: '1d' });
     expect(config.auth).toMatchObject({ accessTokenTtl: 900, refreshTokenTtl: 3600, sessionMaxAge: 86400 });

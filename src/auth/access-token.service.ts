@@ -37,20 +37,25 @@ export class AccessTokenService {
     this.auth = config.get('auth', { infer: true });
   }
 
-  async sign(userId: string, sessionId: string): Promise<SignedAccessToken> {
+  /**
+   * `sessionExpiresAt` (ms) caps `exp`: resource servers that only check the signature must not
+   * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
+   */
+  async sign(userId: string, sessionId: string, sessionExpiresAt = Infinity): Promise<SignedAccessToken> {
     const { kid, alg, signingKey } = this.keys.currentSigningKey();
     const iat = Math.floor(Date.now() / 1000);
+    const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
     const claims: AccessTokenClaims = {
       sid: sessionId,
       iat,
-      exp: iat + this.auth.accessTokenTtl,
+      exp,
       iss: this.auth.issuer,
       aud: this.auth.audience,
       sub: userId,
       jti: randomUUID(),
     };
     const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey);
-    return { token, expiresIn: this.auth.accessTokenTtl };
+    return { token, expiresIn: exp - iat };
   }
 
   /**

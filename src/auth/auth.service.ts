@@ -65,14 +65,14 @@ export class AuthService {
       return null;
     }
     await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
-    return { access: await this.accessTokens.sign(userId, refresh.sessionId), refresh };
+    return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
   /** Trades a refresh token for a new pair; throws InvalidRefreshTokenError. */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client);
     await this.audit.record('refresh', { userId: refresh.userId, sessionId: refresh.sessionId, ...client });
-    return { access: await this.accessTokens.sign(refresh.userId, refresh.sessionId), refresh };
+    return { access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
   /** Revokes the session behind a refresh token (current or already rotated). */

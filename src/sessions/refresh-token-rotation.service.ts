@@ -73,7 +73,7 @@ export class RefreshTokenRotation {
       this.assertSessionLive(current, now);
       return this.replay(presented, current, client, now);
     }
-    return { userId: state.userId, sessionId: state.sessionId, token, expiresAt };
+    return { userId: state.userId, sessionId: state.sessionId, token, expiresAt, sessionExpiresAt: state.sessionExpiresAt };
   }
 
   /**
@@ -95,7 +95,7 @@ export class RefreshTokenRotation {
       const child = codec.deriveChild(presented, state.childNonce!, this.keys.refreshTokenMacKey());
       if (codec.hash(child) === state.childTokenHash) {
         await this.touch(state.sessionId, now);
-        return { userId: state.userId, sessionId: state.sessionId, token: child, expiresAt: state.childExpiresAt! };
+        return { userId: state.userId, sessionId: state.sessionId, token: child, expiresAt: state.childExpiresAt!, sessionExpiresAt: state.sessionExpiresAt };
       }
     }
     if (await this.sessions.revoke(state.sessionId, 'refresh_token_reuse', now)) {

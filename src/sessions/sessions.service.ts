@@ -21,6 +21,8 @@ export interface IssuedRefreshToken {
   sessionId: string;
   token: string;
   expiresAt: number;
+  /** The session's absolute end (SESSION_MAX_AGE): nothing it issues may outlive it. */
+  sessionExpiresAt: number;
 }
 
 
@@ -70,7 +72,7 @@ export class SessionsService {
       ],
       passwordHash === undefined ? undefined : [USER_HAS_PASSWORD_HASH, [userId, passwordHash]],
     );
-    return created ? { userId, sessionId: session.id, token, expiresAt } : undefined;
+    return created ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt } : undefined;
   }
 
   /**
