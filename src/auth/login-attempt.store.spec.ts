@@ -4,7 +4,7 @@ import type { ConfigService } from '@nestjs/config';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { MemoryLoginAttemptStore } from './login-attempt.store.js';
-import { LoginThrottle } from './login-throttle.service.js';
+import { ipBucket, LoginThrottle } from './login-throttle.service.js';
 
 const WINDOW = 60_000;
 
@@ -93,6 +93,16 @@ describe('LoginThrottle with the memory store', () => {
     return new LoginThrottle(store, config);
   }
 
+  it('counts an IPv6 client by its /64, so rotating addresses inside it gains nothing', async () => {
+    const store = new MemoryLoginAttemptStore(100);
+    const t = throttle(store, { maxFailuresPerIp: 3, maxFailuresPerUser: 100 });
+    for (let i = 1; i <= 3; i++) await t.begin(`2001:db8:1:2::${i}`, `user-${i}`);
+    await expect(t.begin('2001:db8:1:2:ffff:ffff:ffff:ffff', 'user-4')).rejects.toBeInstanceOf(TooManyAttemptsException);
+    // The next /64 and IPv4 clients have limits of their own.
+    await t.begin('2001:db8:1:3::1', 'user-5');
+    await t.begin('203.0.113.7', 'user-6');
+  });
+
   it('creates no username counters for attempts refused because of the IP limit', async () => {
     const store = new MemoryLoginAttemptStore(10);
     const t = throttle(store, { maxFailuresPerIp: 2, maxFailuresPerUser: 100 });
@@ -144,5 +154,21 @@ describe('LoginThrottle with the memory store', () => {
     expect(store.size).toBe(2);
     await attempt.succeeded();
     expect(store.size).toBe(0);
+  });
+});
+
+describe('ipBucket', () => {
+  it.each([
+    ['203.0.113.9', '203.0.113.9'],
+    ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::6', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002:ffff::1', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['2001:db8:1:2:3:4:1.2.3.4', '2001:db8:1:2::/64'],
+    ['not an address', 'not an address'],
+  ])('%s → %s', (ip, bucket) => {
+    expect(ipBucket(ip)).toBe(bucket);
   });
 });
