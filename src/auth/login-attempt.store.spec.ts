@@ -40,24 +40,49 @@ describe('MemoryLoginAttemptStore', () => {
     expect(store.size).toBe(maxKeys);
   });
 
-  it('does not track new keys while full of live counters, warning once per window', async () => {
+  it('counts new keys on one shared counter per kind while full of live counters, warning once per window', async () => {
     const store = new MemoryLoginAttemptStore(2);
-    await store.reserve('a', WINDOW, 0);
-    await store.reserve('b', WINDOW, 0);
+    await store.reserve('login:ip:a', WINDOW, 0);
+    await store.reserve('login:user:b', WINDOW, 0);
 
-    // Untracked: each attempt counts as the first, and nothing is stored for it.
-    expect(await store.reserve('c', WINDOW, 1)).toEqual({ count: 1, resetInMs: WINDOW });
-    expect(await store.reserve('c', WINDOW, 2)).toEqual({ count: 1, resetInMs: WINDOW });
-    expect(await store.reserve('d', WINDOW, 3)).toEqual({ count: 1, resetInMs: WINDOW });
+    // Not tracked one by one, but not uncounted either: every new username shares one counter.
+    expect(await store.reserve('login:user:c', WINDOW, 1)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(await store.reserve('login:user:c', WINDOW, 2)).toEqual({ count: 2, resetInMs: WINDOW - 1 });
+    expect(await store.reserve('login:user:d', WINDOW, 3)).toEqual({ count: 3, resetInMs: WINDOW - 2 });
+    // New IPs have a shared counter of their own.
+    expect(await store.reserve('login:ip:e', WINDOW, 4)).toEqual({ count: 1, resetInMs: WINDOW });
     expect(store.size).toBe(2);
     expect(warn).toHaveBeenCalledTimes(1);
 
-    // Existing keys keep counting.
-    expect((await store.reserve('a', WINDOW, 4)).count).toBe(2);
+    // A success refunds the shared counter it was counted on.
+    await store.refund('login:user:d', 5);
+    expect((await store.reserve('login:user:f', WINDOW, 6)).count).toBe(3);
 
-    // Once their windows end, the slots are freed and new keys are tracked again.
-    expect((await store.reserve('c', WINDOW, WINDOW)).count).toBe(1);
-    expect((await store.reserve('c', WINDOW, WINDOW + 1)).count).toBe(2);
+    // Existing keys keep counting.
+    expect((await store.reserve('login:ip:a', WINDOW, 7)).count).toBe(2);
+
+    // Once their windows end, the slots are freed and new keys are tracked again, one by one.
+    expect((await store.reserve('login:user:c', WINDOW, WINDOW)).count).toBe(1);
+    expect((await store.reserve('login:user:c', WINDOW, WINDOW + 1)).count).toBe(2);
+  });
+
+  it('while full, a fresh IP guessing at a fresh username is still stopped at the limit', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    const t = new LoginThrottle(store, { get: () => ({ window: 900, maxFailuresPerIp: 20, maxFailuresPerUser: 5 }) } as unknown as ConfigService<AppConfig, true>);
+    // Many sources fill the store with live failures (an IP key and a username key each).
+    for (let i = 0; i < 5; i++) await t.begin(`198.51.100.${i}`, `filler-${i}`);
+    expect(store.size).toBe(10);
+
+    let allowed = 0;
+    for (let i = 0; i < 50; i++) {
+      try {
+        await t.begin('203.0.113.200', 'someone-new');
+        allowed++;
+      } catch (error) {
+        expect(error).toBeInstanceOf(TooManyAttemptsException);
+      }
+    }
+    expect(allowed).toBe(5);
   });
 
   it('deletes an entry whose count returns to 0 on refund', async () => {
@@ -161,6 +186,7 @@ describe('ipBucket', () => {
   it.each([
     ['203.0.113.9', '203.0.113.9'],
     ['::ffff:203.0.113.9', '203.0.113.9'],
+    ['::ffff:c000:280', '192.0.2.128'],
     ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
     ['2001:db8:1:2::6', '2001:db8:1:2::/64'],
     ['2001:0DB8:0001:0002:ffff::1', '2001:db8:1:2::/64'],

@@ -26,6 +26,8 @@ interface Counter {
 export class MemoryLoginAttemptStore implements LoginAttemptStore {
   private readonly logger = new Logger(MemoryLoginAttemptStore.name);
   private readonly counters = new Map<string, Counter>();
+  /** Shared counters for keys that found the store full (see reserve), outside maxKeys. */
+  private readonly overflow = new Map<string, Counter>();
   /** No counter's window ends before this, so a sweep before then would free nothing. */
   private nextSweepAt = 0;
   /** Last "store full" warning, so a flood of new keys logs once per window, not per request. */
@@ -49,12 +51,13 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
       if (this.counters.size >= this.maxKeys) {
         // Full of live counters that have failures: an attack spraying many keys. Evicting any of
         // them would hand its attempts back (the victim's counter, made early, would go first),
-        // so an attacker could reset a lockout just by sending junk keys. Instead the NEW key is
-        // not tracked: this attempt counts once, for itself only (fail-open for new keys while
-        // full), and stays counted under its other key (the per-IP limit still applies). Keys
-        // already tracked keep counting and blocking until their windows end.
+        // and leaving new keys uncounted would give every fresh IP and username unlimited
+        // guesses. So new keys share one overflow counter per kind of key ("login:ip:",
+        // "login:user:"), under the same limits: while the attack lasts, untracked users and
+        // addresses may get 429s sooner (a few failures among all of them block them all until
+        // the window ends), but nobody gets more guesses than the limit.
         this.warnFull(now, windowMs);
-        return { count: 1, resetInMs: windowMs };
+        return this.bump(this.overflow, overflowKeyOf(key), windowMs, now);
       }
       counter = { count: 0, windowEndsAt: now + windowMs };
       this.counters.set(key, counter);
@@ -66,11 +69,24 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
   }
 
   async refund(key: string, now = Date.now()): Promise<void> {
-    const counter = this.counters.get(key);
+    // A key reserved while the store was full was counted on its overflow counter.
+    const [map, mapKey] = this.counters.has(key) ? [this.counters, key] : [this.overflow, overflowKeyOf(key)];
+    const counter = map.get(mapKey);
     if (!counter) return;
     if (counter.windowEndsAt > now && counter.count > 0) counter.count -= 1;
     // Nothing left to count (or the window is over): free the slot rather than keep an empty entry.
-    if (counter.count <= 0 || counter.windowEndsAt <= now) this.counters.delete(key);
+    if (counter.count <= 0 || counter.windowEndsAt <= now) map.delete(mapKey);
+  }
+
+  /** One attempt on a counter of `map` (the overflow counters: at most one per kind of key). */
+  private bump(map: Map<string, Counter>, key: string, windowMs: number, now: number): { count: number; resetInMs: number } {
+    let counter = map.get(key);
+    if (!counter || counter.windowEndsAt <= now) {
+      counter = { count: 0, windowEndsAt: now + windowMs };
+      map.set(key, counter);
+    }
+    counter.count += 1;
+    return { count: counter.count, resetInMs: counter.windowEndsAt - now };
   }
 
   /**
@@ -92,7 +108,12 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
     if (now < this.warnedFullUntil) return;
     this.warnedFullUntil = now + windowMs;
     this.logger.warn(
-      `Login attempt store full (${this.maxKeys} live keys): new keys are not tracked until windows end; existing counters still block`,
+      `Login attempt store full (${this.maxKeys} live keys): new IPs and usernames share one counter per kind until windows end; existing counters still block`,
     );
   }
+}
+
+/** "login:ip:203.0.113.9" → "login:ip:*": one overflow counter per kind of key. */
+function overflowKeyOf(key: string): string {
+  return `${key.slice(0, key.lastIndexOf(':') + 1)}*`;
 }

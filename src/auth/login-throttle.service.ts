@@ -93,6 +93,11 @@ export function ipBucket(ip: string): string {
   // An embedded IPv4 tail (a.b.c.d) stands for two groups; only the first four groups matter here.
   const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
   const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - width(headGroups) - width(tailGroups)).fill('0'), ...tailGroups];
+  // IPv4-mapped, written in hex (::ffff:c000:280 is 192.0.2.128).
+  if (groups.length === 8 && groups.slice(0, 5).every((g) => /^0+$/.test(g)) && groups[5] === 'ffff') {
+    const [hi, lo] = [parseInt(groups[6], 16), parseInt(groups[7], 16)];
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
   return `${groups
     .slice(0, 4)
     .map((g) => (g.includes('.') ? g : g.replace(/^0+(?=.)/, '')))
