@@ -139,6 +139,26 @@ describe('UsersService', () => {
       await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id });
     });
 
+    it('returns the hash now stored, also when two logins upgrade an old hash at once, and refuses one that raced a password change', async () => {
+      const { service, users } = await setup();
+      const user = await service.register('alice', PASSWORD);
+      const old = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 2048, timeCost: 2, parallelism: 1 });
+      await users.update({ id: user.id }, { passwordHash: old });
+
+      // Both read the old hash; one upgrade wins, and both logins must hand back the stored hash.
+      const [a, b] = await Promise.all([service.verifyCredentials('alice', PASSWORD), service.verifyCredentials('alice', PASSWORD)]);
+      const stored = (await users.findOneByOrFail({ id: user.id })).passwordHash;
+      expect(cost(stored).m).toBe(1024);
+      expect([a?.passwordHash, b?.passwordHash]).toEqual([stored, stored]);
+
+      // A login whose upgrade loses to a password change fails.
+      await users.update({ id: user.id }, { passwordHash: old });
+      const changed = await argon2.hash('a different password', { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+      const racing = service.verifyCredentials('alice', PASSWORD);
+      await users.update({ id: user.id }, { passwordHash: changed });
+      await expect(racing).resolves.toBeNull();
+    });
+
     it('leaves an old hash alone when the password is wrong', async () => {
       const { service, users } = await setup();
       const user = await service.register('alice', PASSWORD);

@@ -43,8 +43,17 @@ export class UsersService {
     if (this.hasher.needsRehash(user.passwordHash)) {
       const passwordHash = await this.hasher.hash(password);
       const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
-      // The caller starts the session only if the hash is still the one it got (see SessionsService.create).
-      if ((result.affected ?? 0) > 0) user.passwordHash = passwordHash;
+      // The caller starts the session only if the hash is still the one it returns here (see
+      // SessionsService.create), so return the hash now stored.
+      if ((result.affected ?? 0) > 0) {
+        user.passwordHash = passwordHash;
+      } else {
+        // Someone else wrote it first: another login's upgrade (same password: this login stands)
+        // or a password change (this login must fail). Only checking the stored hash tells which.
+        const fresh = await this.users.findOneBy({ id: user.id });
+        if (!fresh || !(await this.hasher.verify(fresh.passwordHash, password))) return null;
+        return fresh;
+      }
     }
     return user;
   }
