@@ -359,8 +359,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   }
 
   async function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    // Before prepare(): building a Request from one with a body uses that body up.
+    if (!mayCarryToken(typeof Request !== 'undefined' && input instanceof Request ? input.url : input instanceof URL ? input.href : String(input))) {
+      return send(input, init);
+    }
     const request = prepare(input, init);
-    if (!mayCarryToken(request.url)) return send(input, init);
     let token = accessToken;
     // Known to be expired by our clock: skip the round trip that would only answer 401.
     if (token !== null && isExpired()) token = await refreshAfter(token, false);

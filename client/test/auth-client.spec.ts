@@ -417,6 +417,16 @@ describe('createAuthClient', () => {
       }
     });
 
+    it('sends a Request with a body to another origin as it is, untouched', async () => {
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      const response = await client.fetch(new Request('http://evil.test/api/items', { method: 'POST', body: 'payload' }), { headers: { 'X-Trace': '1' } });
+
+      expect(response.status).toBe(401);
+      expect(server.callsTo('/api/items')).toEqual([expect.objectContaining({ origin: 'http://evil.test', authorization: null, body: 'payload' })]);
+    });
+
     it('sends the token to the origins listed in tokenOrigins, and refreshes for them', async () => {
       const client = makeClient({ tokenOrigins: [BASE, 'https://api.test/ignored/path'] });
       await client.login('alice', PASSWORD);
