@@ -46,13 +46,14 @@ export class Sql {
    * shared connection; on PostgreSQL they run in a TypeORM transaction on one pooled connection.
    *
    * `onlyIf` is a SELECT checked first, in the same transaction: with no row, nothing is written
-   * and the result is false. On PostgreSQL it runs `FOR UPDATE`, so the rows it read stay as they
-   * were until commit: a concurrent write to them waits for this transaction, or this one sees it.
+   * and the result is false. On PostgreSQL it runs `FOR SHARE`, so the rows it read stay as they
+   * were until commit: a concurrent write to them waits for this transaction, or this one sees it
+   * (concurrent readers, e.g. two logins of one user, do not wait for each other).
    */
   async transaction(statements: Array<[text: string, params: unknown[]]>, onlyIf?: [text: string, params: unknown[]]): Promise<boolean> {
     if (this.postgres) {
       return this.dataSource.transaction(async (manager) => {
-        if (onlyIf && !((await manager.query(`${this.dialect(onlyIf[0])} FOR UPDATE`, onlyIf[1])) as unknown[]).length) return false;
+        if (onlyIf && !((await manager.query(`${this.dialect(onlyIf[0])} FOR SHARE`, onlyIf[1])) as unknown[]).length) return false;
         for (const [text, params] of statements) await manager.query(this.dialect(text), params);
         return true;
       });
