@@ -29,6 +29,7 @@ import {
   register,
   warmUp,
 } from './lib/phases.mjs';
+import { positiveNumber } from './lib/settings.mjs';
 import { cleanUpOnExit, spawnChild, stopChild, waitForLine } from './lib/proc.mjs';
 import { fmt, median, pct, renderTable, round } from './lib/stats.mjs';
 
@@ -37,17 +38,6 @@ const CEILING_SERVER = fileURLToPath(new URL('./lib/ceiling-server.mjs', import.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 // ---------------------------------------------------------------- settings
-
-function positiveNumber(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error(`${name} must be a positive number, got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const PHASES = ['me', 'refresh', 'login'];
 const only = (process.env.BENCH_ONLY ?? '')
@@ -279,8 +269,15 @@ async function measureRefresh(app, via) {
     p99Ms: round(result.p99Ms, 2),
     maxMs: round(result.maxMs, 2),
     seconds: round(result.seconds, 2),
+    ...phaseReadings(phase, result.ok),
+  };
+}
+
+/** What the app itself showed during one phase: event-loop delay, CPU per request, peak RSS. */
+function phaseReadings(phase, ok) {
+  return {
     eventLoop: eventLoopSummary(phase.eventLoop),
-    cpu: cpuSummary([phase], result.ok),
+    cpu: cpuSummary([phase], ok),
     rssPeakMB: round(mb(phase.rssPeakBytes), 1),
   };
 }
@@ -322,9 +319,7 @@ async function measureLogin(app) {
     p99Ms: round(result.p99Ms, 1),
     maxMs: round(result.maxMs, 1),
     seconds: round(result.seconds, 2),
-    eventLoop: eventLoopSummary(phase.eventLoop),
-    cpu: cpuSummary([phase], result.ok),
-    rssPeakMB: round(mb(phase.rssPeakBytes), 1),
+    ...phaseReadings(phase, result.ok),
   };
 }
 

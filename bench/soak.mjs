@@ -33,23 +33,13 @@ import { logout, me, refreshViaCookie, refreshViaTokenEndpoint } from './lib/aut
 import { keepAliveAgent } from './lib/http.mjs';
 import { login, register } from './lib/phases.mjs';
 import { cleanUpOnExit } from './lib/proc.mjs';
+import { positiveNumber } from './lib/settings.mjs';
 import { fmt, median, percentile, renderTable, round } from './lib/stats.mjs';
 
 const RESULTS_FILE = fileURLToPath(new URL('./soak-results.json', import.meta.url));
 const GC_PRELOAD = pathToFileURL(fileURLToPath(new URL('./lib/gc-preload.mjs', import.meta.url))).href;
 
 // ---------------------------------------------------------------- settings
-
-function positiveNumber(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error(`${name} must be a positive number, got "${raw}"`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const SECONDS = positiveNumber('SOAK_SECONDS', 600);
 const RATE = positiveNumber('SOAK_RATE', 200);

@@ -153,16 +153,10 @@ export async function refreshChains({ baseUrl, username, sessions, seconds, via 
   await Promise.all(sessions.map(chain));
   const wall = (performance.now() - start) / 1000;
   agent.destroy();
-  const summary = summarize(latencies);
   return {
     via,
     chains: sessions.length,
-    seconds: wall,
-    ok: summary.count,
-    perSecond: summary.count / wall,
-    p50Ms: summary.p50,
-    p99Ms: summary.p99,
-    maxMs: summary.max,
+    ...throughput(latencies, wall),
     errors,
     chainsAbandoned,
     errorSamples,
@@ -192,15 +186,9 @@ export async function loginLoad({ baseUrl, username, seconds, concurrency }) {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wall = (performance.now() - start) / 1000;
   agent.destroy();
-  const summary = summarize(latencies);
   return {
     concurrency,
-    seconds: wall,
-    ok: summary.count,
-    perSecond: summary.count / wall,
-    p50Ms: summary.p50,
-    p99Ms: summary.p99,
-    maxMs: summary.max,
+    ...throughput(latencies, wall),
     errors,
     errorSamples,
   };
@@ -229,3 +217,16 @@ export async function argon2HashTimes({ count = 15, warmup = 2 } = {}) {
 }
 
 export const ARGON2_PARAMS = { type: 'argon2id', memoryKiB: 19456, iterations: 2, parallelism: 1 };
+
+/** Successful requests per second of wall time, and their latency percentiles. */
+function throughput(latencies, seconds) {
+  const summary = summarize(latencies);
+  return {
+    seconds,
+    ok: summary.count,
+    perSecond: summary.count / seconds,
+    p50Ms: summary.p50,
+    p99Ms: summary.p99,
+    maxMs: summary.max,
+  };
+}
