@@ -360,9 +360,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   async function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     // Before prepare(): building a Request from one with a body uses that body up.
-    if (!mayCarryToken(typeof Request !== 'undefined' && input instanceof Request ? input.url : input instanceof URL ? input.href : String(input))) {
-      return send(input, init);
-    }
+    if (!mayCarryToken(urlOf(input))) return send(input, init);
     const request = prepare(input, init);
     let token = accessToken;
     // Known to be expired by our clock: skip the round trip that would only answer 401.
@@ -467,7 +465,7 @@ function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Prepa
     // Sending a Request consumes its body, so every attempt but the last sends a clone.
     const template = init ? new Request(input, init) : input;
     return {
-      url: template.url,
+      url: urlOf(input),
       method: template.method,
       retryable: true,
       build(token, last) {
@@ -477,13 +475,19 @@ function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Prepa
     };
   }
   return {
-    url: input instanceof URL ? input.href : String(input),
+    url: urlOf(input),
     method: (init?.method ?? 'GET').toUpperCase(),
     retryable: !isOneShotBody(init?.body),
     build(token) {
       return [input, { ...init, headers: withBearer(init?.headers, token), credentials }];
     },
   };
+}
+
+/** The URL a fetch input names (init cannot change it). */
+function urlOf(input: RequestInfo | URL): string {
+  if (typeof Request !== 'undefined' && input instanceof Request) return input.url;
+  return input instanceof URL ? input.href : String(input);
 }
 
 /**
