@@ -41,13 +41,8 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
   }
 
   async reserve(key: string, windowMs: number, now = Date.now()): Promise<{ count: number; resetInMs: number }> {
-    let counter = this.counters.get(key);
-    if (counter && counter.windowEndsAt <= now) {
-      // Reuse the key's own slot for its new window: no room needed.
-      counter.count = 0;
-      counter.windowEndsAt = now + windowMs;
-    } else if (!counter) {
-      if (this.counters.size >= this.maxKeys) this.sweep(now);
+    if (!this.counters.has(key) && this.counters.size >= this.maxKeys) {
+      this.sweep(now);
       if (this.counters.size >= this.maxKeys) {
         // Full of live counters that have failures: an attack spraying many keys. Evicting any of
         // them would hand its attempts back (the victim's counter, made early, would go first),
@@ -59,13 +54,10 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
         this.warnFull(now, windowMs);
         return this.bump(this.overflow, overflowKeyOf(key), windowMs, now);
       }
-      counter = { count: 0, windowEndsAt: now + windowMs };
-      this.counters.set(key, counter);
     }
-    this.nextSweepAt = Math.min(this.nextSweepAt, counter.windowEndsAt);
-    // No await between read and write: one reservation at a time, even under a burst.
-    counter.count += 1;
-    return { count: counter.count, resetInMs: counter.windowEndsAt - now };
+    const reserved = this.bump(this.counters, key, windowMs, now);
+    this.nextSweepAt = Math.min(this.nextSweepAt, now + reserved.resetInMs);
+    return reserved;
   }
 
   async refund(key: string, now = Date.now()): Promise<void> {
@@ -78,7 +70,10 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
     if (counter.count <= 0 || counter.windowEndsAt <= now) map.delete(mapKey);
   }
 
-  /** One attempt on a counter of `map` (the overflow counters: at most one per kind of key). */
+  /**
+   * One attempt on the key's counter in `map`, which starts over (in its own slot) when its window
+   * has ended. No await between read and write: one reservation at a time, even under a burst.
+   */
   private bump(map: Map<string, Counter>, key: string, windowMs: number, now: number): { count: number; resetInMs: number } {
     let counter = map.get(key);
     if (!counter || counter.windowEndsAt <= now) {
