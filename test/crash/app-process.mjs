@@ -20,7 +20,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Starts the app on `dbFile` and resolves once GET /health answers 200. The log of every start
  * is appended to `dir/app.log`; cwd is `dir`, so no project .env is read.
  */
-export async function startAppOnFile({ dir, dbFile, env = {}, timeoutMs = 60_000 }) {
+export async function startAppOnFile({ dir, dbFile, env = {}, nodeArgs = [], timeoutMs = 60_000 }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing; run \`npm run build\` first`);
   const port = await freePort();
   const childEnv = Object.fromEntries(PASS_THROUGH.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
@@ -37,7 +37,7 @@ export async function startAppOnFile({ dir, dbFile, env = {}, timeoutMs = 60_000
   const logFile = join(dir, 'app.log');
   const baseUrl = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = spawnChild(process.execPath, [MAIN], { cwd: dir, env: childEnv, logFile });
+  const child = spawnChild(process.execPath, [...nodeArgs, MAIN], { cwd: dir, env: childEnv, logFile });
   const deadline = t0 + timeoutMs;
   for (;;) {
     if (child.exitInfo) {
