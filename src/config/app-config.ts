@@ -16,6 +16,8 @@ export interface HttpConfig {
    */
   trustProxy: boolean | number | string;
   logLevel: string;
+  /** `pretty` (human, for a terminal) or `json` (one object per line, for log collectors). */
+  logFormat: 'json' | 'pretty';
   logRequests: boolean;
 }
 

@@ -184,6 +184,48 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('reports every bad variable at once', () => {
+    it('one line per bad variable, in the order of the schema', () => {
+      const error = configError({ PORT: 'abc', ACCESS_TOKEN_TTL: '1w', LOG_LEVEL: 'verbose', COOKIE_SECURE: 'maybe' });
+      expect(error.problems).toEqual([
+        'PORT must be an integer from 0 to 65535, got "abc"',
+        'ACCESS_TOKEN_TTL must be a positive duration in seconds or with a unit (30s, 15m, 1h, 1d), got "1w"',
+        'COOKIE_SECURE must be true or false, got "maybe"',
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+      ]);
+      expect(error.message).toBe(error.problems.join('\n'));
+    });
+
+    it('does not blame a variable for a bad one it depends on', () => {
+      // JWT_SECRET is checked against JWT_ALG and NODE_ENV; with those bad, only they are reported.
+      expect(configError({ JWT_ALG: 'none', JWT_SECRET: 'short' }).problems).toEqual([
+        'JWT_ALG must be one of RS256, ES256, HS256, got "NONE"',
+      ]);
+      expect(configError({ NODE_ENV: 'staging', JWT_ALG: 'HS256', JWT_SECRET: 'short', PORT: 'x' }).problems).toEqual([
+        'NODE_ENV must be one of development, production, test, got "staging"',
+        'PORT must be an integer from 0 to 65535, got "x"',
+      ]);
+    });
+
+    it('still reports a dependent variable that is wrong on its own', () => {
+      expect(configError({ PORT: 'x', JWT_ISSUER: 'notaurl' }).problems).toEqual([
+        'PORT must be an integer from 0 to 65535, got "x"',
+        'JWT_ISSUER must be an http(s) URL, got "notaurl"',
+      ]);
+    });
+  });
+
+  describe('LOG_FORMAT', () => {
+    it('is pretty in development, JSON elsewhere, and can be chosen', () => {
+      expect(loadConfig({}).http.logFormat).toBe('pretty');
+      expect(loadConfig({ NODE_ENV: 'production' }).http.logFormat).toBe('json');
+      expect(loadConfig({ NODE_ENV: 'test' }).http.logFormat).toBe('json');
+      expect(loadConfig({ LOG_FORMAT: 'json' }).http.logFormat).toBe('json');
+      expect(loadConfig({ NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).http.logFormat).toBe('pretty');
+      expect(configError({ LOG_FORMAT: 'yaml' }).message).toContain('LOG_FORMAT');
+    });
+  });
+
   describe('JWT_SECRET', () => {
     it.each([
       ['changeme', 'changeme'],
