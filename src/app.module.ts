@@ -11,6 +11,7 @@ import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
+import { initializeWithMigrations } from './database/migrations-at-start.js';
 import { HealthModule } from './health/health.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (configService: ConfigService<AppConfig, true>) =>
             buildDataSourceOptions(configService.get('database', { infer: true })),
+          dataSourceFactory: initializeWithMigrations,
         }),
         DatabaseModule,
         ScheduleModule.forRoot(),
