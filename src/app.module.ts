@@ -30,8 +30,15 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => ({ ...config })] }),
         TypeOrmModule.forRootAsync({
           inject: [ConfigService],
-          useFactory: (configService: ConfigService<AppConfig, true>) =>
-            buildDataSourceOptions(configService.get('database', { infer: true })),
+          useFactory: (configService: ConfigService<AppConfig, true>) => {
+            const database = configService.get('database', { infer: true });
+            return {
+              ...buildDataSourceOptions(database),
+              // Retries (10 over ~30 s) are for a database server that is still starting. A SQLite
+              // file that failed to open or migrate fails the same way every time: say so at once.
+              ...(database.type === 'sqlite' ? { toRetry: () => false } : {}),
+            };
+          },
           dataSourceFactory: initializeWithMigrations,
         }),
         DatabaseModule,

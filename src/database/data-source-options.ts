@@ -1,10 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config.js';
 import { ENTITIES } from './entities.js';
 import { SqlTextLogger } from './sql-text.logger.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { ensureSqliteWritable } from './sqlite-writable.js';
 
 /** The one place that turns DATABASE_URL into TypeORM options, for the app, the CLI and tests. */
 export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOptions {
@@ -22,7 +21,8 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
   }
 
   const database = config.sqlitePath ?? ':memory:';
-  if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+  // Fails at once, with the path and the cause, instead of a read-only open that 500s every write.
+  if (database !== ':memory:') ensureSqliteWritable(database);
   return {
     ...common,
     type: 'better-sqlite3',

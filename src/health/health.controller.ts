@@ -1,14 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import {
-  HealthCheck,
-  HealthCheckService,
-  HealthIndicatorService,
-  TypeOrmHealthIndicator,
-  type HealthIndicatorFunction,
-} from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator.js';
 import { RedisConnections } from '../redis/redis.module.js';
+import { DatabaseHealthIndicator } from './database.health.js';
 
 /** Liveness and dependencies, for load balancers and orchestrators. */
 @ApiTags('health')
@@ -17,7 +12,7 @@ import { RedisConnections } from '../redis/redis.module.js';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisConnections,
   ) {}
@@ -27,7 +22,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Database and (when configured) Redis; 503 when one is down' })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
   check() {
-    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(1500)];
+    const checks: HealthIndicatorFunction[] = [() => this.database.check('database')];
     const client = this.redis.client;
     if (client) {
       checks.push(() =>

@@ -1,0 +1,38 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { AppConfig } from '../config/app-config.js';
+import { sqliteWriteProblem } from '../database/sqlite-writable.js';
+
+/**
+ * The database is up when it answers a query and, for a SQLite file, when it can still be
+ * written: a ping alone stays green while every register and login fails on a file or folder
+ * turned read-only (SQLite reads fine from it).
+ */
+@Injectable()
+export class DatabaseHealthIndicator {
+  private readonly logger = new Logger(DatabaseHealthIndicator.name);
+  private readonly sqliteFile?: string;
+  private lastProblem?: string;
+
+  constructor(
+    private readonly typeorm: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const database = config.get('database', { infer: true });
+    if (database.type === 'sqlite' && database.sqlitePath !== ':memory:') this.sqliteFile = database.sqlitePath;
+  }
+
+  async check(key: 'database'): Promise<HealthIndicatorResult<'database'>> {
+    const problem = this.sqliteFile ? sqliteWriteProblem(this.sqliteFile) : undefined;
+    // The path stays in the log: /health is public.
+    if (problem !== this.lastProblem) {
+      if (problem) this.logger.error(`Database down: ${problem}`);
+      else if (this.lastProblem) this.logger.log('Database writable again');
+      this.lastProblem = problem;
+    }
+    if (problem) return this.indicators.check(key).down({ message: 'The database cannot be written' });
+    return this.typeorm.pingCheck(key).withTimeout(1500);
+  }
+}
