@@ -2,6 +2,7 @@ import '../preamble.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
+import { createAppLogger, PinoLoggerService } from '../common/logging/app-logger.js';
 import { configFromEnvOrExit } from '../config/config-from-env.js';
 import { KeysService } from '../keys/keys.service.js';
 
@@ -13,7 +14,11 @@ import { KeysService } from '../keys/keys.service.js';
  */
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: new PinoLoggerService(createAppLogger('warn', { format: config.http.logFormat })),
+    // Start-up failures (an unwritable database) go to the one line below, not to process.abort().
+    abortOnError: false,
+  });
   try {
     const key = await app.get(KeysService).rotate();
     const published = app.get(KeysService).jwks().keys.map((k) => k.kid);
