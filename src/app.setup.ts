@@ -89,7 +89,9 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       .setVersion('0.1.0')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .addCookieAuth(REFRESH_COOKIE, { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE })
-      .addServer(config.auth.issuer)
+      // Relative: Swagger UI sends "Try it out" to the origin it was opened from (our CSP allows only
+      // that one), not to JWT_ISSUER, which may name another host or port.
+      .addServer('/')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
