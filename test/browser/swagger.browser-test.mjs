@@ -57,12 +57,25 @@ describe('Swagger UI in Chromium', () => {
     app = await startAppOnFile({
       dir: dataDir,
       dbFile: join(dataDir, 'auth.sqlite'),
-      env: { NODE_ENV: 'development', JWT_ISSUER: ISSUER, ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1', LOG_LEVEL: 'warn' },
+      env: {
+        NODE_ENV: 'development',
+        JWT_ISSUER: ISSUER,
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_ITERATIONS: '1',
+        LOG_LEVEL: 'warn',
+      },
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
 
@@ -110,12 +123,16 @@ describe('Swagger UI in Chromium', () => {
       assert2xx(loggedIn, 'POST /auth/login');
       const accessToken = JSON.parse(loggedIn.body).access_token;
       assert.match(accessToken, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-      const cookieAfterLogin = (await context.cookies(`${origin}/auth/refresh`)).find((c) => c.name === 'refresh_token');
+      const cookieAfterLogin = (await context.cookies(`${origin}/auth/refresh`)).find(
+        (c) => c.name === 'refresh_token',
+      );
       assert.ok(cookieAfterLogin, 'the login set the refresh cookie in the browser');
       assert.equal(cookieAfterLogin.httpOnly, true);
 
       await page.locator('.auth-wrapper button.authorize').click();
-      const bearer = page.locator('.modal-ux .auth-container').filter({ has: page.locator('h4 code', { hasText: /^bearer$/ }) });
+      const bearer = page
+        .locator('.modal-ux .auth-container')
+        .filter({ has: page.locator('h4 code', { hasText: /^bearer$/ }) });
       await bearer.locator('#auth-bearer-value').fill(accessToken);
       await bearer.locator('button.authorize').click();
       await bearer.getByText('Authorized', { exact: true }).waitFor();
@@ -135,10 +152,16 @@ describe('Swagger UI in Chromium', () => {
       await shot(refresh, `${name}-5-refresh`);
       assert2xx(refreshed, 'POST /auth/refresh');
       assert.match(JSON.parse(refreshed.body).access_token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-      const cookieAfterRefresh = (await context.cookies(`${origin}/auth/refresh`)).find((c) => c.name === 'refresh_token');
+      const cookieAfterRefresh = (await context.cookies(`${origin}/auth/refresh`)).find(
+        (c) => c.name === 'refresh_token',
+      );
       assert.notEqual(cookieAfterRefresh?.value, cookieAfterLogin.value, 'the refresh replaced the cookie');
 
-      assert.deepEqual([...new Set(apiRequests)], [origin], 'every request went to the origin Swagger UI was opened from');
+      assert.deepEqual(
+        [...new Set(apiRequests)],
+        [origin],
+        'every request went to the origin Swagger UI was opened from',
+      );
       assert.deepEqual(problems, [], 'no console errors (CSP violations, failed fetches)');
       await context.close();
     });
