@@ -77,8 +77,8 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     });
   }
   enableGracefulShutdown(app);
-  serveDemo(app);
-  serveDocs(app);
+  if (config.http.demoEnabled) serveDemo(app);
+  if (config.http.docsEnabled) serveDocs(app);
 }
 
 /** Swagger UI at /docs and the OpenAPI document at /docs-json (and /docs-yaml). */

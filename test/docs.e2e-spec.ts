@@ -500,3 +500,25 @@ describe('OpenAPI document against the real answers (e2e)', () => {
     }
   });
 });
+
+describe('DOCS_ENABLED and DEMO_ENABLED (e2e)', () => {
+  it.each([
+    [
+      { DOCS_ENABLED: 'false' },
+      ['/docs', '/docs-json', '/docs-yaml', '/docs/swagger-ui-init.js'],
+      ['/', '/client/auth-client.js'],
+    ],
+    [{ DEMO_ENABLED: 'false' }, ['/', '/index.html', '/demo.js', '/client/auth-client.js'], ['/docs', '/docs-json']],
+  ])('%j: those pages answer 404, the rest are served', async (env, off, on) => {
+    const t = await createTestApp(env);
+    try {
+      for (const path of off)
+        expect({ path, status: (await request(t.server).get(path)).status }).toEqual({ path, status: 404 });
+      for (const path of on)
+        expect({ path, status: (await request(t.server).get(path)).status }).toEqual({ path, status: 200 });
+      await request(t.server).get('/health').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -17,6 +17,10 @@ export interface HttpConfig {
   trustProxy: boolean | number | string;
   logLevel: string;
   logRequests: boolean;
+  /** Swagger UI at /docs and the OpenAPI document at /docs-json. */
+  docsEnabled: boolean;
+  /** The demo page at / and the client library at /client/. */
+  demoEnabled: boolean;
 }
 
 export interface ThrottleConfig {

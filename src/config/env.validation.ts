@@ -162,6 +162,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustProxy: trustProxy(env),
       logLevel: logLevel(env, nodeEnv),
       logRequests: boolean(env, 'LOG_REQUESTS', false),
+      docsEnabled: boolean(env, 'DOCS_ENABLED', true),
+      demoEnabled: boolean(env, 'DEMO_ENABLED', true),
     },
     throttle: {
       maxFailuresPerIp: integer(env, 'LOGIN_MAX_FAILURES_PER_IP', 20, 1, 1_000_000),
