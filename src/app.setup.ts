@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -120,7 +121,7 @@ function serveDocs(app: NestFastifyApplication): void {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 
-/** The demo page at `/` and the built client library at `/client/` (after `npm run build:client`). */
+/** The demo page at `/` (with its favicon and `/vendor/bowser.mjs`) and the built client library at `/client/` (after `npm run build:client`). */
 function serveDemo(app: NestFastifyApplication): void {
   const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
   const fastify = app.getHttpAdapter().getInstance();
@@ -129,6 +130,11 @@ function serveDemo(app: NestFastifyApplication): void {
   if (existsSync(client)) {
     void fastify.register(fastifyStatic, { root: client, prefix: '/client/', wildcard: false, decorateReply: false });
   }
+  // The page's User-Agent parser (an ES module), from our own origin: the CSP allows no CDN.
+  const bowser = readFileSync(createRequire(import.meta.url).resolve('bowser/bowser.mjs'));
+  fastify.get('/vendor/bowser.mjs', (_request, reply) => {
+    void reply.type('text/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(bowser);
+  });
 }
 
 /**

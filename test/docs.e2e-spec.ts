@@ -506,9 +506,13 @@ describe('DOCS_ENABLED and DEMO_ENABLED (e2e)', () => {
     [
       { DOCS_ENABLED: 'false' },
       ['/docs', '/docs-json', '/docs-yaml', '/docs/swagger-ui-init.js'],
-      ['/', '/client/auth-client.js'],
+      ['/', '/client/auth-client.js', '/vendor/bowser.mjs', '/favicon.ico'],
     ],
-    [{ DEMO_ENABLED: 'false' }, ['/', '/index.html', '/demo.js', '/client/auth-client.js'], ['/docs', '/docs-json']],
+    [
+      { DEMO_ENABLED: 'false' },
+      ['/', '/index.html', '/demo.js', '/client/auth-client.js', '/vendor/bowser.mjs', '/favicon.ico'],
+      ['/docs', '/docs-json'],
+    ],
   ])('%j: those pages answer 404, the rest are served', async (env, off, on) => {
     const t = await createTestApp(env);
     try {
