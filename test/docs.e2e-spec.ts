@@ -192,6 +192,14 @@ describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
     expect(JSON.stringify(doc)).not.toContain(t.config.auth.issuer);
   });
 
+  it('needs no wider CSP for it: Swagger UI may connect to its own origin only', async () => {
+    for (const path of ['/docs', '/docs/swagger-ui-init.js']) {
+      const csp = String((await request(t.server).get(path).expect(200)).headers['content-security-policy']);
+      expect({ path, connect: csp.match(/connect-src [^;]*/)?.[0] }).toEqual({ path, connect: "connect-src 'self'" });
+      expect({ path, script: csp.match(/script-src [^;]*/)?.[0] }).toEqual({ path, script: "script-src 'self'" });
+    }
+  });
+
   it('lists every route of the app, and nothing else', () => {
     const routes = appRoutes(t).map((r) => r.key);
     expect(routes.length).toBeGreaterThan(10);
