@@ -121,7 +121,10 @@ function serveDocs(app: NestFastifyApplication): void {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 
-/** The demo page at `/` (with its favicon and `/vendor/bowser.mjs`) and the built client library at `/client/` (after `npm run build:client`). */
+/**
+ * The demo page at `/` (with its favicon and `/vendor/bowser.mjs`) and the built client library at
+ * `/client/` (after `npm run build:client`).
+ */
 function serveDemo(app: NestFastifyApplication): void {
   const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
   const fastify = app.getHttpAdapter().getInstance();
