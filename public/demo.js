@@ -1,6 +1,7 @@
 // The demo page: every button goes through the client library, and its onEvent hook feeds the
 // log pane, so each request, 401, refresh and retry shows up as it happens.
 import { AuthError, createAuthClient } from '/client/auth-client.js';
+import Bowser from '/vendor/bowser.mjs';
 
 const $ = (id) => document.getElementById(id);
 let countdownTimer;
@@ -11,7 +12,7 @@ const client = createAuthClient({
   baseUrl: location.origin,
   onSessionExpired: () => {
     log('session-expired', 'Session ended (refresh token refused): back to the login form');
-    showSignedOut('Your session has ended. Please log in again.');
+    showSignedOut('Your session has ended. Please log in again.', true);
   },
   onEvent: (event) => {
     const path = event.url ? new URL(event.url, location.origin).pathname : '';
@@ -29,7 +30,10 @@ const client = createAuthClient({
       'logout-from-tab': 'logged out in another tab',
       'session-expired': 'session expired',
     }[event.type];
-    log(event.type === 'response' && event.status === 401 ? '401' : event.type, text ?? event.type);
+    log(logKind(event), text ?? event.type);
+    // A refresh here, or a login or refresh in another tab, changes the sessions: show it. After
+    // the event, so the client has the new token before the table asks with it.
+    if (!restoring && ['refresh-success', 'token-from-tab'].includes(event.type)) setTimeout(sessionsChanged);
   },
 });
 
@@ -37,6 +41,13 @@ client.onChange((state) => {
   if (state.accessToken) startCountdown(state.expiresAt);
   else stopCountdown();
 });
+
+/** The log line's colour: 401s and failures red, except a page load that finds no session. */
+function logKind(event) {
+  if (event.type === 'response' && event.status === 401) return '401';
+  if (event.type === 'refresh-failure' && restoring) return 'no-session';
+  return event.type;
+}
 
 function log(kind, text) {
   const item = document.createElement('li');
@@ -50,15 +61,45 @@ function log(kind, text) {
 function message(id, text, isError = false) {
   $(id).textContent = text;
   $(id).classList.toggle('error', isError);
+  $(id).classList.toggle('info', !isError && text !== '');
+}
+
+/**
+ * Register, login and logout are sent by the library without `onEvent`, so the page logs them
+ * itself: the log shows every request.
+ */
+async function logged(method, path, success, call) {
+  log('request', `→ ${method} ${path}`);
+  try {
+    const result = await call();
+    log('response', `← ${success}`);
+    return result;
+  } catch (error) {
+    const status = error instanceof AuthError ? error.status : undefined;
+    const line = status ? `← ${status} ${path}: ${errorText(error)}` : `✗ ${path}: ${describeError(error)}`;
+    log(status === 401 ? '401' : 'error', line);
+    throw error;
+  }
+}
+
+function errorText(error) {
+  const body = error.body ?? {};
+  return Array.isArray(body.message) ? body.message.join('; ') : (body.message ?? error.message);
 }
 
 function describeError(error) {
-  if (error instanceof AuthError) {
-    const body = error.body ?? {};
-    const text = Array.isArray(body.message) ? body.message.join('; ') : (body.message ?? error.message);
-    return `${error.status}: ${text}`;
-  }
+  if (error instanceof AuthError) return `${error.status}: ${errorText(error)}`;
   return `Network error: ${error.message}`;
+}
+
+/** "Firefox 128 on Windows 10" from a User-Agent; non-browsers by their product token ("curl/8.5.0"). */
+function deviceName(userAgent) {
+  if (!userAgent) return 'unknown device';
+  const { browser, os } = Bowser.parse(userAgent);
+  if (!browser.name) return userAgent.split(' ')[0];
+  const name = [browser.name, browser.version?.split('.')[0]].filter(Boolean).join(' ');
+  const system = [os.name, os.versionName ?? os.version].filter(Boolean).join(' ');
+  return system ? `${name} on ${system}` : name;
 }
 
 function startCountdown(expiresAt) {
@@ -76,10 +117,14 @@ function stopCountdown() {
   $('countdown').textContent = '–';
 }
 
-function showSignedOut(text = '') {
+function showSignedOut(text = '', isError = false) {
   $('signed-in').hidden = true;
   $('signed-out').hidden = false;
-  message('form-message', text, !!text);
+  // Nothing of the signed-out user stays in the page.
+  $('current-user').textContent = '…';
+  $('sessions').querySelector('tbody').replaceChildren();
+  message('me-result', '');
+  message('form-message', text, isError);
 }
 
 async function showSignedIn() {
@@ -91,6 +136,13 @@ async function showSignedIn() {
   await loadSessions();
 }
 
+/** Something changed the sessions (here, in another tab, or on another device): show it. */
+async function sessionsChanged() {
+  if (!$('signed-in').hidden) await loadSessions();
+  // A login in another tab of this browser signs this one in too.
+  else if (client.getAccessToken()) await showSignedIn();
+}
+
 async function loadSessions() {
   const response = await client.fetch('/auth/sessions');
   if (!response.ok) return;
@@ -98,14 +150,15 @@ async function loadSessions() {
     const row = document.createElement('tr');
     row.className = session.current ? 'current' : '';
     const cells = [
-      `${session.userAgent ?? 'unknown device'}${session.current ? ' (this one)' : ''}`,
-      session.ip ?? '',
-      new Date(session.createdAt).toLocaleString(),
-      new Date(session.lastUsedAt).toLocaleString(),
+      [`${deviceName(session.userAgent)}${session.current ? ' (this one)' : ''}`, session.userAgent ?? ''],
+      [session.ip ?? ''],
+      [new Date(session.createdAt).toLocaleString()],
+      [new Date(session.lastUsedAt).toLocaleString()],
     ];
-    for (const text of cells) {
+    for (const [text, title] of cells) {
       const cell = document.createElement('td');
       cell.textContent = text;
+      if (title) cell.title = title;
       row.append(cell);
     }
     const action = document.createElement('td');
@@ -125,8 +178,7 @@ async function loadSessions() {
 async function revokeSession(id, current) {
   const response = await client.fetch(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
   if (response.status === 204 && current) {
-    await client.logout();
-    showSignedOut('This session was revoked.');
+    await logout('This session was revoked.');
     return;
   }
   await loadSessions();
@@ -135,14 +187,13 @@ async function revokeSession(id, current) {
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   message('form-message', 'Logging in…');
-  log('request', '→ POST /auth/login');
   try {
-    await client.login($('username').value, $('password').value);
-    log('response', '← 200 /auth/login: access token in memory, refresh token in the HttpOnly cookie');
+    const success = '200 /auth/login: access token in memory, refresh token in the HttpOnly cookie';
+    await logged('POST', '/auth/login', success, () => client.login($('username').value, $('password').value));
     $('password').value = '';
+    message('form-message', '');
     await showSignedIn();
   } catch (error) {
-    log(error instanceof AuthError && error.status === 401 ? '401' : 'response', `← ${describeError(error)}`);
     message('form-message', describeError(error), true);
   }
 });
@@ -150,7 +201,9 @@ $('login-form').addEventListener('submit', async (event) => {
 $('register-button').addEventListener('click', async () => {
   if (!$('login-form').reportValidity()) return;
   try {
-    await client.register($('username').value, $('password').value);
+    await logged('POST', '/auth/register', '201 /auth/register: account created', () =>
+      client.register($('username').value, $('password').value),
+    );
     message('form-message', 'Account created. Now log in.');
   } catch (error) {
     message('form-message', describeError(error), true);
@@ -169,15 +222,26 @@ $('me-button').addEventListener('click', async () => {
 
 $('refresh-button').addEventListener('click', () => client.refresh().catch((error) => message('me-result', describeError(error), true)));
 
-$('logout-button').addEventListener('click', async () => {
-  await client.logout();
-  showSignedOut('Logged out.');
-});
+/** Logs this page out; the library forgets the token first, so the page is signed out either way. */
+async function logout(text) {
+  try {
+    await logged('POST', '/auth/logout', '204 /auth/logout: session revoked, cookie cleared', () => client.logout());
+    showSignedOut(text);
+  } catch (error) {
+    showSignedOut(`Signed out here, but the server was not told: ${describeError(error)}`, true);
+  }
+}
+
+$('logout-button').addEventListener('click', () => logout('Logged out.'));
 
 $('logout-all-button').addEventListener('click', async () => {
   await client.fetch('/auth/logout-all', { method: 'POST' });
-  await client.logout();
-  showSignedOut('Logged out on every device.');
+  await logout('Logged out on every device.');
+});
+
+// Back from another window or device: sessions may have come and gone meanwhile.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && !$('signed-in').hidden) void loadSessions();
 });
 
 // A reload keeps the session: the HttpOnly cookie is still there, so trade it for an access token.

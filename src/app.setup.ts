@@ -1,5 +1,6 @@
 import fastifyCookie from '@fastify/cookie';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -77,8 +78,12 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     });
   }
   enableGracefulShutdown(app);
-  serveDemo(app);
+  if (config.http.demoEnabled) serveDemo(app);
+  if (config.http.docsEnabled) serveDocs(app);
+}
 
+/** Swagger UI at /docs and the OpenAPI document at /docs-json (and /docs-yaml). */
+function serveDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -87,15 +92,39 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
         'Username/password login, short-lived JWT access tokens (`Authorization: Bearer`), and rotating refresh tokens in an HttpOnly cookie (or through the OAuth 2.0 token endpoint) with reuse detection.',
       )
       .setVersion('0.1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .addCookieAuth(REFRESH_COOKIE, { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE })
-      .addServer(config.auth.issuer)
+      // In the order a person follows the flow.
+      .addTag('auth', 'Register, log in, call with the access token, refresh it from the cookie, log out.')
+      .addTag('sessions', 'Your signed-in devices and security events; sign one device out.')
+      .addTag('oauth', 'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.')
+      .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
+      .addTag('health', 'Database and Redis status, for load balancers.')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'The `access_token` from POST /auth/login or /auth/refresh (without "Bearer ").',
+      })
+      .addCookieAuth(REFRESH_COOKIE, {
+        type: 'apiKey',
+        in: 'cookie',
+        name: REFRESH_COOKIE,
+        description:
+          'Nothing to paste: POST /auth/login sets this HttpOnly cookie (Path=/auth) and the browser sends it to /auth/refresh and /auth/logout by itself. Pages and Swagger UI cannot read it, and browsers do not let scripts set a Cookie header.',
+      })
+      // Relative: Swagger UI sends "Try it out" to the origin it was opened from (our CSP allows only
+      // that one), not to JWT_ISSUER, which may name another host or port.
+      .addServer('/')
       .build(),
+    // Only the tags above: untagged controllers would get one named after their class.
+    { autoTagControllers: false },
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 
-/** The demo page at `/` and the built client library at `/client/` (after `npm run build:client`). */
+/**
+ * The demo page at `/` (with its favicon and `/vendor/bowser.mjs`) and the built client library at
+ * `/client/` (after `npm run build:client`).
+ */
 function serveDemo(app: NestFastifyApplication): void {
   const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
   const fastify = app.getHttpAdapter().getInstance();
@@ -104,6 +133,11 @@ function serveDemo(app: NestFastifyApplication): void {
   if (existsSync(client)) {
     void fastify.register(fastifyStatic, { root: client, prefix: '/client/', wildcard: false, decorateReply: false });
   }
+  // The page's User-Agent parser (an ES module), from our own origin: the CSP allows no CDN.
+  const bowser = readFileSync(createRequire(import.meta.url).resolve('bowser/bowser.mjs'));
+  fastify.get('/vendor/bowser.mjs', (_request, reply) => {
+    void reply.type('text/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(bowser);
+  });
 }
 
 /**

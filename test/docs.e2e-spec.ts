@@ -1,18 +1,48 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { METHOD_METADATA, PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { RequestMethod } from '@nestjs/common';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
+import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
+import { reasonPhrase } from '../src/common/http/error-body.js';
+import { OAUTH_PATHS } from '../src/common/http/oauth.exception.js';
 import { createTestApp, type TestApp } from './utils/create-test-app.js';
+import { DEFAULT_PASSWORD, login, refreshCookie, register, uniqueUsername } from './utils/http.js';
 
+interface Schema {
+  $ref?: string;
+  type?: string;
+  items?: Schema;
+  properties?: Record<string, Schema & Record<string, unknown>>;
+  required?: string[];
+  enum?: unknown[];
+  example?: unknown;
+}
+interface MediaType {
+  schema?: Schema;
+  example?: unknown;
+}
+interface Operation {
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  requestBody?: { content: Record<string, MediaType> };
+  responses: Record<string, { description: string; content?: Record<string, MediaType> }>;
+}
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { security?: Record<string, string[]>[]; requestBody?: unknown; responses: Record<string, unknown> }>>;
+  servers?: { url: string }[];
+  tags?: { name: string; description?: string }[];
+  paths: Record<string, Record<string, Operation>>;
   components: {
-    schemas: Record<string, { properties?: Record<string, Record<string, unknown>>; required?: string[] }>;
+    schemas: Record<string, Schema>;
     securitySchemes: Record<string, Record<string, unknown>>;
   };
 }
 
 const ref = (schema: string) => ({ $ref: `#/components/schemas/${schema}` });
-const jsonBody = (schema: string) => expect.objectContaining({ content: { 'application/json': { schema: ref(schema) } } });
+const jsonBody = (schema: string) =>
+  expect.objectContaining({ content: { 'application/json': { schema: ref(schema) } } });
 
 describe('Swagger docs (e2e)', () => {
   let t: TestApp;
@@ -96,5 +126,411 @@ describe('Swagger docs (e2e)', () => {
     expect(doc.paths['/auth/logout'].post.security).toEqual([{ [cookie]: [] }]);
     expect(doc.paths['/auth/register'].post.security).toBeUndefined();
     expect(doc.paths['/auth/login'].post.security).toBeUndefined();
+  });
+});
+
+/** A route as the application serves it: `POST /auth/sessions/{id}` (OpenAPI's path syntax). */
+interface AppRoute {
+  key: string;
+  readsBody: boolean;
+}
+
+/** Every route of every controller, from the same metadata Nest routes by. */
+function appRoutes(t: TestApp): AppRoute[] {
+  const routes: AppRoute[] = [];
+  for (const module of t.app.get(ModulesContainer).values()) {
+    for (const { metatype } of module.controllers.values()) {
+      if (!metatype) continue;
+      const prefix = String(Reflect.getMetadata(PATH_METADATA, metatype) ?? '');
+      for (const name of Object.getOwnPropertyNames(metatype.prototype)) {
+        const handler = (metatype.prototype as Record<string, unknown>)[name];
+        if (
+          name === 'constructor' ||
+          typeof handler !== 'function' ||
+          Reflect.getMetadata(PATH_METADATA, handler) === undefined
+        )
+          continue;
+        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
+        const path =
+          `/${[prefix, String(Reflect.getMetadata(PATH_METADATA, handler))].filter((p) => p && p !== '/').join('/')}`
+            .replace(/\/+/g, '/')
+            .replace(/:(\w+)/g, '{$1}');
+        const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, metatype, name) ?? {}) as Record<string, unknown>;
+        const readsBody = Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.BODY}:`));
+        routes.push({ key: `${method} ${path}`, readsBody });
+      }
+    }
+  }
+  return routes;
+}
+
+const operationsOf = (doc: OpenApiDocument) =>
+  Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
+  );
+
+const TAGS_IN_FLOW_ORDER = ['auth', 'sessions', 'oauth', 'keys', 'health'];
+
+describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
+  let t: TestApp;
+  let doc: OpenApiDocument;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    doc = (await request(t.server).get('/docs-json').expect(200)).body as OpenApiDocument;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is valid OpenAPI 3 (swagger-parser)', async () => {
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+  });
+
+  it('points "Try it out" at the origin it is served from, not at JWT_ISSUER', () => {
+    expect(doc.servers).toEqual([{ url: '/' }]);
+    expect(JSON.stringify(doc)).not.toContain(t.config.auth.issuer);
+  });
+
+  it('needs no wider CSP for it: Swagger UI may connect to its own origin only', async () => {
+    for (const path of ['/docs', '/docs/swagger-ui-init.js']) {
+      const csp = String((await request(t.server).get(path).expect(200)).headers['content-security-policy']);
+      expect({ path, connect: csp.match(/connect-src [^;]*/)?.[0] }).toEqual({ path, connect: "connect-src 'self'" });
+      expect({ path, script: csp.match(/script-src [^;]*/)?.[0] }).toEqual({ path, script: "script-src 'self'" });
+    }
+  });
+
+  it('lists every route of the app, and nothing else', () => {
+    const routes = appRoutes(t).map((r) => r.key);
+    expect(routes.length).toBeGreaterThan(10);
+    expect(
+      operationsOf(doc)
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual([...routes].sort());
+  });
+
+  it('documents a request body for every route that reads one', () => {
+    expect(
+      appRoutes(t)
+        .filter((r) => r.readsBody)
+        .map((r) => r.key),
+    ).toEqual(expect.arrayContaining(['POST /auth/register', 'POST /auth/token']));
+    for (const route of appRoutes(t).filter((r) => r.readsBody)) {
+      const operation = operationsOf(doc).find((o) => o.key === route.key)!.operation;
+      expect({ route: route.key, body: Object.keys(operation.requestBody?.content ?? {}) }).toEqual({
+        route: route.key,
+        body: expect.arrayContaining(['application/json']),
+      });
+    }
+  });
+
+  it('has the tags in the order a person follows the flow, each with a description, and auth starts with register, login, me, refresh, logout', () => {
+    expect(doc.tags?.map((tag) => tag.name)).toEqual(TAGS_IN_FLOW_ORDER);
+    for (const tag of doc.tags ?? [])
+      expect({ tag: tag.name, description: tag.description }).toEqual({
+        tag: tag.name,
+        description: expect.stringMatching(/\w{3}.*\.$/),
+      });
+    for (const { key, operation } of operationsOf(doc)) {
+      expect({
+        key,
+        tags: operation.tags?.length,
+        known: TAGS_IN_FLOW_ORDER.includes(operation.tags?.[0] ?? ''),
+      }).toEqual({ key, tags: 1, known: true });
+    }
+    const auth = operationsOf(doc)
+      .filter((o) => o.operation.tags?.[0] === 'auth')
+      .map((o) => o.key);
+    expect(auth.slice(0, 5)).toEqual([
+      'POST /auth/register',
+      'POST /auth/login',
+      'GET /auth/me',
+      'POST /auth/refresh',
+      'POST /auth/logout',
+    ]);
+    expect(operationsOf(doc).find((o) => o.key === 'GET /.well-known/jwks.json')!.operation.tags).toEqual(['keys']);
+  });
+
+  it('says the browser sends the HttpOnly refresh cookie by itself', () => {
+    const cookie = Object.values(doc.components.securitySchemes).find((scheme) => scheme.in === 'cookie')!;
+    expect(cookie.description).toMatch(/HttpOnly/);
+    expect(cookie.description).toMatch(/browser sends it .*by itself/);
+  });
+
+  it('gives every error response the schema of its own status, and examples that show that status', () => {
+    for (const { key, operation } of operationsOf(doc)) {
+      const path = key.split(' ')[1];
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (Number(status) < 400 || path === '/health') continue; // /health's 503 is terminus' report
+        const media = response.content?.['application/json'];
+        const schema = doc.components.schemas[media?.schema?.$ref?.split('/').pop() ?? ''];
+        const label = `${key} ${status}`;
+        if (OAUTH_PATHS.includes(path)) {
+          expect({ label, schema: media?.schema?.$ref }).toEqual({
+            label,
+            schema: '#/components/schemas/OAuthErrorDto',
+          });
+          continue;
+        }
+        expect({
+          label,
+          statusCode: schema?.properties?.statusCode?.enum,
+          error: schema?.properties?.error?.enum,
+        }).toEqual({
+          label,
+          statusCode: [Number(status)],
+          error: [reasonPhrase(Number(status))],
+        });
+        expect({ label, example: schema.properties!.statusCode.example }).toEqual({ label, example: Number(status) });
+        if (media?.example !== undefined) {
+          expect({ label, example: media.example }).toMatchObject({
+            label,
+            example: { statusCode: Number(status), error: reasonPhrase(Number(status)) },
+          });
+        }
+      }
+    }
+  });
+});
+
+/**
+ * Statuses the document promises that this tour cannot provoke in-process, with the reason.
+ * Everything else documented must be seen here, and everything seen must be documented.
+ */
+const NOT_TOURED: Record<string, string> = {
+  'GET /health 503': 'needs the database or Redis down',
+};
+
+describe('OpenAPI document against the real answers (e2e)', () => {
+  const EVIL = 'https://evil.example';
+  let t: TestApp;
+  let doc: OpenApiDocument;
+  /** `METHOD /path/{param}` → statuses seen, and the calls that produced them. */
+  const seen = new Map<
+    string,
+    Map<string, { body: unknown; contentType?: string; sent?: { type: string; body: object } }>
+  >();
+
+  const operation = (key: string) => {
+    const [method, path] = key.split(' ');
+    return doc.paths[path]?.[method.toLowerCase()];
+  };
+
+  /** Sends `req` and records its answer under the route template `key`. */
+  async function hit(key: string, req: request.Test, sent?: { type: 'json' | 'form'; body: object }) {
+    if (sent) req.type(sent.type).send(sent.body);
+    const response = await req;
+    if (!seen.has(key)) seen.set(key, new Map());
+    seen.get(key)!.set(String(response.status), {
+      body: response.body,
+      contentType: response.headers['content-type'],
+      sent: sent && {
+        type: sent.type === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
+        body: sent.body,
+      },
+    });
+    return response;
+  }
+
+  const resolve = (schema: Schema | undefined): Schema | undefined =>
+    schema?.$ref ? doc.components.schemas[schema.$ref.split('/').pop()!] : schema;
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_MAX_FAILURES_PER_USER: '2' });
+    doc = (await request(t.server).get('/docs-json').expect(200)).body as OpenApiDocument;
+    const s = t.server;
+    const json = (body: object) => ({ type: 'json' as const, body });
+    const form = (body: object) => ({ type: 'form' as const, body });
+
+    const username = uniqueUsername('tour');
+    await hit('POST /auth/register', request(s).post('/auth/register'), json({ username, password: DEFAULT_PASSWORD }));
+    await hit('POST /auth/register', request(s).post('/auth/register'), json({}));
+    await hit('POST /auth/register', request(s).post('/auth/register'), json({ username, password: DEFAULT_PASSWORD }));
+
+    const credentials = { username, password: DEFAULT_PASSWORD };
+    const loggedIn = await hit('POST /auth/login', request(s).post('/auth/login'), json(credentials));
+    const accessToken = loggedIn.body.access_token as string;
+    const bearer = (req: request.Test) => req.set('Authorization', `Bearer ${accessToken}`);
+    await hit('POST /auth/login', request(s).post('/auth/login'), json({}));
+    await hit('POST /auth/login', request(s).post('/auth/login'), json({ username, password: 'wrong password' }));
+    await hit('POST /auth/login', request(s).post('/auth/login').set('Origin', EVIL), json(credentials));
+    const throttled = await register(s);
+    for (let i = 0; i < 3; i++) {
+      await hit(
+        'POST /auth/login',
+        request(s).post('/auth/login'),
+        json({ username: throttled.username, password: 'wrong password' }),
+      );
+    }
+
+    await hit('GET /auth/me', bearer(request(s).get('/auth/me')));
+    await hit('GET /auth/me', request(s).get('/auth/me'));
+
+    const cookie = `refresh_token=${refreshCookie(loggedIn)}`;
+    await hit('POST /auth/refresh', request(s).post('/auth/refresh').set('Origin', EVIL).set('Cookie', cookie));
+    const refreshed = await hit('POST /auth/refresh', request(s).post('/auth/refresh').set('Cookie', cookie));
+    await hit('POST /auth/refresh', request(s).post('/auth/refresh'));
+    const newCookie = `refresh_token=${refreshCookie(refreshed)}`;
+
+    await hit('GET /auth/sessions', bearer(request(s).get('/auth/sessions')));
+    await hit('GET /auth/sessions', request(s).get('/auth/sessions'));
+    const other = await login(s, username);
+    const otherSid = JSON.parse(Buffer.from(other.accessToken.split('.')[1], 'base64url').toString()).sid as string;
+    await hit('DELETE /auth/sessions/{id}', bearer(request(s).delete(`/auth/sessions/${otherSid}`)));
+    await hit('DELETE /auth/sessions/{id}', bearer(request(s).delete(`/auth/sessions/${otherSid}`)));
+    await hit('DELETE /auth/sessions/{id}', request(s).delete(`/auth/sessions/${otherSid}`));
+
+    await hit('GET /auth/audit', bearer(request(s).get('/auth/audit?limit=5')));
+    await hit('GET /auth/audit', bearer(request(s).get('/auth/audit?limit=abc')));
+    await hit('GET /auth/audit', request(s).get('/auth/audit'));
+
+    await hit('POST /auth/token', request(s).post('/auth/token'), form({ grant_type: 'password', ...credentials }));
+    await hit('POST /auth/token', request(s).post('/auth/token'), form({ grant_type: 'client_credentials' }));
+    const throttledGrant = await register(s);
+    for (let i = 0; i < 3; i++) {
+      await hit(
+        'POST /auth/token',
+        request(s).post('/auth/token'),
+        form({ grant_type: 'password', username: throttledGrant.username, password: 'wrong password' }),
+      );
+    }
+    const revocable = await login(s, username);
+    await hit('POST /auth/revoke', request(s).post('/auth/revoke'), form({ token: revocable.refreshToken }));
+    await hit('POST /auth/revoke', request(s).post('/auth/revoke'), form({}));
+
+    await hit('GET /.well-known/jwks.json', request(s).get('/.well-known/jwks.json'));
+    await hit('GET /.well-known/oauth-authorization-server', request(s).get('/.well-known/oauth-authorization-server'));
+    await hit('GET /health', request(s).get('/health'));
+
+    const changer = await login(s);
+    const asChanger = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);
+    await hit(
+      'POST /auth/password',
+      asChanger(request(s).post('/auth/password')),
+      json({ currentPassword: DEFAULT_PASSWORD, newPassword: 'another good password' }),
+    );
+    await hit('POST /auth/password', asChanger(request(s).post('/auth/password')), json({}));
+    await hit(
+      'POST /auth/password',
+      request(s).post('/auth/password'),
+      json({ currentPassword: 'x', newPassword: 'another good password' }),
+    );
+    for (let i = 0; i < 3; i++) {
+      await hit(
+        'POST /auth/password',
+        asChanger(request(s).post('/auth/password')),
+        json({ currentPassword: 'not the password', newPassword: 'a third good password' }),
+      );
+    }
+
+    await hit('POST /auth/logout-all', bearer(request(s).post('/auth/logout-all')));
+    await hit('POST /auth/logout-all', request(s).post('/auth/logout-all'));
+    await hit('POST /auth/logout', request(s).post('/auth/logout').set('Origin', EVIL).set('Cookie', newCookie));
+    await hit('POST /auth/logout', request(s).post('/auth/logout').set('Cookie', newCookie));
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('tours every route of the app', () => {
+    expect([...seen.keys()].sort()).toEqual(
+      appRoutes(t)
+        .map((r) => r.key)
+        .sort(),
+    );
+  });
+
+  it('documents every status the routes answered with, and every documented status was answered', () => {
+    const missing: string[] = [];
+    const unseen: string[] = [];
+    for (const [key, statuses] of seen) {
+      const documented = Object.keys(operation(key)?.responses ?? {});
+      for (const status of statuses.keys()) if (!documented.includes(status)) missing.push(`${key} ${status}`);
+      for (const status of documented)
+        if (!statuses.has(status) && !NOT_TOURED[`${key} ${status}`]) unseen.push(`${key} ${status}`);
+    }
+    expect({ missing, unseen }).toEqual({ missing: [], unseen: [] });
+  });
+
+  it('documents every request body and content type the tour sent, with its fields', () => {
+    for (const [key, statuses] of seen) {
+      for (const { sent } of statuses.values()) {
+        if (!sent || Object.keys(sent.body).length === 0) continue;
+        const media = operation(key)?.requestBody?.content[sent.type];
+        expect({ key, type: sent.type, documented: media !== undefined }).toEqual({
+          key,
+          type: sent.type,
+          documented: true,
+        });
+        const properties = Object.keys(resolve(media!.schema)?.properties ?? {});
+        for (const field of Object.keys(sent.body))
+          expect({ key, field, documented: properties.includes(field) }).toEqual({ key, field, documented: true });
+      }
+    }
+  });
+
+  it('documents the fields of every answer, and error bodies carry the status their schema says', () => {
+    for (const [key, statuses] of seen) {
+      for (const [status, { body, contentType }] of statuses) {
+        const media = operation(key)?.responses[status]?.content?.['application/json'];
+        if (!contentType?.startsWith('application/json')) {
+          expect({ key, status, documentedBody: media }).toEqual({ key, status, documentedBody: undefined });
+          continue;
+        }
+        let schema = resolve(media?.schema);
+        let value = body;
+        if (schema?.type === 'array') {
+          schema = resolve(schema.items);
+          value = (body as unknown[])[0];
+        }
+        const label = `${key} ${status}`;
+        expect({ label, schema: schema !== undefined }).toEqual({ label, schema: true });
+        if (value === undefined || !schema?.properties) continue;
+        const fields = Object.keys(value as object);
+        expect({ label, fields }).toEqual({ label, fields: expect.arrayContaining(schema.required ?? []) });
+        expect({ label, undocumented: fields.filter((f) => !(f in schema!.properties!)) }).toEqual({
+          label,
+          undocumented: [],
+        });
+        for (const [field, property] of Object.entries(schema.properties)) {
+          if (property.enum && field in (value as object)) {
+            const actual = (value as Record<string, unknown>)[field];
+            expect({ label, field, actual, allowed: property.enum.includes(actual) }).toEqual({
+              label,
+              field,
+              actual,
+              allowed: true,
+            });
+          }
+        }
+      }
+    }
+  });
+});
+
+describe('DOCS_ENABLED and DEMO_ENABLED (e2e)', () => {
+  it.each([
+    [
+      { DOCS_ENABLED: 'false' },
+      ['/docs', '/docs-json', '/docs-yaml', '/docs/swagger-ui-init.js'],
+      ['/', '/client/auth-client.js', '/vendor/bowser.mjs', '/favicon.ico'],
+    ],
+    [
+      { DEMO_ENABLED: 'false' },
+      ['/', '/index.html', '/demo.js', '/client/auth-client.js', '/vendor/bowser.mjs', '/favicon.ico'],
+      ['/docs', '/docs-json'],
+    ],
+  ])('%j: those pages answer 404, the rest are served', async (env, off, on) => {
+    const t = await createTestApp(env);
+    try {
+      for (const path of off)
+        expect({ path, status: (await request(t.server).get(path)).status }).toEqual({ path, status: 404 });
+      for (const path of on)
+        expect({ path, status: (await request(t.server).get(path)).status }).toEqual({ path, status: 200 });
+      await request(t.server).get('/health').expect(200);
+    } finally {
+      await t.close();
+    }
   });
 });

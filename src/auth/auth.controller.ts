@@ -12,34 +12,41 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
   ApiBody,
-  ApiConflictResponse,
   ApiCookieAuth,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientOf } from '../common/http/client-info.js';
+import { ApiErrorResponse, RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService, type TokenPair } from './auth.service.js';
+import { ApiAccessToken } from './decorators/api-access-token.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from './decorators/current-user.decorator.js';
 import { INVALID_CREDENTIALS } from './strategies/local.strategy.js';
 import { Public } from './decorators/public.decorator.js';
-import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
+import { MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
 import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
+
+// Examples in the document: the messages the handlers and guards below answer with.
+const CROSS_SITE = 'Cross-site request refused';
+const REFRESH_REFUSED = 'Refresh token is missing, invalid, expired or revoked; log in again';
+const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
+const SET_REFRESH_COOKIE = {
+  'Set-Cookie': {
+    description: `\`${REFRESH_COOKIE}=…; HttpOnly; SameSite=Strict; Path=/auth; Max-Age=…\` (plus \`Secure\` when COOKIE_SECURE). The browser keeps it and sends it to /auth/refresh and /auth/logout by itself.`,
+    schema: { type: 'string' },
+  },
+};
 
 @ApiTags('auth')
 @Controller('auth')
@@ -54,8 +61,8 @@ export class AuthController {
   @Post('register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid body' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Username taken (case-insensitive)' })
+  @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field')
+  @ApiErrorResponse(HttpStatus.CONFLICT, 'Username taken (case-insensitive)', { message: 'Username is already taken' })
   async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
     const user = await this.users.register(body.username, body.password);
     return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
@@ -71,10 +78,17 @@ export class AuthController {
     description: `Returns an access token and sets the \`${REFRESH_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Path=/auth).`,
   })
   @ApiBody({ type: LoginDto })
-  @ApiOkResponse({ type: TokenResponseDto })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Wrong username or password' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many failed attempts for this IP or username; see Retry-After' })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (login CSRF defence)' })
+  @ApiOkResponse({ type: TokenResponseDto, headers: SET_REFRESH_COOKIE })
+  @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field', {
+    message: ['username must be longer than or equal to 1 characters'],
+  })
+  @ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Wrong username or password (the same answer for unknown users)', {
+    message: INVALID_CREDENTIALS,
+  })
+  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (login CSRF defence)', { message: CROSS_SITE })
+  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many failed attempts for this IP or username; see Retry-After', {
+    headers: RETRY_AFTER_HEADER,
+  })
   async login(
     @CurrentUser() user: User,
     @Req() request: FastifyRequest,
@@ -86,10 +100,9 @@ export class AuthController {
   }
 
   @Get('me')
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiOperation({ summary: 'The user behind the access token' })
   @ApiOkResponse({ type: MeResponseDto })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired access token' })
   me(@CurrentUser() principal: AccessTokenPrincipal): MeResponseDto {
     // The guard already checked the session and its user (a deleted user's sessions are gone).
     return { id: principal.userId, username: principal.username };
@@ -100,14 +113,16 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @ApiCookieAuth()
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (CSRF defence)' })
+  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
   @ApiOperation({
     summary: 'Trade the refresh cookie for a new token pair',
     description:
       'The presented refresh token is used up and a new cookie is set. Re-presenting a used token revokes the session, except inside the grace window, where the same new token is returned again.',
   })
-  @ApiOkResponse({ type: TokenResponseDto })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, unknown, expired, revoked or reused refresh token; the cookie is cleared' })
+  @ApiOkResponse({ type: TokenResponseDto, headers: SET_REFRESH_COOKIE })
+  @ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Missing, unknown, expired, revoked or reused refresh token; the cookie is cleared', {
+    message: REFRESH_REFUSED,
+  })
   async refresh(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenResponseDto> {
     noStore(reply);
     try {
@@ -125,7 +140,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiCookieAuth()
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (CSRF defence)' })
+  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
   @ApiOperation({ summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)' })
   @ApiNoContentResponse({ description: 'Logged out (also when already logged out)' })
   async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
@@ -135,7 +150,7 @@ export class AuthController {
 
   @Post('logout-all')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiOperation({ summary: 'Revoke every session of the user (all devices); their access tokens stop working too' })
   @ApiNoContentResponse({ description: 'All sessions revoked' })
   async logoutAll(
@@ -149,11 +164,14 @@ export class AuthController {
 
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiBearerAuth()
+  @ApiAccessToken()
   @ApiOperation({ summary: 'Change the password; every other session is revoked' })
   @ApiNoContentResponse({ description: 'Changed' })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Current password is wrong' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many wrong passwords; see Retry-After' })
+  @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field', {
+    message: ['newPassword must be longer than or equal to 8 characters'],
+  })
+  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Current password is wrong', { message: WRONG_CURRENT_PASSWORD })
+  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many wrong passwords; see Retry-After', { headers: RETRY_AFTER_HEADER })
   async changePassword(
     @CurrentUser() principal: AccessTokenPrincipal,
     @Body() body: ChangePasswordDto,

@@ -19,6 +19,10 @@ export interface HttpConfig {
   /** `pretty` (human, for a terminal) or `json` (one object per line, for log collectors). */
   logFormat: 'json' | 'pretty';
   logRequests: boolean;
+  /** Swagger UI at /docs and the OpenAPI document at /docs-json. */
+  docsEnabled: boolean;
+  /** The demo page at / and the client library at /client/. */
+  demoEnabled: boolean;
 }
 
 export interface ThrottleConfig {

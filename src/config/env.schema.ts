@@ -234,6 +234,9 @@ export const LOG_FORMAT = variable<'json' | 'pretty'>('LOG_FORMAT', {
 
 export const LOG_REQUESTS = variable('LOG_REQUESTS', { default: 'false', parse: boolean });
 
+export const DOCS_ENABLED = variable('DOCS_ENABLED', { default: 'true', parse: boolean });
+export const DEMO_ENABLED = variable('DEMO_ENABLED', { default: 'true', parse: boolean });
+
 export const REDIS_URL = variable<string | undefined>('REDIS_URL', {
   parse: (url) => {
     if (!/^rediss?:\/\/\S+$/.test(url)) throw new InvalidValue(`must look like redis://host:6379, got "${url}"`);

@@ -69,6 +69,10 @@ describe('loadConfig', () => {
       expect(loadConfig({ NODE_ENV: 'test' }).http.logLevel).toBe('warn');
     });
 
+    it('serves Swagger UI and the demo page', () => {
+      expect(config.http).toMatchObject({ docsEnabled: true, demoEnabled: true });
+    });
+
     it('treats empty and blank variables as unset', () => {
       expect(loadConfig({ PORT: '', HOST: '  ', ACCESS_TOKEN_TTL: ' ', NODE_ENV: ' ', JWT_SECRET: '' })).toEqual(config);
     });
@@ -133,6 +137,11 @@ describe('loadConfig', () => {
       expect(loadConfig({ NODE_ENV: 'production', COOKIE_SECURE: 'false' }).http.cookieSecure).toBe(false);
     });
 
+    it('turns Swagger UI and the demo page off separately', () => {
+      expect(loadConfig({ DOCS_ENABLED: 'false' }).http).toMatchObject({ docsEnabled: false, demoEnabled: true });
+      expect(loadConfig({ DEMO_ENABLED: '0' }).http).toMatchObject({ docsEnabled: true, demoEnabled: false });
+    });
+
     it('accepts an in-memory SQLite database', () => {
       expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toMatchObject({ type: 'sqlite', sqlitePath: ':memory:' });
     });
@@ -173,6 +182,8 @@ describe('loadConfig', () => {
       ['CORS_ORIGINS', 'https://app.example.org/path'],
       ['LOG_LEVEL', 'verbose'],
       ['LOG_REQUESTS', 'maybe'],
+      ['DOCS_ENABLED', 'off'],
+      ['DEMO_ENABLED', 'maybe'],
       ['LOGIN_MAX_FAILURES_PER_IP', '0'],
       ['LOGIN_MAX_FAILURES_PER_USER', 'five'],
       ['LOGIN_THROTTLE_WINDOW', '0'],

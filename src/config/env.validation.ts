@@ -69,6 +69,8 @@ function toAppConfig(get: EnvContext['get']): AppConfig {
       logLevel: get(vars.LOG_LEVEL),
       logFormat: get(vars.LOG_FORMAT),
       logRequests: get(vars.LOG_REQUESTS),
+      docsEnabled: get(vars.DOCS_ENABLED),
+      demoEnabled: get(vars.DEMO_ENABLED),
     },
     throttle: {
       maxFailuresPerIp: get(vars.LOGIN_MAX_FAILURES_PER_IP),

@@ -6,10 +6,12 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/decorators/public.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
+import { RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
 import { noStore } from '../auth/refresh-cookie.js';
 import { KeysService } from '../keys/keys.service.js';
 import {
@@ -26,7 +28,7 @@ import { OAuthService } from './oauth.service.js';
 /** Public metadata is cacheable; a few minutes keeps key rotation visible quickly. */
 const METADATA_CACHE = 'public, max-age=300';
 
-@ApiTags('oauth')
+// Tagged per route: the JWKS belongs under "keys".
 @Public()
 @Controller()
 export class OAuthController {
@@ -37,6 +39,7 @@ export class OAuthController {
 
   @Post('auth/token')
   @HttpCode(HttpStatus.OK)
+  @ApiTags('oauth')
   @ApiOperation({
     summary: 'OAuth 2.0 token endpoint (RFC 6749 §5, §6)',
     description:
@@ -46,6 +49,12 @@ export class OAuthController {
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: OAuthTokenResponseDto })
   @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'invalid_request, invalid_grant or unsupported_grant_type' })
+  @ApiTooManyRequestsResponse({
+    type: OAuthErrorDto,
+    description: 'grant_type=password: too many failed attempts for this IP or username; see Retry-After',
+    headers: RETRY_AFTER_HEADER,
+    example: { error: 'slow_down', error_description: 'Too many failed login attempts; try again in 900 s' },
+  })
   async token(
     @Body() body: unknown,
     @Req() request: FastifyRequest,
@@ -63,6 +72,7 @@ export class OAuthController {
 
   @Post('auth/revoke')
   @HttpCode(HttpStatus.OK)
+  @ApiTags('oauth')
   @ApiOperation({
     summary: 'OAuth 2.0 token revocation (RFC 7009)',
     description: 'Revokes the session of a refresh or access token. Always 200, also for unknown tokens.',
@@ -70,7 +80,11 @@ export class OAuthController {
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: RevokeRequestDto })
   @ApiOkResponse({ description: 'Revoked, or nothing to revoke' })
-  @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'Missing token parameter' })
+  @ApiBadRequestResponse({
+    type: OAuthErrorDto,
+    description: 'Missing token parameter',
+    example: { error: 'invalid_request', error_description: 'Missing parameter "token"' },
+  })
   async revoke(
     @Body() body: unknown,
     @Req() request: FastifyRequest,
@@ -82,6 +96,7 @@ export class OAuthController {
 
   @Get('.well-known/jwks.json')
   @Header('Cache-Control', METADATA_CACHE)
+  @ApiTags('keys')
   @ApiOperation({ summary: 'Public keys that verify our access tokens (RFC 7517)' })
   @ApiOkResponse({ type: JwksDto })
   jwks(): JwksDto {
@@ -90,6 +105,7 @@ export class OAuthController {
 
   @Get('.well-known/oauth-authorization-server')
   @Header('Cache-Control', METADATA_CACHE)
+  @ApiTags('oauth')
   @ApiOperation({ summary: 'Authorization server metadata (RFC 8414)' })
   @ApiOkResponse({ type: AuthorizationServerMetadataDto })
   metadata(): AuthorizationServerMetadataDto {

@@ -1,15 +1,10 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Req } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
 import { clientOf } from '../common/http/client-info.js';
+import { ApiErrorResponse } from '../common/http/error-response.dto.js';
+import { ApiAccessToken } from '../auth/decorators/api-access-token.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { SessionDto } from './dto/session.dto.js';
 import { SessionsService } from './sessions.service.js';
@@ -19,7 +14,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The caller's devices: list them, sign one out. */
 @ApiTags('sessions')
-@ApiBearerAuth()
+@ApiAccessToken()
 @Controller('auth/sessions')
 export class SessionsController {
   constructor(
@@ -47,7 +42,7 @@ export class SessionsController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Revoke one of your sessions; its refresh and access tokens stop working' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiNotFoundResponse({ description: 'No such active session of yours' })
+  @ApiErrorResponse(HttpStatus.NOT_FOUND, 'No such active session of yours', { message: 'Session not found' })
   async revoke(
     @CurrentUser() principal: AccessTokenPrincipal,
     @Param('id') id: string,

@@ -27,14 +27,19 @@ export interface StartupSummary {
   /** One line for the person who started the service. */
   line: string;
   /** The same, as fields, for log collectors. */
-  fields: { urls: { demo: string; docs: string }; database: string; migrations: { appliedNow: string[]; total: number; latest?: string } };
+  fields: { urls: { demo?: string; docs?: string }; database: string; migrations: { appliedNow: string[]; total: number; latest?: string } };
 }
 
 /** What to open, where the data is, what the start did to the schema. */
 export async function startupSummary(app: NestFastifyApplication, config: AppConfig): Promise<StartupSummary> {
   const { port } = app.getHttpServer().address() as AddressInfo;
   const base = localBaseUrl(config.http.host, port);
-  const urls = { demo: `${base}/`, docs: `${base}/docs` };
+  // Only what this instance serves: DEMO_ENABLED / DOCS_ENABLED may turn either off.
+  const urls = {
+    ...(config.http.demoEnabled ? { demo: `${base}/` } : {}),
+    ...(config.http.docsEnabled ? { docs: `${base}/docs` } : {}),
+  };
+  const opens = [urls.demo && `Demo page: ${urls.demo}`, urls.docs && `API docs: ${urls.docs}`].filter(Boolean);
   const database = describeDatabase(config.database);
   const { appliedNow, applied } = await migrationsReport(app.get(DataSource));
   const latest = applied.at(-1);
@@ -43,7 +48,7 @@ export async function startupSummary(app: NestFastifyApplication, config: AppCon
     : `none pending (${applied.length} applied before${latest ? `, latest ${latest}` : ''})`;
   const everywhere = WILDCARD_HOSTS.has(config.http.host) ? ` (listening on all interfaces, ${config.http.host || '*'}:${port})` : '';
   return {
-    line: `Ready${everywhere}. Demo page: ${urls.demo} · API docs: ${urls.docs} · Database: ${database} · Migrations: ${migrations}`,
+    line: `Ready${everywhere}. ${[...opens, `Database: ${database}`, `Migrations: ${migrations}`].join(' · ')}`,
     fields: { urls, database, migrations: { appliedNow, total: applied.length, latest } },
   };
 }

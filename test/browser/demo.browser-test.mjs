@@ -60,9 +60,9 @@ async function startApp() {
   throw new Error('the app did not start');
 }
 
-async function newContext() {
+async function newContext(options = {}) {
   // A fresh profile per context: nothing shared but what the test shares.
-  const context = await browser.newContext();
+  const context = await browser.newContext(options);
   context.refreshRequests = 0;
   context.on('request', (request) => {
     if (new URL(request.url()).pathname === '/auth/refresh') context.refreshRequests += 1;
@@ -82,6 +82,38 @@ async function loginThroughForm(page, username, password) {
   await page.click('#login-button');
   await page.locator('#signed-in').waitFor({ state: 'visible' });
   await assertText(page, '#current-user', username);
+}
+
+/** Waits until the log pane holds each line (after its timestamp), in that order. */
+async function assertLogged(page, lines) {
+  await page
+    .waitForFunction(
+      (expected) => {
+        // Each line starts with its time ("8:39:24 AM  ").
+        const texts = [...document.querySelectorAll('#log li')].map((li) =>
+          li.textContent.replace(/^\S+(\s[AP]M)?\s+/, ''),
+        );
+        let at = 0;
+        for (const text of texts) if (at < expected.length && text.startsWith(expected[at])) at += 1;
+        return at === expected.length;
+      },
+      lines,
+      { timeout: 10_000 },
+    )
+    .catch(async () => {
+      const texts = await page.locator('#log li').allTextContents();
+      assert.fail(`the log lacks ${JSON.stringify(lines)}:\n${texts.join('\n')}`);
+    });
+}
+
+async function hasClass(page, selector, name) {
+  return page.locator(selector).evaluate((element, cls) => element.classList.contains(cls), name);
+}
+
+/** The user switches back to this tab (from another window): the page sees it become visible again. */
+async function comeBackTo(page) {
+  await page.bringToFront();
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
 }
 
 async function assertText(page, selector, expected) {
@@ -225,5 +257,149 @@ describe('demo page in Chromium', () => {
     await shot(page, '4-back-to-login');
     await first.close();
     await second.close();
+  });
+
+  it('5. register and log out show in the request log; "Logged out." is information, not an error', async () => {
+    const username = `logbook_${Date.now().toString(36)}`;
+    const password = 'correct horse battery';
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await page.locator('#signed-out').waitFor({ state: 'visible' });
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('#register-button');
+    await assertText(page, '#form-message', 'Account created');
+    await assertLogged(page, ['→ POST /auth/register', '← 201 /auth/register']);
+    assert.equal(await hasClass(page, '#form-message', 'error'), false, 'success is not shown as an error');
+
+    // Registering a taken name is logged with the server's answer, and is an error.
+    await page.click('#register-button');
+    await assertText(page, '#form-message', 'already taken');
+    await assertLogged(page, ['← 409 /auth/register: Username is already taken']);
+    assert.equal(await hasClass(page, '#form-message', 'error'), true);
+
+    await page.click('#login-button');
+    await page.locator('#signed-in').waitFor({ state: 'visible' });
+    await page.click('#logout-button');
+    await page.locator('#signed-out').waitFor({ state: 'visible' });
+    await assertText(page, '#form-message', 'Logged out.');
+    await assertLogged(page, ['→ POST /auth/logout', '← 204 /auth/logout']);
+    assert.equal(await hasClass(page, '#form-message', 'error'), false, '"Logged out." is not an error');
+    assert.equal(await hasClass(page, '#form-message', 'info'), true, '"Logged out." is shown as information');
+    // Nothing of the signed-out user stays in the page.
+    assert.equal(await page.locator('#sessions tbody tr').count(), 0);
+    await shot(page, '5-logged-out');
+    await context.close();
+  });
+
+  it('6. the sessions table follows refreshes, logins and logouts without a reload', async () => {
+    const username = `table_${Date.now().toString(36)}`;
+    const password = 'correct horse battery';
+    await register(username, password);
+    const first = await newContext();
+    const tab1 = await first.newPage();
+    await loginThroughForm(tab1, username, password);
+    await tab1.locator('#sessions tbody tr.current').waitFor();
+    const lastUsed = () => tab1.locator('#sessions tbody tr.current td').nth(3).textContent();
+    const before = await lastUsed();
+
+    // A refresh moves "Last used" (the table shows seconds).
+    await sleep(1100);
+    await tab1.click('#refresh-button');
+    await tab1.waitForFunction(
+      (text) => document.querySelector('#sessions tbody tr.current td:nth-child(4)')?.textContent !== text,
+      before,
+      { timeout: 10_000 },
+    );
+
+    // A refresh in another tab of this browser reaches this tab's table too.
+    const tab2 = await first.newPage();
+    await tab2.goto(`${base}/`);
+    await assertText(tab2, '#current-user', username);
+    const afterOwnRefresh = await lastUsed();
+    await sleep(1100);
+    await tab2.click('#refresh-button');
+    await tab1.waitForFunction(
+      (text) => document.querySelector('#sessions tbody tr.current td:nth-child(4)')?.textContent !== text,
+      afterOwnRefresh,
+      { timeout: 10_000 },
+    );
+
+    // Another device logs in, then out: coming back to this tab shows it, then shows it gone.
+    const second = await newContext();
+    const other = await second.newPage();
+    await loginThroughForm(other, username, password);
+    await comeBackTo(tab1);
+    await tab1.waitForFunction(() => document.querySelectorAll('#sessions tbody tr').length === 2, null, {
+      timeout: 10_000,
+    });
+    await shot(tab1, '6-two-devices');
+    await other.click('#logout-button');
+    await other.locator('#signed-out').waitFor({ state: 'visible' });
+    await comeBackTo(tab1);
+    await tab1.waitForFunction(() => document.querySelectorAll('#sessions tbody tr').length === 1, null, {
+      timeout: 10_000,
+    });
+    await first.close();
+    await second.close();
+  });
+
+  it('7. the device column shows browser and OS, the full User-Agent on hover', async () => {
+    const username = `device_${Date.now().toString(36)}`;
+    const password = 'correct horse battery';
+    await register(username, password);
+    const userAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
+    const context = await newContext({ userAgent });
+    const page = await context.newPage();
+    await loginThroughForm(page, username, password);
+    // A second session from a command-line client.
+    const login = await fetch(`${base}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'curl/8.5.0' },
+      body: JSON.stringify({ username, password }),
+    });
+    assert.equal(login.status, 200);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#sessions tbody tr').length === 2, null, {
+      timeout: 10_000,
+    });
+
+    const current = page.locator('#sessions tbody tr.current td').first();
+    assert.equal(await current.textContent(), 'Firefox 128 on Windows 10 (this one)');
+    assert.equal(await current.getAttribute('title'), userAgent);
+    const cli = page.locator('#sessions tbody tr:not(.current) td').first();
+    assert.equal(await cli.textContent(), 'curl/8.5.0');
+    assert.equal(await cli.getAttribute('title'), 'curl/8.5.0');
+    await shot(page, '7-devices');
+    await context.close();
+  });
+
+  it('8. the page has a favicon', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const missing = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) missing.push(`${response.status()} ${new URL(response.url()).pathname}`);
+    });
+    await page.goto(`${base}/`);
+    await page.locator('#signed-out').waitFor({ state: 'visible' });
+    const icon = await page.evaluate(async () => {
+      const link = document.querySelector('link[rel~="icon"]');
+      const response = await fetch(link?.href ?? '/favicon.ico');
+      return {
+        href: link?.getAttribute('href'),
+        status: response.status,
+        type: response.headers.get('content-type'),
+        bytes: [...new Uint8Array(await response.arrayBuffer()).slice(0, 4)],
+      };
+    });
+    assert.deepEqual(icon, { href: '/favicon.ico', status: 200, type: icon.type, bytes: [0, 0, 1, 0] });
+    assert.match(icon.type, /^image\//);
+    const direct = await fetch(`${base}/favicon.ico`);
+    assert.equal(direct.status, 200);
+    // The only failed request on a fresh page is the restore attempt without a cookie.
+    assert.deepEqual(missing, ['401 /auth/refresh']);
+    await context.close();
   });
 });

@@ -29,14 +29,3 @@ export class TokenResponseDto {
   @ApiProperty({ description: 'Seconds until the access token expires', example: 3600 })
   expires_in: number;
 }
-
-export class ErrorResponseDto {
-  @ApiProperty({ example: 400 })
-  statusCode: number;
-
-  @ApiProperty({ example: 'Bad Request' })
-  error: string;
-
-  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] })
-  message: string | string[];
-}

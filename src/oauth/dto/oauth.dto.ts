@@ -35,10 +35,14 @@ export class RevokeRequestDto {
 }
 
 export class OAuthErrorDto {
-  @ApiProperty({ enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'] })
+  @ApiProperty({
+    enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'slow_down'],
+    description: '`slow_down` (with status 429) when logins are throttled',
+    example: 'invalid_grant',
+  })
   error: string;
 
-  @ApiProperty()
+  @ApiProperty({ example: 'The refresh token is invalid, expired, revoked or was already used' })
   error_description: string;
 }
 
