@@ -10,12 +10,15 @@ import { BadRequestException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
 import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
 import { securityHeaders } from './common/http/security-headers.js';
+import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** The HTTP adapter, with what must be set before the server exists: limits, proxy trust, logger. */
 export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: config.http.bodyLimit,
+    // Fastify leaves these at 0 (never): a client that stops sending would hold its socket forever.
+    ...serverTimeouts(config.http.requestTimeout),
     // A hop count trusts that many proxies from our side; the client's own claims stay untrusted.
     trustProxy:
       typeof config.http.trustProxy === 'number'

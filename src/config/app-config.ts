@@ -17,6 +17,8 @@ export interface HttpConfig {
   trustProxy: boolean | number | string;
   logLevel: string;
   logRequests: boolean;
+  /** Seconds a client has to send a whole request (headers and body) before it gets 408 and is closed. */
+  requestTimeout: number;
 }
 
 export interface ThrottleConfig {

@@ -162,6 +162,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustProxy: trustProxy(env),
       logLevel: logLevel(env, nodeEnv),
       logRequests: boolean(env, 'LOG_REQUESTS', false),
+      requestTimeout: duration(env, 'REQUEST_TIMEOUT', '10s'),
     },
     throttle: {
       maxFailuresPerIp: integer(env, 'LOGIN_MAX_FAILURES_PER_IP', 20, 1, 1_000_000),

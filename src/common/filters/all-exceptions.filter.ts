@@ -46,6 +46,10 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     // Nest routes them here too.
     status = exception.statusCode;
     message = clientMessage(exception.code, exception.message);
+  } else if (isClientAbort(exception)) {
+    // The client went away mid-body (or was cut off by REQUEST_TIMEOUT): nobody reads this
+    // answer, and it is no server error to log with a stack, once per stalled connection.
+    return { status: 400, body: errorBody(400, 'The request was aborted'), headers };
   } else {
     logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: errorBody(500, 'Internal server error'), headers };
@@ -77,6 +81,12 @@ function isFastifyClientError(error: unknown): error is { statusCode: number; co
     typeof e.code === 'string' &&
     e.code.startsWith('FST_')
   );
+}
+
+/** Node's error for a request whose connection closed before its body was read. */
+function isClientAbort(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'ECONNRESET' && e.message === 'aborted';
 }
 
 function clientMessage(code: string, fallback: string): string {
