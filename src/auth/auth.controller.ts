@@ -27,6 +27,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AcceptsBody, IgnoresBody, JSON_ONLY } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import type { User } from '../users/user.entity.js';
@@ -52,6 +53,7 @@ export class AuthController {
 
   @Public()
   @Post('register')
+  @AcceptsBody(JSON_ONLY)
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid body' })
@@ -65,6 +67,7 @@ export class AuthController {
   // SameSiteGuard first: a cross-site form must not log the victim's browser into another account.
   @UseGuards(SameSiteGuard, LocalAuthGuard)
   @Post('login')
+  @AcceptsBody(JSON_ONLY)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Log in with username and password',
@@ -98,6 +101,7 @@ export class AuthController {
   @Public()
   @UseGuards(SameSiteGuard)
   @Post('refresh')
+  @IgnoresBody()
   @HttpCode(HttpStatus.OK)
   @ApiCookieAuth()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (CSRF defence)' })
@@ -123,6 +127,7 @@ export class AuthController {
   @Public()
   @UseGuards(SameSiteGuard)
   @Post('logout')
+  @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiCookieAuth()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'Cross-site browser request (CSRF defence)' })
@@ -134,6 +139,7 @@ export class AuthController {
   }
 
   @Post('logout-all')
+  @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Revoke every session of the user (all devices); their access tokens stop working too' })
@@ -148,6 +154,7 @@ export class AuthController {
   }
 
   @Post('password')
+  @AcceptsBody(JSON_ONLY)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Change the password; every other session is revoked' })

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/decorators/public.decorator.js';
+import { AcceptsBody, FORM_OR_JSON } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { noStore } from '../auth/refresh-cookie.js';
 import { KeysService } from '../keys/keys.service.js';
@@ -36,6 +37,7 @@ export class OAuthController {
   ) {}
 
   @Post('auth/token')
+  @AcceptsBody(FORM_OR_JSON)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'OAuth 2.0 token endpoint (RFC 6749 §5, §6)',
@@ -62,6 +64,7 @@ export class OAuthController {
   }
 
   @Post('auth/revoke')
+  @AcceptsBody(FORM_OR_JSON)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'OAuth 2.0 token revocation (RFC 7009)',

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
+import { IgnoresBody } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { SessionDto } from './dto/session.dto.js';
@@ -44,6 +45,7 @@ export class SessionsController {
   }
 
   @Delete(':id')
+  @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Revoke one of your sessions; its refresh and access tokens stop working' })
   @ApiNoContentResponse({ description: 'Revoked' })

@@ -4,6 +4,7 @@ import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
+import { WrongMethodException } from '../http/wrong-method.exception.js';
 
 const logger = new Logger('ExceptionFilter');
 
@@ -22,6 +23,7 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   const headers: Record<string, string> = {};
   if (exception instanceof BearerAuthException) headers['WWW-Authenticate'] = exception.challenge();
   if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
+  if (exception instanceof WrongMethodException) headers.Allow = exception.allow.join(', ');
 
   if (exception instanceof OAuthException) {
     return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };
@@ -60,7 +62,8 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     // Throttling keeps its 429 and Retry-After; `slow_down` is the closest registered OAuth code (RFC 8628).
     const error = status === 429 ? 'slow_down' : 'invalid_request';
     return {
-      status: status === 429 ? 429 : 400,
+      // A wrong method keeps its 405, which its Allow header explains.
+      status: status === 429 || status === 405 ? status : 400,
       body: { error, error_description: description },
       headers: { ...headers, ...oauthHeaders() },
     };
