@@ -216,6 +216,90 @@ describe('error responses (e2e)', () => {
   });
 });
 
+describe('validation messages (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const post = (path: string, body: unknown) => request(t.server).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+
+  // One message per field: the first rule that fails, in the order required → type → format → range.
+  it.each<[string, string, unknown, string[]]>([
+    ['an empty register body', '/auth/register', {}, ['username is required', 'password is required']],
+    ['no body at all', '/auth/register', undefined, ['username is required', 'password is required']],
+    ['a missing password', '/auth/register', { username: 'alice' }, ['password is required']],
+    ['a numeric username', '/auth/register', { username: 12345, password: DEFAULT_PASSWORD }, ['username must be a string']],
+    ['a null username', '/auth/register', { username: null, password: DEFAULT_PASSWORD }, ['username must be a string']],
+    ['an array password', '/auth/register', { username: 'alice', password: ['x'] }, ['password must be a string']],
+    [
+      'a username of the wrong format and length',
+      '/auth/register',
+      { username: 'a!', password: DEFAULT_PASSWORD },
+      ['username may contain only letters, digits, "_", "." and "-"'],
+    ],
+    ['a username too short', '/auth/register', { username: 'ab', password: DEFAULT_PASSWORD }, ['username must be longer than or equal to 3 characters']],
+    ['a numeric login username', '/auth/login', { username: 42, password: 'x' }, ['username must be a string']],
+    ['an empty login body', '/auth/login', {}, ['username is required', 'password is required']],
+  ])('%s', async (_label, path, body, messages) => {
+    const response = body === undefined ? await request(t.server).post(path) : await post(path, body);
+    expectErrorBody(response, 400, 'Bad Request');
+    expect(response.body.message).toEqual(messages);
+  });
+
+  it('gives one message for a query value of the wrong type, not three contradictory ranges', async () => {
+    const { accessToken } = await login(t.server);
+    const audit = (query: string) => request(t.server).get(`/auth/audit?${query}`).set('Authorization', `Bearer ${accessToken}`);
+    const abc = await audit('limit=abc');
+    expectErrorBody(abc, 400, 'Bad Request');
+    expect(abc.body.message).toEqual(['limit must be an integer number']);
+    expect((await audit('limit=500')).body.message).toEqual(['limit must not be greater than 100']);
+    expect((await audit('limit=0')).body.message).toEqual(['limit must not be less than 1']);
+    expect((await audit('limit=5')).status).toBe(200);
+  });
+
+  it('stops at the first unknown field, on bodies and queries alike', async () => {
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, i]));
+    const body = await post('/auth/register', { username: 'alice', password: DEFAULT_PASSWORD, ...many });
+    expectErrorBody(body, 400, 'Bad Request');
+    expect(body.body.message).toEqual(['property k0 should not exist']);
+
+    const { accessToken } = await login(t.server);
+    const query = Array.from({ length: 300 }, (_, i) => `q${i}=1`).join('&');
+    const audit = await request(t.server).get(`/auth/audit?limit=5&${query}`).set('Authorization', `Bearer ${accessToken}`);
+    expectErrorBody(audit, 400, 'Bad Request');
+    expect(audit.body.message).toEqual(['property q0 should not exist']);
+  });
+
+  it('answers a JSON body that is not an object with one message', async () => {
+    for (const body of ['"hello"', '[]', '[{"username":"alice","password":"correct horse battery"}]', '42']) {
+      const response = await request(t.server).post('/auth/register').set('Content-Type', 'application/json').send(body);
+      expectErrorBody(response, 400, 'Bad Request');
+      expect(response.body.message).toEqual(['The request body must be a JSON object']);
+    }
+  });
+
+  it('keeps every error body under 4 kB, however long the URL or the unknown field', async () => {
+    const longPath = await request(t.server).get(`/${'x'.repeat(12_000)}`);
+    expectErrorBody(longPath, 404, 'Not Found');
+    expect(Buffer.byteLength(longPath.text)).toBeLessThan(4096);
+
+    const longKey = await post('/auth/login', { username: 'a', password: 'b', ['\u0001'.repeat(600)]: 1 });
+    expectErrorBody(longKey, 400, 'Bad Request');
+    expect(longKey.body.message).toEqual([`property ${'\u0001'.repeat(40)}… should not exist`]);
+    expect(Buffer.byteLength(longKey.text)).toBeLessThan(4096);
+
+    const { accessToken } = await login(t.server);
+    const longQuery = await request(t.server).get(`/auth/audit?${'%01'.repeat(3_000)}=1`).set('Authorization', `Bearer ${accessToken}`);
+    expectErrorBody(longQuery, 400, 'Bad Request');
+    expect(Buffer.byteLength(longQuery.text)).toBeLessThan(4096);
+  });
+});
+
 describe('control characters in usernames (e2e)', () => {
   let t: TestApp;
 

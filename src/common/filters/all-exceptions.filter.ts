@@ -1,7 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
-import { errorBody } from '../http/error-body.js';
+import { boundedMessage, errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
 import { WrongMethodException } from '../http/wrong-method.exception.js';
@@ -56,6 +56,8 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: errorBody(500, 'Internal server error'), headers };
   }
+
+  message = boundedMessage(message);
 
   if (OAUTH_PATHS.includes(path) && status >= 400 && status < 500) {
     const description = Array.isArray(message) ? message.join('; ') : message;
