@@ -5,18 +5,23 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { LogController } from 'fastify';
+import { LogController, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { BadRequestException } from '@nestjs/common';
+import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
+import { applyBodyPolicy } from './common/http/accepts-body.decorator.js';
 import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
+import { RouteMethods } from './common/http/route-methods.js';
 import { securityHeaders } from './common/http/security-headers.js';
+import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
 
 /** The HTTP adapter, with what must be set before the server exists: limits, proxy trust, logger. */
 export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: config.http.bodyLimit,
+    // Fastify leaves these at 0 (never): a client that stops sending would hold its socket forever.
+    ...serverTimeouts(config.http.requestTimeout),
     // A hop count trusts that many proxies from our side; the client's own claims stay untrusted.
     trustProxy:
       typeof config.http.trustProxy === 'number'
@@ -48,15 +53,18 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     // HSTS only makes sense behind TLS; production deployments terminate TLS in front of us.
     strictTransportSecurity: config.env === 'production',
   });
+  // Routes are registered at app.init, after this: the onRoute hooks see every one of them.
+  const fastify = app.getHttpAdapter().getInstance();
+  const routes = RouteMethods.track(fastify);
+  fastify.addHook('onRoute', applyBodyPolicy);
   // On every response, errors and 404s included. The hooks here run on every request, so they
   // are callback-style: an async hook costs a promise and a microtask per request.
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRequest', (_request, reply, done) => {
-      reply.headers(headers);
-      done();
-    });
+  // An unmatched request is answered here, before its body is read: 405 + Allow for a known path
+  // with another method, else 404.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.headers(headers);
+    done(request.is404 ? (routes.wrongMethod(request.method, request.url) ?? notFound(request)) : undefined);
+  });
   await app.register(fastifyCookie);
   // class-transformer and class-validator recurse; a 100 kB body can nest thousands deep.
   app
@@ -66,7 +74,8 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       done(exceedsDepth(request.body) ? new BadRequestException(`Request body nests deeper than ${MAX_BODY_DEPTH} levels`) : undefined);
     });
   // Credentialed CORS only for the configured origins. With none, browsers get no CORS headers and
-  // preflights 404, which is what the plugin does with `origin: false`, minus its per-request work.
+  // preflights a 405 (no OPTIONS route), which is what the plugin does with `origin: false`, minus
+  // its per-request work.
   if (config.http.corsOrigins.length) {
     app.enableCors({
       origin: config.http.corsOrigins,
@@ -119,6 +128,10 @@ function serveDocs(app: NestFastifyApplication): void {
     { autoTagControllers: false },
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+function notFound(request: FastifyRequest): NotFoundException {
+  return new NotFoundException(`Cannot ${request.method} ${request.url.split('?')[0]}`);
 }
 
 /**

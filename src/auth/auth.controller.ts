@@ -21,6 +21,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AcceptsBody, IgnoresBody, JSON_ONLY } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { ApiErrorResponse, RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
@@ -59,6 +60,7 @@ export class AuthController {
 
   @Public()
   @Post('register')
+  @AcceptsBody(JSON_ONLY)
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field')
@@ -72,6 +74,7 @@ export class AuthController {
   // SameSiteGuard first: a cross-site form must not log the victim's browser into another account.
   @UseGuards(SameSiteGuard, LocalAuthGuard)
   @Post('login')
+  @AcceptsBody(JSON_ONLY)
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Log in with username and password',
@@ -111,6 +114,7 @@ export class AuthController {
   @Public()
   @UseGuards(SameSiteGuard)
   @Post('refresh')
+  @IgnoresBody()
   @HttpCode(HttpStatus.OK)
   @ApiCookieAuth()
   @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
@@ -138,6 +142,7 @@ export class AuthController {
   @Public()
   @UseGuards(SameSiteGuard)
   @Post('logout')
+  @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiCookieAuth()
   @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
@@ -149,6 +154,7 @@ export class AuthController {
   }
 
   @Post('logout-all')
+  @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiAccessToken()
   @ApiOperation({ summary: 'Revoke every session of the user (all devices); their access tokens stop working too' })
@@ -163,6 +169,7 @@ export class AuthController {
   }
 
   @Post('password')
+  @AcceptsBody(JSON_ONLY)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiAccessToken()
   @ApiOperation({ summary: 'Change the password; every other session is revoked' })

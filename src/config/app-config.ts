@@ -23,6 +23,8 @@ export interface HttpConfig {
   docsEnabled: boolean;
   /** The demo page at / and the client library at /client/. */
   demoEnabled: boolean;
+  /** Seconds a client has to send a whole request (headers and body) before it gets 408 and is closed. */
+  requestTimeout: number;
 }
 
 export interface ThrottleConfig {

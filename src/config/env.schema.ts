@@ -234,6 +234,9 @@ export const LOG_FORMAT = variable<'json' | 'pretty'>('LOG_FORMAT', {
 
 export const LOG_REQUESTS = variable('LOG_REQUESTS', { default: 'false', parse: boolean });
 
+/** Seconds a client has to send a whole request (headers and body) before 408 and close. */
+export const REQUEST_TIMEOUT = variable('REQUEST_TIMEOUT', { default: '10s', parse: duration() });
+
 export const DOCS_ENABLED = variable('DOCS_ENABLED', { default: 'true', parse: boolean });
 export const DEMO_ENABLED = variable('DEMO_ENABLED', { default: 'true', parse: boolean });
 

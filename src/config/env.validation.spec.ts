@@ -65,6 +65,7 @@ describe('loadConfig', () => {
 
     it('trusts no proxy, allows no CORS origin and throttles logins', () => {
       expect(config.http).toMatchObject({ trustProxy: false, corsOrigins: [], logLevel: 'info', logRequests: false });
+      expect(config.http.requestTimeout).toBe(10);
       expect(config.throttle).toEqual({ maxFailuresPerIp: 20, maxFailuresPerUser: 5, window: 900 });
       expect(loadConfig({ NODE_ENV: 'test' }).http.logLevel).toBe('warn');
     });
@@ -97,10 +98,11 @@ describe('loadConfig', () => {
         ARGON2_PARALLELISM: '4',
         JWT_ALG: 'HS256',
         JWT_SECRET: 'dev',
+        REQUEST_TIMEOUT: '30s',
       });
       expect(config).toMatchObject({
         env: 'test',
-        http: { port: 8080, host: '0.0.0.0', cookieSecure: true, bodyLimit: 100 * 1024 },
+        http: { port: 8080, host: '0.0.0.0', cookieSecure: true, bodyLimit: 100 * 1024, requestTimeout: 30 },
         auth: {
           issuer: 'https://auth.example.org',
           jwtSecret: 'dev',
@@ -187,6 +189,8 @@ describe('loadConfig', () => {
       ['LOGIN_MAX_FAILURES_PER_IP', '0'],
       ['LOGIN_MAX_FAILURES_PER_USER', 'five'],
       ['LOGIN_THROTTLE_WINDOW', '0'],
+      ['REQUEST_TIMEOUT', '0'],
+      ['REQUEST_TIMEOUT', '500ms'],
     ])('%s=%j', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.name).toBe('ConfigError');

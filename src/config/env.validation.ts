@@ -71,6 +71,7 @@ function toAppConfig(get: EnvContext['get']): AppConfig {
       logRequests: get(vars.LOG_REQUESTS),
       docsEnabled: get(vars.DOCS_ENABLED),
       demoEnabled: get(vars.DEMO_ENABLED),
+      requestTimeout: get(vars.REQUEST_TIMEOUT),
     },
     throttle: {
       maxFailuresPerIp: get(vars.LOGIN_MAX_FAILURES_PER_IP),

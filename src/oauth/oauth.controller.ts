@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/decorators/public.decorator.js';
+import { AcceptsBody, FORM_OR_JSON } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
 import { noStore } from '../auth/refresh-cookie.js';
@@ -38,6 +39,7 @@ export class OAuthController {
   ) {}
 
   @Post('auth/token')
+  @AcceptsBody(FORM_OR_JSON)
   @HttpCode(HttpStatus.OK)
   @ApiTags('oauth')
   @ApiOperation({
@@ -71,6 +73,7 @@ export class OAuthController {
   }
 
   @Post('auth/revoke')
+  @AcceptsBody(FORM_OR_JSON)
   @HttpCode(HttpStatus.OK)
   @ApiTags('oauth')
   @ApiOperation({

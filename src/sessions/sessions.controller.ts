@@ -2,6 +2,7 @@ import { Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
+import { IgnoresBody } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { ApiErrorResponse } from '../common/http/error-response.dto.js';
 import { ApiAccessToken } from '../auth/decorators/api-access-token.decorator.js';
@@ -39,6 +40,7 @@ export class SessionsController {
   }
 
   @Delete(':id')
+  @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Revoke one of your sessions; its refresh and access tokens stop working' })
   @ApiNoContentResponse({ description: 'Revoked' })

@@ -20,6 +20,14 @@ export function cpuTimeMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
+/**
+ * CPU time of a process's main thread (the event loop) in ms, from /proc/<pid>/task/<pid>/schedstat:
+ * nanoseconds, so a handful of requests can be measured. Thread-pool work (argon2) is not in it.
+ */
+export function mainThreadCpuMs(pid) {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
 /** Open file descriptors of a process (sockets included), from /proc/<pid>/fd. */
 export function openFds(pid) {
   return execFileSync('ls', [`/proc/${pid}/fd`]).toString().trim().split('\n').length;
@@ -43,6 +51,7 @@ export async function startHardeningApp(env = {}) {
     dir,
     dbFile,
     cpuMs: () => cpuTimeMs(app.pid),
+    mainThreadCpuMs: () => mainThreadCpuMs(app.pid),
     fds: () => openFds(app.pid),
     async cleanup() {
       await app.stop();

@@ -1,9 +1,10 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
-import { errorBody } from '../http/error-body.js';
+import { boundedMessage, errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
+import { WrongMethodException } from '../http/wrong-method.exception.js';
 
 const logger = new Logger('ExceptionFilter');
 
@@ -22,6 +23,7 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   const headers: Record<string, string> = {};
   if (exception instanceof BearerAuthException) headers['WWW-Authenticate'] = exception.challenge();
   if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
+  if (exception instanceof WrongMethodException) headers.Allow = exception.allow.join(', ');
 
   if (exception instanceof OAuthException) {
     return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };
@@ -46,17 +48,24 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     // Nest routes them here too.
     status = exception.statusCode;
     message = clientMessage(exception.code, exception.message);
+  } else if (isClientAbort(exception)) {
+    // The client went away mid-body (or was cut off by REQUEST_TIMEOUT): nobody reads this
+    // answer, and it is no server error to log with a stack, once per stalled connection.
+    return { status: 400, body: errorBody(400, 'The request was aborted'), headers };
   } else {
     logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: errorBody(500, 'Internal server error'), headers };
   }
+
+  message = boundedMessage(message);
 
   if (OAUTH_PATHS.includes(path) && status >= 400 && status < 500) {
     const description = Array.isArray(message) ? message.join('; ') : message;
     // Throttling keeps its 429 and Retry-After; `slow_down` is the closest registered OAuth code (RFC 8628).
     const error = status === 429 ? 'slow_down' : 'invalid_request';
     return {
-      status: status === 429 ? 429 : 400,
+      // A wrong method keeps its 405, which its Allow header explains.
+      status: status === 429 || status === 405 ? status : 400,
       body: { error, error_description: description },
       headers: { ...headers, ...oauthHeaders() },
     };
@@ -77,6 +86,12 @@ function isFastifyClientError(error: unknown): error is { statusCode: number; co
     typeof e.code === 'string' &&
     e.code.startsWith('FST_')
   );
+}
+
+/** Node's error for a request whose connection closed before its body was read. */
+function isClientAbort(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'ECONNRESET' && e.message === 'aborted';
 }
 
 function clientMessage(code: string, fallback: string): string {
