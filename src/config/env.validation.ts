@@ -87,12 +87,13 @@ function redisUrl(env: Env): string | undefined {
 function database(env: Env): DatabaseConfig {
   const url = read(env, 'DATABASE_URL') ?? 'sqlite:./data/auth.sqlite';
   const logging = boolean(env, 'DATABASE_LOGGING', false);
+  const busyTimeout = duration(env, 'DATABASE_BUSY_TIMEOUT', '5s');
   if (url.startsWith('sqlite:')) {
     const sqlitePath = url.slice('sqlite:'.length);
     if (!sqlitePath) throw new ConfigError('DATABASE_URL "sqlite:" needs a file path or :memory:');
-    return { url, type: 'sqlite', sqlitePath, logging };
+    return { url, type: 'sqlite', sqlitePath, logging, busyTimeout };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return { url, type: 'postgres', logging };
+  if (/^postgres(ql)?:\/\//.test(url)) return { url, type: 'postgres', logging, busyTimeout };
   throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres://, got "${url}"`);
 }
 

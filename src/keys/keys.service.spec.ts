@@ -7,6 +7,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/env.validation.js';
+import { DatabaseModule } from '../database/database.module.js';
 import { buildDataSourceOptions } from '../database/data-source-options.js';
 import { KeyEncryption } from './key-encryption.js';
 import { KeysModule } from './keys.module.js';
@@ -27,8 +28,9 @@ async function keysWith(
         load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s', ...env })],
       }),
       TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${database}`, sqlitePath: database, logging: false }),
+        buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${database}`, sqlitePath: database, logging: false, busyTimeout: 5 }),
       ),
+      DatabaseModule,
       KeysModule,
     ],
   }).compile();

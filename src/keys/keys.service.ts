@@ -14,6 +14,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import type { AppConfig, AuthConfig, JwtAlgorithm } from '../config/app-config.js';
+import { SqliteAdapter } from '../database/sqlite-adapter.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeyEncryption } from './key-encryption.js';
 import { SigningKey, type KeyPurpose } from './signing-key.entity.js';
@@ -58,6 +59,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
+    private readonly sqlite: SqliteAdapter,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -232,11 +234,14 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       for (const row of plaintext) this.logger.error(`Refusing ${row.purpose} key ${row.id}: stored in the clear although the keys are encrypted`);
       return;
     }
-    await this.keys.manager.transaction(async (manager) => {
-      for (const row of plaintext) {
-        await manager.update(SigningKey, { id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
-      }
-    });
+    // Retried whole while another process holds SQLite's write lock (never one statement of it).
+    await this.sqlite.retry(() =>
+      this.keys.manager.transaction(async (manager) => {
+        for (const row of plaintext) {
+          await manager.update(SigningKey, { id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
+        }
+      }),
+    );
     for (const row of plaintext) this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
   }
 

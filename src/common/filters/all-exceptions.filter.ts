@@ -1,5 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.error.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
@@ -46,6 +47,11 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     // Nest routes them here too.
     status = exception.statusCode;
     message = clientMessage(exception.code, exception.message);
+  } else if (exception instanceof DatabaseBusyError || isSqliteBusy(exception)) {
+    // Another process held SQLite's write lock past DATABASE_BUSY_TIMEOUT; nothing was written.
+    status = 503;
+    message = 'The database is busy; try again shortly';
+    headers['Retry-After'] = String(exception instanceof DatabaseBusyError ? exception.retryAfterSeconds : 1);
   } else {
     logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: errorBody(500, 'Internal server error'), headers };
