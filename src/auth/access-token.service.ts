@@ -43,7 +43,7 @@ export class AccessTokenService {
    * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
    */
   async sign(userId: string, sessionId: string, sessionExpiresAt = Infinity): Promise<SignedAccessToken> {
-    const { kid, alg, signingKey } = this.keys.currentSigningKey();
+    const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
     const claims: AccessTokenClaims = {
