@@ -12,6 +12,7 @@ export const AUDIT_EVENT_TYPES = [
   'session_revoked',
   'password_changed',
   'password_change_failure',
+  'refresh_cookie_conflict',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

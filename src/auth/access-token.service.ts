@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService, type AccessTokenKey } from '../keys/keys.service.js';
+import { isLowS } from './es256-signature.js';
 import { signJwt } from './jwt-signer.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
@@ -42,7 +43,7 @@ export class AccessTokenService {
    * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
    */
   async sign(userId: string, sessionId: string, sessionExpiresAt = Infinity): Promise<SignedAccessToken> {
-    const { kid, alg, signingKey } = this.keys.currentSigningKey();
+    const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
     const claims: AccessTokenClaims = {
@@ -61,13 +62,16 @@ export class AccessTokenService {
   /**
    * The key that may verify this token, or undefined: only keys we publish, only the configured
    * algorithm, only access tokens (RFC 9068 `typ`). That rules out `alg: none`, HS256 signed
-   * with our public key, and other JWTs of ours. The header is read, not trusted.
+   * with our public key, and other JWTs of ours. The header is read, not trusted. An ES256
+   * signature must be the low-s one we sign (its high-s twin verifies too; see es256-signature.ts).
    */
   async keyFor(rawJwt: string): Promise<AccessTokenKey | undefined> {
     if (!isCanonicalCompactJws(rawJwt)) return undefined;
     const header = readHeader(rawJwt);
     if (!header || !isAccessTokenType(header.typ)) return undefined;
-    return this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
+    const key = await this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
+    if (key?.alg === 'ES256' && !isLowS(Buffer.from(rawJwt.slice(rawJwt.lastIndexOf('.') + 1), 'base64url'))) return undefined;
+    return key;
   }
 
   /** Verifies an access token as the JWT guard does; returns its claims or undefined. */

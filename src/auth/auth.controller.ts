@@ -129,8 +129,15 @@ export class AuthController {
   })
   async refresh(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenResponseDto> {
     noStore(reply);
+    const presented = this.cookie.readAll(request);
+    if (presented.length > 1) {
+      // Never let the first of several win: it may be a cookie planted for this host.
+      await this.auth.refuseConflictingCookies(presented, clientOf(request));
+      this.cookie.clearEverywhere(reply);
+      throw new UnauthorizedException(`More than one ${REFRESH_COOKIE} cookie was sent; log in again`);
+    }
     try {
-      const pair = await this.auth.refresh(this.cookie.read(request), clientOf(request));
+      const pair = await this.auth.refresh(presented[0], clientOf(request));
       return this.respondWithTokens(reply, pair);
     } catch (error) {
       if (!(error instanceof InvalidRefreshTokenError)) throw error;
@@ -149,7 +156,13 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)' })
   @ApiNoContentResponse({ description: 'Logged out (also when already logged out)' })
   async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
-    await this.auth.logout(this.cookie.read(request), clientOf(request));
+    const presented = this.cookie.readAll(request);
+    if (presented.length > 1) {
+      await this.auth.logoutAllPresented(presented, clientOf(request));
+      this.cookie.clearEverywhere(reply);
+      return;
+    }
+    await this.auth.logout(presented[0], clientOf(request));
     this.cookie.clear(reply);
   }
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
@@ -7,6 +7,8 @@ import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
 import { LoginThrottle, type LoginAttempt } from './login-throttle.service.js';
+
+const conflictLogger = new Logger('Audit');
 
 export interface TokenPair {
   access: SignedAccessToken;
@@ -79,6 +81,52 @@ export class AuthService {
   async logout(refreshToken: unknown, client: ClientInfo = {}): Promise<void> {
     const revoked = await this.sessions.revokeByToken(refreshToken, 'logout');
     if (revoked) await this.audit.record('logout', { userId: revoked.userId, sessionId: revoked.sessionId, ...client });
+  }
+
+  /**
+   * A refresh refused because several `refresh_token` cookies came at once (one planted beside
+   * ours). Audited for each user whose token was among them, so the victim sees it in their log.
+   */
+  async refuseConflictingCookies(presented: string[], client: ClientInfo = {}): Promise<void> {
+    await this.auditCookieConflict(await this.sessions.sessionsOf(presented), presented.length, 'refresh', client);
+  }
+
+  /**
+   * Logout with several `refresh_token` cookies: the first one may be a planted cookie, so the
+   * session of every presented token that is ours is revoked, not just the first one's.
+   */
+  async logoutAllPresented(presented: string[], client: ClientInfo = {}): Promise<void> {
+    const sessions = await this.sessions.sessionsOf(presented);
+    for (const { sessionId, userId } of sessions) {
+      if (await this.sessions.revoke(sessionId, 'logout')) await this.audit.record('logout', { userId, sessionId, ...client });
+    }
+    await this.auditCookieConflict(sessions, presented.length, 'logout', client);
+  }
+
+  /**
+   * One row per user whose token was presented. Tokens of nobody's leave a log line only: an
+   * unauthenticated client must not be able to write rows at will.
+   */
+  private async auditCookieConflict(
+    sessions: Array<{ sessionId: string; userId: string }>,
+    cookies: number,
+    route: 'refresh' | 'logout',
+    client: ClientInfo,
+  ): Promise<void> {
+    const firstPerUser = new Map<string, string>();
+    for (const { sessionId, userId } of sessions) if (!firstPerUser.has(userId)) firstPerUser.set(userId, sessionId);
+    if (!firstPerUser.size) {
+      conflictLogger.warn({ event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, knownSessions: 0 });
+      return;
+    }
+    for (const [userId, sessionId] of firstPerUser) {
+      await this.audit.record('refresh_cookie_conflict', {
+        userId,
+        sessionId,
+        ...client,
+        detail: { route, cookies, knownSessions: sessions.length },
+      });
+    }
   }
 
   /** Revokes every session of the user, including the caller's. */

@@ -1,5 +1,6 @@
 import { createHmac, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { JwtAlgorithm } from '../config/app-config.js';
+import { toLowS } from './es256-signature.js';
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -19,7 +20,8 @@ export function signJwt(header: { alg: JwtAlgorithm } & Record<string, unknown>,
   return new Promise((resolve, reject) => {
     cryptoSign('sha256', Buffer.from(input), keyInput, (error, signature) => {
       if (error) reject(error);
-      else resolve(`${input}.${signature.toString('base64url')}`);
+      // Low s only: its twin (r, n − s) would be a second spelling of the same token (es256-signature.ts).
+      else resolve(`${input}.${(header.alg === 'ES256' ? toLowS(signature) : signature).toString('base64url')}`);
     });
   });
 }

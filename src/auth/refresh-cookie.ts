@@ -22,6 +22,26 @@ export class RefreshCookie {
     return request.cookies?.[REFRESH_COOKIE];
   }
 
+  /**
+   * Every `refresh_token` cookie the request carries, in the order sent. @fastify/cookie keeps
+   * only the first of several; a second one means someone who can set cookies for this host
+   * (a sibling subdomain, plain HTTP) planted theirs beside ours, so callers refuse it.
+   */
+  readAll(request: FastifyRequest): string[] {
+    const header = request.headers.cookie;
+    if (!header || header.indexOf(REFRESH_COOKIE) === header.lastIndexOf(REFRESH_COOKIE)) {
+      const single = this.read(request);
+      return single === undefined ? [] : [single];
+    }
+    const values: string[] = [];
+    for (const pair of header.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq === -1 || pair.slice(0, eq).trim() !== REFRESH_COOKIE) continue;
+      values.push(cookieValue(pair.slice(eq + 1)));
+    }
+    return values;
+  }
+
   set(reply: FastifyReply, token: string, expiresAt: number, now = Date.now()): void {
     reply.setCookie(REFRESH_COOKIE, token, {
       httpOnly: true,
@@ -36,6 +56,27 @@ export class RefreshCookie {
 
   clear(reply: FastifyReply): void {
     reply.clearCookie(REFRESH_COOKIE, { httpOnly: true, sameSite: 'strict', path: COOKIE_PATH, secure: this.secure });
+  }
+
+  /**
+   * Clears ours (Path=/auth) and one planted at Path=/. A planted cookie with another Domain or
+   * a longer path cannot be named from here; it keeps being refused instead.
+   */
+  clearEverywhere(reply: FastifyReply): void {
+    this.clear(reply);
+    reply.clearCookie(REFRESH_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/', secure: this.secure });
+  }
+}
+
+/** A cookie value as the `cookie` package decodes it: trimmed, unquoted, percent-decoded when valid. */
+function cookieValue(raw: string): string {
+  let value = raw.trim();
+  if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
 

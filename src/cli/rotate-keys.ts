@@ -8,9 +8,9 @@ import { KeysService } from '../keys/keys.service.js';
 
 /**
  * `npm run keys:rotate`: adds a new access-token signing key over the same application context
- * (config, database, migrations) as the server. Running servers pick it up within 10 s, or at
- * once when they see a token with its kid; tokens signed with the old key keep verifying until
- * they expire.
+ * (config, database, migrations) as the server. Running servers pick it up within 10 s (and
+ * never sign with the old key more than 15 s after it was retired), or at once when they see a
+ * token with its kid; tokens signed with the old key keep verifying until they expire.
  */
 async function main(): Promise<void> {
   const config = configFromEnvOrExit();
@@ -20,10 +20,12 @@ async function main(): Promise<void> {
     abortOnError: false,
   });
   try {
-    const key = await app.get(KeysService).rotate();
-    const published = app.get(KeysService).jwks().keys.map((k) => k.kid);
+    const keys = app.get(KeysService);
+    const key = await keys.rotate();
+    const published = keys.jwks().keys.map((k) => k.kid);
     console.log(`New signing key: kid=${key.kid} alg=${key.alg}`);
     console.log(`Published in JWKS: ${published.join(', ') || '(none: HS256)'}`);
+    console.log(`The retired key stays published and accepted for ${Math.ceil(keys.retiredKeyLifetimeMs / 1000)} s`);
   } finally {
     await app.close();
   }

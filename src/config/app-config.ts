@@ -66,6 +66,11 @@ export interface DatabaseConfig {
   /** File path or `:memory:` for SQLite. */
   sqlitePath?: string;
   logging: boolean;
+  /**
+   * Seconds a SQLite write may wait for the write lock held by another process before the
+   * request gets 503 (the wait never blocks the event loop; see SqliteAdapter). Unused on PostgreSQL.
+   */
+  busyTimeout: number;
 }
 
 export interface RedisConfig {

@@ -120,6 +120,9 @@ export const DATABASE_URL = variable<Omit<DatabaseConfig, 'logging'>>('DATABASE_
 
 export const DATABASE_LOGGING = variable('DATABASE_LOGGING', { default: 'false', parse: boolean });
 
+/** Seconds a SQLite write may wait, off the event loop, for another process's write lock before 503. */
+export const DATABASE_BUSY_TIMEOUT = variable('DATABASE_BUSY_TIMEOUT', { default: '5s', parse: duration() });
+
 export const JWT_ISSUER = variable('JWT_ISSUER', {
   default: { describe: '`http://localhost:$PORT`', value: (ctx) => `http://localhost:${ctx.get(PORT)}` },
   parse: (issuer) => {

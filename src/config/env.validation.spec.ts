@@ -32,6 +32,7 @@ describe('loadConfig', () => {
         type: 'sqlite',
         sqlitePath: './data/auth.sqlite',
         logging: false,
+        busyTimeout: 5,
       });
     });
 
@@ -93,6 +94,7 @@ describe('loadConfig', () => {
         COOKIE_SECURE: 'YES',
         DATABASE_URL: 'postgresql://u:p@db:5432/auth',
         DATABASE_LOGGING: '1',
+        DATABASE_BUSY_TIMEOUT: '2m',
         ARGON2_MEMORY_KIB: '1024',
         ARGON2_ITERATIONS: '3',
         ARGON2_PARALLELISM: '4',
@@ -112,7 +114,7 @@ describe('loadConfig', () => {
           refreshReuseGrace: 30,
           argon2: { memoryCost: 1024, timeCost: 3, parallelism: 4 },
         },
-        database: { url: 'postgresql://u:p@db:5432/auth', type: 'postgres', logging: true },
+        database: { url: 'postgresql://u:p@db:5432/auth', type: 'postgres', logging: true, busyTimeout: 120 },
       });
     });
 
@@ -165,6 +167,8 @@ describe('loadConfig', () => {
       ['DATABASE_URL', 'mysql://u:p@db/auth'],
       ['DATABASE_URL', 'sqlite:'],
       ['DATABASE_LOGGING', 'verbose'],
+      ['DATABASE_BUSY_TIMEOUT', '0'],
+      ['DATABASE_BUSY_TIMEOUT', '500ms'],
       ['NODE_ENV', 'staging'],
       ['NODE_ENV', 'Production'],
       ['COOKIE_SECURE', 'maybe'],

@@ -96,7 +96,7 @@ function toAppConfig(get: EnvContext['get']): AppConfig {
         parallelism: get(vars.ARGON2_PARALLELISM),
       },
     },
-    database: { ...get(vars.DATABASE_URL), logging: get(vars.DATABASE_LOGGING) },
+    database: { ...get(vars.DATABASE_URL), logging: get(vars.DATABASE_LOGGING), busyTimeout: get(vars.DATABASE_BUSY_TIMEOUT) },
     redis: { url: get(vars.REDIS_URL), prefix: get(vars.REDIS_PREFIX) },
   };
 }

@@ -27,10 +27,11 @@ export function buildDataSourceOptions(config: DatabaseConfig): DataSourceOption
     ...common,
     type: 'better-sqlite3',
     database,
-    // WAL lets readers run beside the writer and survives kill -9; the busy timeout makes a
-    // second process (CLI, another instance) wait for the write lock instead of failing.
+    // WAL lets readers run beside the writer and survives kill -9; the busy timeout makes
+    // start-up (migrations) wait for a lock another process holds instead of failing. Once the
+    // app is up, SqliteAdapter turns this blocking wait off and waits on timers instead.
     enableWAL: database !== ':memory:',
-    timeout: 5000,
+    timeout: config.busyTimeout * 1000,
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');

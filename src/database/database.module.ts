@@ -1,6 +1,21 @@
 import { Global, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/app-config.js';
 import { Sql } from './sql.js';
+import { SqliteAdapter } from './sqlite-adapter.js';
 
 @Global()
-@Module({ providers: [Sql], exports: [Sql] })
+@Module({
+  providers: [
+    Sql,
+    {
+      provide: SqliteAdapter,
+      inject: [DataSource, ConfigService],
+      useFactory: (dataSource: DataSource, config: ConfigService<AppConfig, true>) =>
+        new SqliteAdapter(dataSource, config.get('database', { infer: true }).busyTimeout * 1000),
+    },
+  ],
+  exports: [Sql, SqliteAdapter],
+})
 export class DatabaseModule {}

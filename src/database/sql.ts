@@ -1,14 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
-
-interface BetterSqlite3Statement {
-  run(...params: unknown[]): unknown;
-  get(...params: unknown[]): unknown;
-}
-interface BetterSqlite3Database {
-  prepare(text: string): BetterSqlite3Statement;
-  transaction<T>(fn: () => T): () => T;
-}
+import { DatabaseBusyError } from './database-busy.error.js';
+import { SqliteAdapter } from './sqlite-adapter.js';
 
 /**
  * Hand-written SQL for the hot paths (refresh, session checks, audit), where the query builder's
@@ -19,9 +12,11 @@ interface BetterSqlite3Database {
 export class Sql {
   private readonly postgres: boolean;
   private readonly translated = new Map<string, string>();
-  private readonly statements = new Map<string, BetterSqlite3Statement>();
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sqlite: SqliteAdapter,
+  ) {
     this.postgres = dataSource.options.type === 'postgres';
   }
 
@@ -43,7 +38,8 @@ export class Sql {
   /**
    * Runs writes as one transaction: all or none. On SQLite the statements run synchronously
    * inside one better-sqlite3 transaction, so no other request's statement can interleave on the
-   * shared connection; on PostgreSQL they run in a TypeORM transaction on one pooled connection.
+   * shared connection, retried whole while another process holds the write lock (SqliteAdapter);
+   * on PostgreSQL they run in a TypeORM transaction on one pooled connection.
    *
    * `onlyIf` is a SELECT checked first, in the same transaction: with no row, nothing is written
    * and the result is false. On PostgreSQL it runs `FOR SHARE`, so the rows it read stay as they
@@ -58,28 +54,19 @@ export class Sql {
         return true;
       });
     }
-    const db = (this.dataSource.driver as unknown as { databaseConnection: BetterSqlite3Database }).databaseConnection;
-    const guard = onlyIf && ([this.statement(db, onlyIf[0]), onlyIf[1]] as const);
-    const prepared = statements.map(([text, params]) => [this.statement(db, text), params] as const);
     try {
-      return db.transaction(() => {
+      const guard = onlyIf && ([this.sqlite.statement(onlyIf[0]), onlyIf[1]] as const);
+      const prepared = statements.map(([text, params]) => [this.sqlite.statement(text), params] as const);
+      return await this.sqlite.transaction(() => {
         if (guard && guard[0].get(...guard[1]) === undefined) return false;
         for (const [statement, params] of prepared) statement.run(...params);
         return true;
-      })();
+      });
     } catch (error) {
+      if (error instanceof DatabaseBusyError) throw error;
       // The same error type the rest of the code sees from dataSource.query (e.g. unique violations).
       throw new QueryFailedError(statements.map(([text]) => text).join('; '), [], error as Error);
     }
-  }
-
-  private statement(db: BetterSqlite3Database, text: string): BetterSqlite3Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
   }
 
   private dialect(text: string): string {

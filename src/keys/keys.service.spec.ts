@@ -1,16 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/env.validation.js';
+import { DatabaseModule } from '../database/database.module.js';
 import { buildDataSourceOptions } from '../database/data-source-options.js';
 import { KeyEncryption } from './key-encryption.js';
 import { KeysModule } from './keys.module.js';
-import { KeysService } from './keys.service.js';
+import { KeysService, SIGNING_KEY_CONFIRMATION_MS } from './keys.service.js';
 
 let moduleRef: TestingModule | undefined;
 
@@ -27,8 +28,9 @@ async function keysWith(
         load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s', ...env })],
       }),
       TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${database}`, sqlitePath: database, logging: false }),
+        buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${database}`, sqlitePath: database, logging: false, busyTimeout: 5 }),
       ),
+      DatabaseModule,
       KeysModule,
     ],
   }).compile();
@@ -51,7 +53,7 @@ describe('KeysService', () => {
     expect(published[0]).not.toHaveProperty('d');
   });
 
-  it('rotates: the new key signs at once, the old one stays published (and verifies) until ACCESS_TOKEN_TTL after retirement', async () => {
+  it('rotates: the new key signs at once, the old one stays published (and verifies) for ACCESS_TOKEN_TTL plus the signing bound after retirement', async () => {
     const { keys } = await keysWith();
     const old = keys.currentSigningKey();
     const t0 = Date.now() + 1000;
@@ -59,8 +61,78 @@ describe('KeysService', () => {
     expect(keys.currentSigningKey().kid).toBe(fresh.kid);
     expect(keys.jwks(t0).keys.map((k) => k.kid)).toEqual([fresh.kid, old.kid]);
     await expect(keys.verificationKey(old.kid, 'ES256')).resolves.toBeDefined();
-    // 60 s after retirement the old key is gone from the JWKS.
-    expect(keys.jwks(t0 + 60_001).keys.map((k) => k.kid)).toEqual([fresh.kid]);
+    // TTL (60 s) + 15 s another instance may still sign with it + 5 s busy timeout + 5 s clock skew.
+    expect(keys.retiredKeyLifetimeMs).toBe(85_000);
+    expect(keys.jwks(t0 + 84_999).keys.map((k) => k.kid)).toEqual([fresh.kid, old.kid]);
+    expect(keys.jwks(t0 + 85_001).keys.map((k) => k.kid)).toEqual([fresh.kid]);
+  });
+
+  describe('a rotation made by another process on the same database', () => {
+    let dir: string;
+    let file: string;
+    const others: TestingModule[] = [];
+
+    /** A second KeysService over the same file: another instance, or `npm run keys:rotate`. */
+    const anotherProcess = async () => {
+      const other = await Test.createTestingModule({
+        imports: [
+          ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s' })] }),
+          TypeOrmModule.forRoot(buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${file}`, sqlitePath: file, logging: false, busyTimeout: 5 })),
+          DatabaseModule,
+          KeysModule,
+        ],
+      }).compile();
+      other.useLogger(false);
+      await other.init();
+      others.push(other);
+      return other.get(KeysService);
+    };
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'nta-keys-'));
+      file = join(dir, 'keys.sqlite');
+    });
+    afterEach(async () => {
+      for (const other of others.splice(0)) await other.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('an instance that has not re-confirmed its key within 15 s reads the keys again before signing', async () => {
+      const { keys: serving } = await keysWith({}, file);
+      const old = serving.currentSigningKey();
+      const rotated = await (await anotherProcess()).rotate();
+
+      // Confirmed a moment ago: it may go on signing with the old key until its next reload...
+      expect((await serving.signingKey()).kid).toBe(old.kid);
+      // ...but never longer than SIGNING_KEY_CONFIRMATION_MS after it last saw the key live.
+      const later = Date.now() + SIGNING_KEY_CONFIRMATION_MS + 1000;
+      expect((await serving.signingKey(later)).kid).toBe(rotated.kid);
+    });
+
+    it('every instance keeps the retired key until the last token an instance may sign with it has expired', async () => {
+      const { keys: serving } = await keysWith({}, file);
+      const reload = (now?: number) => (serving as unknown as { reload(now?: number): Promise<void> }).reload(now);
+      const old = serving.currentSigningKey();
+      const rotator = await anotherProcess();
+      // The serving instance reads the keys (old one live) just before the other process retires it.
+      const confirmedAt = Date.now();
+      await reload(confirmedAt);
+      await rotator.rotate(confirmedAt);
+
+      // Without another reload it may still sign with the old key until its confirmation runs
+      // out; that last token lives ACCESS_TOKEN_TTL (60 s) from then.
+      const lastSignedAt = confirmedAt + SIGNING_KEY_CONFIRMATION_MS;
+      expect((await serving.signingKey(lastSignedAt)).kid).toBe(old.kid);
+      const lastExp = lastSignedAt + 60_000;
+
+      // Whatever the reload timing: the rotator (which knows of the retirement) and the serving
+      // instance after a reload both keep publishing and accepting the key until that exp.
+      await reload();
+      for (const [name, keys] of [['rotator', rotator], ['serving instance', serving]] as const) {
+        expect({ name, kids: keys.jwks(lastExp - 1).keys.map((k) => k.kid) }).toEqual({ name, kids: [keys.currentSigningKey().kid, old.kid] });
+      }
+      await expect(rotator.verificationKey(old.kid, 'ES256')).resolves.toMatchObject({ kid: old.kid });
+    });
   });
 
   it('accepts only the configured algorithm and keys it knows', async () => {

@@ -14,6 +14,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import type { AppConfig, AuthConfig, JwtAlgorithm } from '../config/app-config.js';
+import { SqliteAdapter } from '../database/sqlite-adapter.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeyEncryption } from './key-encryption.js';
 import { SigningKey, type KeyPurpose } from './signing-key.entity.js';
@@ -32,6 +33,15 @@ export interface AccessTokenKey {
 
 /** Reload stored keys this often, so keys rotated by another process show up here. */
 const RELOAD_INTERVAL_MS = 10_000;
+/**
+ * An instance signs only with a key it has seen live in the database within this time (its
+ * periodic reload normally keeps this fresh); past it, signing re-reads the keys first. So no
+ * instance signs with a key for longer than this after the retirement committed, whatever its
+ * reload timing (a late timer, a slow or busy database, a rotation made by another process).
+ */
+export const SIGNING_KEY_CONFIRMATION_MS = 15_000;
+/** Allowance for clock differences between the instances and the process that rotated. */
+const CLOCK_SKEW_MS = 5_000;
 /**
  * An unknown `kid` triggers at most one reload per this interval: a key rotated in elsewhere is
  * picked up within a second even while forged kids flood in, and the flood costs one query a second.
@@ -54,14 +64,28 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   private published = new Map<string, AccessTokenKey>();
   private refreshMacKey: KeyObject;
   private lastUnknownKidReload = 0;
+  /** When (this process's clock, at the start of the read) the database last showed `current` live. */
+  private confirmedAt = 0;
+  private confirming?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  /**
+   * How long a key stays published and accepted after its retirement: ACCESS_TOKEN_TTL for the
+   * tokens signed just before it, plus the longest any instance may still sign with it
+   * (SIGNING_KEY_CONFIRMATION_MS after the retirement committed), the longest that commit may
+   * take after its timestamp (a rotation waiting for SQLite's lock, DATABASE_BUSY_TIMEOUT), and
+   * clock skew. Every token signed with the key then verifies until its own exp.
+   */
+  readonly retiredKeyLifetimeMs: number;
 
   constructor(
     @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
+    private readonly sqlite: SqliteAdapter,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
     this.encryption = new KeyEncryption(this.auth.keysEncryptionKey);
+    const busyTimeoutMs = config.get('database', { infer: true }).busyTimeout * 1000;
+    this.retiredKeyLifetimeMs = this.auth.accessTokenTtl * 1000 + SIGNING_KEY_CONFIRMATION_MS + busyTimeoutMs + CLOCK_SKEW_MS;
   }
 
   async onModuleInit(): Promise<void> {
@@ -91,8 +115,23 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** The key new access tokens are signed with. */
+  /** The key new access tokens are signed with, as last read (see signingKey()). */
   currentSigningKey(): AccessTokenKey {
+    return this.current;
+  }
+
+  /**
+   * The key to sign with now. When this instance has not seen it live in the database within
+   * SIGNING_KEY_CONFIRMATION_MS, the keys are read again first (one read for all callers), so a
+   * key retired elsewhere is never used past the time it stays published for.
+   */
+  async signingKey(now = Date.now()): Promise<AccessTokenKey> {
+    if (this.auth.jwtSecret || now - this.confirmedAt <= SIGNING_KEY_CONFIRMATION_MS) return this.current;
+    this.confirming ??= this.reload(now).finally(() => (this.confirming = undefined));
+    await this.confirming;
+    if (now - this.confirmedAt > SIGNING_KEY_CONFIRMATION_MS) {
+      throw new Error('The current signing key could not be confirmed in the database; not signing with a possibly retired key');
+    }
     return this.current;
   }
 
@@ -109,13 +148,13 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       await this.reload();
       key = this.published.get(kid);
     }
-    return key && isPublished(key, now, this.auth.accessTokenTtl) ? key : undefined;
+    return key && this.isPublished(key, now) ? key : undefined;
   }
 
   /** Public keys for `/.well-known/jwks.json`: live keys plus retired ones whose tokens may still be valid. */
   jwks(now = Date.now()): { keys: JsonWebKey[] } {
     const keys = [...this.published.values()]
-      .filter((key) => key.publicJwk && isPublished(key, now, this.auth.accessTokenTtl))
+      .filter((key) => key.publicJwk && this.isPublished(key, now))
       .sort((a, b) => b.createdAt - a.createdAt)
       .map((key) => ({ ...key.publicJwk!, kid: key.kid, alg: key.alg, use: 'sig' }));
     return { keys };
@@ -134,9 +173,11 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     if (this.auth.jwtSecret) throw new Error('Keys cannot be rotated while JWT_SECRET is set; change the secret instead');
     const kid = await this.insertSigningKey(now);
     // Retire only keys older than ours: if two rotations race, the newest key wins everywhere.
+    // Stamped after the key generation, as close to the commit as we can: the published window
+    // counts from this time.
     await this.keys.update(
       { purpose: 'access_token', retiredAt: IsNull(), createdAt: LessThan(now) },
-      { retiredAt: now },
+      { retiredAt: Math.max(now, Date.now()) },
     );
     await this.reload(now);
     this.logger.log(`Rotated access-token signing key; new kid ${kid}`);
@@ -154,7 +195,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
 
   /** Reads the live and recently retired keys of the configured algorithm. */
   private async reload(now = Date.now()): Promise<void> {
-    const horizon = now - this.auth.accessTokenTtl * 1000;
+    const horizon = now - this.retiredKeyLifetimeMs;
     const rows = await this.keys.find({
       where: [
         { purpose: 'access_token', alg: this.auth.jwtAlg, retiredAt: IsNull() },
@@ -171,7 +212,16 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     }
     this.published = published;
     const live = [...published.values()].find((key) => key.retiredAt === null);
-    if (live) this.current = live;
+    if (live) {
+      this.current = live;
+      this.confirmedAt = Math.max(this.confirmedAt, now);
+    } else if (this.current) {
+      this.logger.error(`No live ${this.auth.jwtAlg} signing key in the database; run npm run keys:rotate`);
+    }
+  }
+
+  private isPublished(key: AccessTokenKey, now: number): boolean {
+    return key.retiredAt === null || key.retiredAt + this.retiredKeyLifetimeMs > now;
   }
 
   private async insertSigningKey(now: number): Promise<string> {
@@ -232,11 +282,14 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       for (const row of plaintext) this.logger.error(`Refusing ${row.purpose} key ${row.id}: stored in the clear although the keys are encrypted`);
       return;
     }
-    await this.keys.manager.transaction(async (manager) => {
-      for (const row of plaintext) {
-        await manager.update(SigningKey, { id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
-      }
-    });
+    // Retried whole while another process holds SQLite's write lock (never one statement of it).
+    await this.sqlite.retry(() =>
+      this.keys.manager.transaction(async (manager) => {
+        for (const row of plaintext) {
+          await manager.update(SigningKey, { id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
+        }
+      }),
+    );
     for (const row of plaintext) this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
   }
 
@@ -275,8 +328,4 @@ function generateMaterial(alg: JwtAlgorithm): string {
       ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
       : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-}
-
-function isPublished(key: AccessTokenKey, now: number, accessTokenTtl: number): boolean {
-  return key.retiredAt === null || key.retiredAt + accessTokenTtl * 1000 > now;
 }

@@ -63,7 +63,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
         ],
       }),
       TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false }),
+        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false, busyTimeout: 5 }),
       ),
       TypeOrmModule.forFeature([Session, RefreshToken]),
       KeysModule,

@@ -95,6 +95,30 @@ export class SessionsService {
     return { sessionId: row.session_id, userId: row.user_id };
   }
 
+  /**
+   * The sessions behind refresh tokens (current or already rotated), one entry per session, in
+   * the order first presented; malformed and unknown tokens are skipped. One query for all.
+   */
+  async sessionsOf(presented: unknown[]): Promise<Array<{ sessionId: string; userId: string }>> {
+    const hashes = [...new Set(presented.filter((token) => codec.isWellFormed(token)).map((token) => codec.hash(token)))];
+    if (!hashes.length) return [];
+    const rows = await this.tokens
+      .createQueryBuilder('t')
+      .innerJoin(Session, 's', 's.id = t.session_id')
+      .select('t.token_hash', 'token_hash')
+      .addSelect('s.id', 'session_id')
+      .addSelect('s.user_id', 'user_id')
+      .where('t.token_hash IN (:...hashes)', { hashes })
+      .getRawMany<{ token_hash: string; session_id: string; user_id: string }>();
+    const byHash = new Map(rows.map((row) => [row.token_hash, row]));
+    const sessions = new Map<string, { sessionId: string; userId: string }>();
+    for (const hash of hashes) {
+      const row = byHash.get(hash);
+      if (row && !sessions.has(row.session_id)) sessions.set(row.session_id, { sessionId: row.session_id, userId: row.user_id });
+    }
+    return [...sessions.values()];
+  }
+
   /** Marks a session revoked; returns false when it was already revoked or does not exist. */
   async revoke(sessionId: string, reason: SessionRevokeReason, now = Date.now()): Promise<boolean> {
     const result = await this.sessions.update(

@@ -31,7 +31,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
         load: [() => loadConfig({ NODE_ENV: 'test', ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1', ...env })],
       }),
       TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false }),
+        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false, busyTimeout: 5 }),
       ),
       TypeOrmModule.forFeature([User]),
     ],

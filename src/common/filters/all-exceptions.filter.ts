@@ -1,5 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.error.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { boundedMessage, errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
@@ -52,6 +53,11 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
     // The client went away mid-body (or was cut off by REQUEST_TIMEOUT): nobody reads this
     // answer, and it is no server error to log with a stack, once per stalled connection.
     return { status: 400, body: errorBody(400, 'The request was aborted'), headers };
+  } else if (exception instanceof DatabaseBusyError || isSqliteBusy(exception)) {
+    // Another process held SQLite's write lock past DATABASE_BUSY_TIMEOUT; nothing was written.
+    status = 503;
+    message = 'The database is busy; try again shortly';
+    headers['Retry-After'] = String(exception instanceof DatabaseBusyError ? exception.retryAfterSeconds : 1);
   } else {
     logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: 500, body: errorBody(500, 'Internal server error'), headers };
