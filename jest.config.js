@@ -16,7 +16,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
-  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/client'],
+  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/client', '<rootDir>/resource-server'],
   testRegex: '(\\.spec|\\.e2e-spec)\\.ts$',
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.pg\\.e2e-spec\\.ts$'],
   testTimeout: 30000,
