@@ -105,7 +105,7 @@ export const PORT = variable('PORT', { default: '3000', parse: integer(0, 65535)
 
 export const HOST = variable('HOST', { default: '127.0.0.1', parse: text });
 
-export const DATABASE_URL = variable<Omit<DatabaseConfig, 'logging'>>('DATABASE_URL', {
+export const DATABASE_URL = variable<Omit<DatabaseConfig, 'logging' | 'busyTimeout'>>('DATABASE_URL', {
   default: 'sqlite:./data/auth.sqlite',
   parse: (url) => {
     if (url.startsWith('sqlite:')) {
