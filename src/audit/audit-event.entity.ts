@@ -10,6 +10,8 @@ export const AUDIT_EVENT_TYPES = [
   'logout',
   'logout_all',
   'session_revoked',
+  /** A login beyond MAX_SESSIONS_PER_USER revoked this least recently used session. */
+  'session_evicted',
   'password_changed',
   'password_change_failure',
 ] as const;

@@ -22,6 +22,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -39,6 +40,7 @@ import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } fr
 import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
+import { RegisterThrottle } from './register-throttle.service.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
 
 @ApiTags('auth')
@@ -48,6 +50,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly users: UsersService,
     private readonly cookie: RefreshCookie,
+    private readonly registerThrottle: RegisterThrottle,
   ) {}
 
   @Public()
@@ -56,7 +59,10 @@ export class AuthController {
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid body' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Username taken (case-insensitive)' })
-  async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many registrations from this IP; see Retry-After' })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Password hashing is saturated; see Retry-After' })
+  async register(@Body() body: RegisterDto, @Req() request: FastifyRequest): Promise<UserResponseDto> {
+    await this.registerThrottle.admit(clientOf(request).ip);
     const user = await this.users.register(body.username, body.password);
     return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
   }

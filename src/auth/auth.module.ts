@@ -12,6 +12,7 @@ import { SameSiteGuard } from './guards/same-site.guard.js';
 import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
 import { LoginThrottle } from './login-throttle.service.js';
 import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+import { RegisterThrottle } from './register-throttle.service.js';
 import { RedisConnections } from '../redis/redis.module.js';
 import { RefreshCookie } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
@@ -29,6 +30,7 @@ import { LocalStrategy } from './strategies/local.strategy.js';
     JwtStrategy,
     SameSiteGuard,
     LoginThrottle,
+    RegisterThrottle,
     // In-memory failure counters; the multi-instance setup replaces this with shared storage.
     {
       // Shared through Redis when several instances run; in memory otherwise.

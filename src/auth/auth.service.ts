@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service.js';
@@ -27,14 +28,28 @@ export class AuthService {
 
   /**
    * Checks a username and password, counting failures toward the throttle. Returns the user,
-   * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException.
+   * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException,
+   * and ServerBusyException when password hashing is saturated.
    */
   async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
     const attempt = await this.beginAttempt(username, client);
-    const user = await this.users.verifyCredentials(username, password);
+    const user = await this.refundingWhenBusy(attempt, () => this.users.verifyCredentials(username, password));
     if (user) await attempt.succeeded();
     else await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
     return user;
+  }
+
+  /**
+   * Runs a password check; when hashing was too busy to take it (503), gives the attempt back:
+   * no password was checked, so it must not count toward the user's or the address's limit.
+   */
+  private async refundingWhenBusy<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof ServerBusyException) await attempt.succeeded();
+      throw error;
+    }
   }
 
   /** Reserves a password attempt; a throttled one is audited and answered with 429. */
@@ -65,6 +80,9 @@ export class AuthService {
       return null;
     }
     await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
+    for (const evicted of await this.sessions.evictBeyondLimit(userId, refresh.sessionId)) {
+      await this.audit.record('session_evicted', { userId, sessionId: evicted, ...client, detail: { bySessionId: refresh.sessionId } });
+    }
     return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
@@ -100,7 +118,7 @@ export class AuthService {
   ): Promise<boolean> {
     const { userId, sessionId } = principal;
     const attempt = await this.beginAttempt(principal.username, client);
-    if (!(await this.users.changePassword(userId, currentPassword, newPassword))) {
+    if (!(await this.refundingWhenBusy(attempt, () => this.users.changePassword(userId, currentPassword, newPassword)))) {
       await this.audit.record('password_change_failure', { userId, sessionId, ...client });
       return false;
     }

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
+import { ServerBusyException } from '../http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
 
 const logger = new Logger('ExceptionFilter');
@@ -22,6 +23,17 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   const headers: Record<string, string> = {};
   if (exception instanceof BearerAuthException) headers['WWW-Authenticate'] = exception.challenge();
   if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
+  if (exception instanceof ServerBusyException) {
+    headers['Retry-After'] = String(exception.retryAfterSeconds);
+    // RFC 6749 registers `temporarily_unavailable` for exactly this (§4.1.2.1); token clients know it.
+    if (OAUTH_PATHS.includes(path)) {
+      return {
+        status: 503,
+        body: { error: 'temporarily_unavailable', error_description: exception.message },
+        headers: { ...headers, ...oauthHeaders() },
+      };
+    }
+  }
 
   if (exception instanceof OAuthException) {
     return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };
