@@ -1,6 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
+import type { AuditEvent } from './audit-event.entity.js';
 import { AuditService } from './audit.service.js';
 import { AuditPageDto, AuditQueryDto } from './dto/audit.dto.js';
 
@@ -23,9 +24,15 @@ export class AuditController {
         sessionId: e.sessionId,
         ip: e.ip,
         userAgent: e.userAgent,
-        detail: e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : null,
+        detail: detailOf(e),
       })),
       next: page.next,
     };
   }
+}
+
+/** The stored detail; a repeatable event (e.g. login_throttled) also says how often it happened. */
+function detailOf(event: AuditEvent): Record<string, unknown> | null {
+  const detail = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : null;
+  return event.occurrences === null ? detail : { ...detail, count: event.occurrences };
 }

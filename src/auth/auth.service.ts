@@ -58,8 +58,9 @@ export class AuthService {
       return await this.throttle.begin(client.ip, username);
     } catch (error) {
       if (error instanceof TooManyAttemptsException) {
-        await this.audit.record('login_throttled', {
-          userId: await this.users.findIdByUsername(username),
+        // Refusals cost the attacker nothing and come by the thousand: one row per username, IP
+        // and window, counting them, rather than one row each in the victim's audit log.
+        await this.audit.recordRepeatable('login_throttled', username, this.throttle.refusalScope(client.ip), {
           ...client,
           detail: { retryAfter: error.retryAfterSeconds },
         });
@@ -86,10 +87,12 @@ export class AuthService {
     return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
-  /** Trades a refresh token for a new pair; throws InvalidRefreshTokenError. */
+  /**
+   * Trades a refresh token for a new pair; throws InvalidRefreshTokenError. A routine refresh is
+   * not an audit event (the session's last_used_at records it); reuse detection is.
+   */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client);
-    await this.audit.record('refresh', { userId: refresh.userId, sessionId: refresh.sessionId, ...client });
     return { access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
