@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { BadRequestException, Injectable, Logger } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Sql } from '../database/sql.js';
 import { Brackets, Repository } from 'typeorm';
 import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
-import { INSERT_EVENT, UPSERT_REPEATABLE, UPSERT_REPEATABLE_FOR_USERNAME } from './audit.sql.js';
+import { ADD_REPEATS, INSERT_EVENT, UPSERT_REPEATABLE, UPSERT_REPEATABLE_FOR_USERNAME } from './audit.sql.js';
+import { RepeatBuffer } from './repeat-buffer.js';
 
 /** Longest User-Agent stored: enough to tell browsers apart, too short to carry a payload. */
 export const MAX_USER_AGENT_LENGTH = 256;
@@ -27,8 +28,10 @@ export interface AuditPage {
 
 /** Records security events in `audit_events` and as structured log lines. */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnModuleDestroy {
   private readonly logger = new Logger('Audit');
+
+  private readonly repeats = new RepeatBuffer((counts) => this.addRepeats(counts));
 
   constructor(
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
@@ -51,23 +54,42 @@ export class AuditService {
    * account and `scope` (e.g. the client's IP and the throttle window): the first occurrence
    * makes a row, every repeat adds one to its `occurrences`, on one instance or many (a unique
    * key decides). Repeats against names that are no account share one row per scope, so
-   * spraying made-up usernames adds no rows either. Logged once per row, for the same reason.
+   * spraying made-up usernames adds no rows either. Repeats of a row this process wrote are
+   * counted in memory and added about once a second (RepeatBuffer). Logged once per row.
    * Never throws.
    */
   async recordRepeatable(type: AuditEventType, username: string, scope: string, input: AuditInput = {}, now = Date.now()): Promise<void> {
-    const event = this.event(type, input, now);
     const normalized = username.toLowerCase();
+    const requestKey = dedupeKey(type, normalized, scope);
+    const known = this.repeats.rowOf(requestKey);
+    if (known) return this.repeats.count(known);
+    const event = this.event(type, input, now);
     const values = [event.id, event.type, event.ip, event.userAgent, event.detail, event.createdAt];
     try {
-      let rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_USERNAME, [
-        ...values,
-        dedupeKey(type, normalized, scope),
-        normalized,
-      ]);
-      if (rows.length === 0) rows = await this.sql.all(UPSERT_REPEATABLE, [...values, dedupeKey(type, '', scope)]);
+      let rowKey = requestKey;
+      let rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_USERNAME, [...values, rowKey, normalized]);
+      if (rows.length === 0) {
+        rowKey = dedupeKey(type, '', scope);
+        rows = await this.sql.all(UPSERT_REPEATABLE, [...values, rowKey]);
+      }
+      this.repeats.remember(requestKey, rowKey);
       if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.repeats.drain();
+  }
+
+  private async addRepeats(counts: Map<string, number>): Promise<void> {
+    for (const [rowKey, n] of counts) {
+      try {
+        await this.sql.run(ADD_REPEATS, [n, rowKey]);
+      } catch (error) {
+        this.logger.error(`Could not count ${n} repeated audit events: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -112,6 +134,8 @@ export class AuditService {
 
   /** A user's events, newest first, keyset-paginated by an opaque cursor. */
   async listForUser(userId: string, limit: number, cursor?: string): Promise<AuditPage> {
+    // Counts still in memory belong in what the user reads.
+    await this.repeats.drain();
     const query = this.events
       .createQueryBuilder('e')
       .where('e.user_id = :userId', { userId })

@@ -22,3 +22,6 @@ export const UPSERT_REPEATABLE = `
   VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, 1)
   ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
   RETURNING occurrences`;
+
+/** Repeats counted in memory since the last flush, added to their row. */
+export const ADD_REPEATS = 'UPDATE audit_events SET occurrences = occurrences + ? WHERE dedupe_key = ?';

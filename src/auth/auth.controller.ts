@@ -39,8 +39,8 @@ import { Public } from './decorators/public.decorator.js';
 import { ErrorResponseDto, MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
 import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
-import { RegisterThrottle } from './register-throttle.service.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
 
 @ApiTags('auth')
@@ -50,10 +50,10 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly users: UsersService,
     private readonly cookie: RefreshCookie,
-    private readonly registerThrottle: RegisterThrottle,
   ) {}
 
   @Public()
+  @UseGuards(RegisterThrottleGuard)
   @Post('register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserResponseDto })
@@ -61,8 +61,7 @@ export class AuthController {
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Username taken (case-insensitive)' })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many registrations from this IP; see Retry-After' })
   @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'Password hashing is saturated; see Retry-After' })
-  async register(@Body() body: RegisterDto, @Req() request: FastifyRequest): Promise<UserResponseDto> {
-    await this.registerThrottle.admit(clientOf(request).ip);
+  async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
     const user = await this.users.register(body.username, body.password);
     return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
   }

@@ -8,6 +8,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
 import { LoginThrottle } from './login-throttle.service.js';
@@ -31,6 +32,7 @@ import { LocalStrategy } from './strategies/local.strategy.js';
     SameSiteGuard,
     LoginThrottle,
     RegisterThrottle,
+    RegisterThrottleGuard,
     // In-memory failure counters; the multi-instance setup replaces this with shared storage.
     {
       // Shared through Redis when several instances run; in memory otherwise.

@@ -7,9 +7,9 @@ import { ipBucket } from './login-throttle.service.js';
 
 /**
  * Limits registrations per client IP (IPv6 by /64, as the login throttle counts), on the login
- * throttle's counters (in memory, or Redis shared by every instance). Every attempt that passed
- * validation counts, successful or not: each successful one cost an argon2 hash and made an
- * account that can log in and hash again, and a taken name is an answer to a guess.
+ * throttle's counters (in memory, or Redis shared by every instance). Every attempt counts,
+ * successful or not: each successful one cost an argon2 hash and made an account that can log in
+ * and hash again, and a taken name is an answer to a guess. RegisterThrottleGuard applies it.
  */
 @Injectable()
 export class RegisterThrottle {
