@@ -9,13 +9,20 @@ const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString
  * a thousand refreshes a second would otherwise be a third of the loop. HS256 stays inline
  * (microseconds). Verification is jsonwebtoken's (passport-jwt, @nestjs/jwt).
  */
-export function signJwt(header: { alg: JwtAlgorithm } & Record<string, unknown>, claims: object, key: KeyObject): Promise<string> {
+export function signJwt(
+  header: { alg: JwtAlgorithm } & Record<string, unknown>,
+  claims: object,
+  key: KeyObject,
+  { inline = false }: { inline?: boolean } = {},
+): Promise<string> {
   const input = `${base64url(header)}.${base64url(claims)}`;
   if (header.alg === 'HS256') {
     return Promise.resolve(`${input}.${createHmac('sha256', key).update(input).digest('base64url')}`);
   }
   // ES256 signatures are the raw r||s pair in JWS (RFC 7518 §3.4), not DER.
   const keyInput = header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
+  // `inline`: the thread pool is full of password hashes; waiting for one would cost far more than signing here.
+  if (inline) return Promise.resolve(`${input}.${cryptoSign('sha256', Buffer.from(input), keyInput).toString('base64url')}`);
   return new Promise((resolve, reject) => {
     cryptoSign('sha256', Buffer.from(input), keyInput, (error, signature) => {
       if (error) reject(error);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { ConfigService } from '@nestjs/config';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import type { AppConfig } from '../config/app-config.js';
-import { hashingThreads, PasswordHashQueue, threadPoolSize } from './password-hash.queue.js';
+import { PasswordHashQueue, threadPoolSize } from './password-hash.queue.js';
 
 function queueWith(passwordHashQueue?: number): PasswordHashQueue {
   const config = { get: () => ({ passwordHashQueue }) } as unknown as ConfigService<AppConfig, true>;
@@ -33,12 +33,6 @@ describe('thread-pool sizing', () => {
     expect(threadPoolSize({ UV_THREADPOOL_SIZE: 'lots' })).toBe(4);
     expect(threadPoolSize({ UV_THREADPOOL_SIZE: '0' })).toBe(4);
   });
-
-  it('hashes on every thread but one, and on at least one', () => {
-    expect(hashingThreads(3)).toBe(2);
-    expect(hashingThreads(9)).toBe(8);
-    expect(hashingThreads(1)).toBe(1);
-  });
 });
 
 describe('PasswordHashQueue', () => {
@@ -50,6 +44,7 @@ describe('PasswordHashQueue', () => {
     await flush();
     expect(started).toEqual(gates.slice(0, queue.concurrency).map((_, i) => `t${i}`));
     expect(queue.load).toEqual({ running: queue.concurrency, waiting: 3 });
+    expect(queue.saturated).toBe(true);
 
     gates[1].finish();
     await expect(results[1]).resolves.toBe('t1');
@@ -61,6 +56,7 @@ describe('PasswordHashQueue', () => {
     await Promise.all(results);
     expect(started).toHaveLength(gates.length);
     expect(queue.load).toEqual({ running: 0, waiting: 0 });
+    expect(queue.saturated).toBe(false);
   });
 
   it('refuses with 503 and Retry-After once the line is full, without running the task', async () => {
@@ -118,6 +114,6 @@ describe('PasswordHashQueue', () => {
   it('waits 32 per hashing thread by default', () => {
     const queue = queueWith(undefined);
     expect(queue.maxWaiting).toBe(32 * queue.concurrency);
-    expect(queue.concurrency).toBe(hashingThreads());
+    expect(queue.concurrency).toBe(threadPoolSize());
   });
 });

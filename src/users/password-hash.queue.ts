@@ -16,21 +16,14 @@ export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * How many password hashes may run at once: every thread of the pool but one. argon2 and the
- * RS256/ES256 signatures of access tokens share libuv's thread pool, whose queue is first come,
- * first served: with every thread hashing, a refresh's signature would wait behind every queued
- * hash. One thread kept free means a signature never waits for a hash (scripts/preload.cjs sizes
- * the pool to the cores plus that one, so hashing still gets every core).
- */
-export function hashingThreads(poolSize = threadPoolSize()): number {
-  return Math.max(1, poolSize - 1);
-}
-
-/**
- * A bounded queue in front of argon2: at most `concurrency` hashes (or verifications) at once, at
- * most `maxWaiting` more waiting in order; anything beyond is refused at once with
- * ServerBusyException (503 + Retry-After) instead of growing a backlog whose every entry makes
- * all later logins slower. Waiting costs a request nothing but its place in line.
+ * A bounded queue in front of argon2: at most one hash (or verification) per thread of libuv's
+ * pool at once, at most `maxWaiting` more waiting in order; anything beyond is refused at once
+ * with ServerBusyException (503 + Retry-After) instead of growing a backlog whose every entry
+ * makes all later logins slower. Waiting costs a request nothing but its place in line.
+ *
+ * Hashes therefore never queue inside libuv's pool, which RS256/ES256 signatures share: while a
+ * thread is free, a signature gets it at once, and while every thread is hashing (`saturated`),
+ * AccessTokenService signs on the event loop instead of queueing behind the hashes.
  */
 @Injectable()
 export class PasswordHashQueue {
@@ -42,13 +35,18 @@ export class PasswordHashQueue {
   private averageMs = 50;
 
   constructor(config: ConfigService<AppConfig, true>) {
-    this.concurrency = hashingThreads();
+    this.concurrency = threadPoolSize();
     this.maxWaiting = config.get('auth', { infer: true }).passwordHashQueue ?? DEFAULT_WAITING_PER_THREAD * this.concurrency;
   }
 
   /** Hashes running and waiting right now. */
   get load(): { running: number; waiting: number } {
     return { running: this.running, waiting: this.waiting.length };
+  }
+
+  /** True while every thread of the pool is taken by a hash: work queued there now would wait for one. */
+  get saturated(): boolean {
+    return this.running >= this.concurrency;
   }
 
   /** Runs `task` when a hashing slot is free; throws ServerBusyException when the line is full. */

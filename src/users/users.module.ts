@@ -8,6 +8,6 @@ import { UsersService } from './users.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([User])],
   providers: [UsersService, PasswordHasher, PasswordHashQueue],
-  exports: [UsersService],
+  exports: [UsersService, PasswordHashQueue],
 })
 export class UsersModule {}

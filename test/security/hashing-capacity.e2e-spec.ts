@@ -1,3 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -127,6 +132,33 @@ describe('password hashing capacity (e2e)', () => {
       const after = await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD });
       expect(after.status).toBe(200);
       expect(await userCount()).toBe(1);
+    });
+
+    it('signs access tokens while every thread of the pool is hashing, instead of queueing behind the hashes', async () => {
+      t = await createTestApp();
+      const { username } = await register(t.server, uniqueUsername('signer'));
+      const session = await loginAs(t.server, username);
+      const queue = t.app.get(PasswordHashQueue);
+      // Stand-ins for hashes that hold a pool thread each until released: opening a FIFO blocks
+      // the libuv thread doing it until a writer opens the other end.
+      const dir = mkdtempSync(join(tmpdir(), 'nta-pool-'));
+      const fifos = Array.from({ length: queue.concurrency }, (_, i) => join(dir, `f${i}`));
+      for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+      const held = fifos.map((fifo) => queue.run(() => readFile(fifo)));
+      try {
+        expect(queue.saturated).toBe(true);
+        let timer: NodeJS.Timeout | undefined;
+        const refreshed = await Promise.race([
+          request(t.server).post('/auth/refresh').set('Cookie', `refresh_token=${session.refreshToken}`),
+          new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting for a pool thread'), 20_000))),
+        ]);
+        clearTimeout(timer);
+        expect(typeof refreshed === 'string' ? refreshed : refreshed.status).toBe(200);
+      } finally {
+        for (const fifo of fifos) writeFileSync(fifo, 'x');
+        await Promise.all(held);
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('lets routes that do not hash (refresh, /auth/me) through while it is full', async () => {
