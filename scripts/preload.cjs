@@ -8,7 +8,9 @@
 //
 // Why cores: argon2 hashes on that pool with 19 MiB each, and glibc keeps each thread's buffer
 // after the hash. 4 threads on 2 cores hash no faster than 2, but keep 76 MiB instead of 38 MiB
-// (measured here: RSS after a login storm 231 → 192 MB, logins/s unchanged).
+// (measured here: RSS after a login storm 231 → 192 MB, logins/s unchanged). The app runs at
+// most one hash per thread (src/users/password-hash.queue.ts) and signs access tokens on the
+// event loop while all of them are hashing, so signatures never queue behind hashes.
 const { availableParallelism } = require('node:os');
 
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, availableParallelism()));

@@ -5,11 +5,14 @@ export const AUDIT_EVENT_TYPES = [
   'login_success',
   'login_failure',
   'login_throttled',
+  /** No longer written (a session's last_used_at records its refreshes); rows from before stay readable. */
   'refresh',
   'refresh_token_reuse',
   'logout',
   'logout_all',
   'session_revoked',
+  /** A login beyond MAX_SESSIONS_PER_USER revoked this least recently used session. */
+  'session_evicted',
   'password_changed',
   'password_change_failure',
   'refresh_cookie_conflict',
@@ -42,6 +45,15 @@ export class AuditEvent {
   @Column({ type: 'text', nullable: true })
   detail: string | null;
 
+  /** When it (first) happened. */
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt: number;
+
+  /** Repeatable events only (see AuditService.recordRepeatable): what makes a repeat the same event. */
+  @Column({ name: 'dedupe_key', type: 'varchar', length: 64, nullable: true, select: false })
+  dedupeKey?: string | null;
+
+  /** Repeatable events only: how many times it happened; null for ordinary events. */
+  @Column({ type: 'integer', nullable: true })
+  occurrences: number | null;
 }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAccessToken } from '../auth/decorators/api-access-token.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { ApiErrorResponse } from '../common/http/error-response.dto.js';
+import type { AuditEvent } from './audit-event.entity.js';
 import { AuditService } from './audit.service.js';
 import { AuditPageDto, AuditQueryDto } from './dto/audit.dto.js';
 
@@ -28,9 +29,15 @@ export class AuditController {
         sessionId: e.sessionId,
         ip: e.ip,
         userAgent: e.userAgent,
-        detail: e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : null,
+        detail: detailOf(e),
       })),
       next: page.next,
     };
   }
+}
+
+/** The stored detail; a repeatable event (e.g. login_throttled) also says how often it happened. */
+function detailOf(event: AuditEvent): Record<string, unknown> | null {
+  const detail = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : null;
+  return event.occurrences === null ? detail : { ...detail, count: event.occurrences };
 }

@@ -1,9 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { BadRequestException, Injectable, Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { BadRequestException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Sql } from '../database/sql.js';
 import { Brackets, Repository } from 'typeorm';
 import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
+import { ADD_REPEATS, INSERT_EVENT, UPSERT_REPEATABLE, UPSERT_REPEATABLE_FOR_USERNAME } from './audit.sql.js';
+import { RepeatBuffer } from './repeat-buffer.js';
+
+/** Longest User-Agent stored: enough to tell browsers apart, too short to carry a payload. */
+export const MAX_USER_AGENT_LENGTH = 256;
+/** Rows deleted per statement by the purge, so one batch never holds the database (or SQLite's event loop) for long. */
+const PURGE_BATCH = 1000;
 
 export interface AuditInput {
   userId?: string | null;
@@ -20,8 +28,10 @@ export interface AuditPage {
 
 /** Records security events in `audit_events` and as structured log lines. */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnModuleDestroy {
   private readonly logger = new Logger('Audit');
+
+  private readonly repeats = new RepeatBuffer((counts) => this.addRepeats(counts));
 
   constructor(
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
@@ -30,30 +40,102 @@ export class AuditService {
 
   /** Never throws: losing an audit row must not fail the login or refresh it describes. */
   async record(type: AuditEventType, input: AuditInput = {}, now = Date.now()): Promise<void> {
-    const event: AuditEvent = {
-      id: randomUUID(),
-      userId: input.userId ?? null,
-      sessionId: input.sessionId ?? null,
-      type,
-      ip: input.ip?.slice(0, 64) ?? null,
-      userAgent: input.userAgent?.slice(0, 512) ?? null,
-      detail: input.detail ? JSON.stringify(input.detail) : null,
-      createdAt: now,
-    };
-    const level = type === 'refresh_token_reuse' || type === 'login_throttled' ? 'warn' : 'log';
-    this.logger[level]({ event: type, userId: event.userId, sessionId: event.sessionId, ip: event.ip, ...input.detail });
+    const event = this.event(type, input, now);
+    this.log(type, event, input);
     try {
-      await this.sql.run(
-        'INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [event.id, event.userId, event.sessionId, event.type, event.ip, event.userAgent, event.detail, event.createdAt],
-      );
+      await this.sql.run(INSERT_EVENT, [event.id, event.userId, event.sessionId, event.type, event.ip, event.userAgent, event.detail, event.createdAt]);
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
   }
 
+  /**
+   * Records an event that an attacker can repeat at will (a refused login) at most once per
+   * account and `scope` (e.g. the client's IP and the throttle window): the first occurrence
+   * makes a row, every repeat adds one to its `occurrences`, on one instance or many (a unique
+   * key decides). Repeats against names that are no account share one row per scope, so
+   * spraying made-up usernames adds no rows either. Repeats of a row this process wrote are
+   * counted in memory and added about once a second (RepeatBuffer). Logged once per row.
+   * Never throws.
+   */
+  async recordRepeatable(type: AuditEventType, username: string, scope: string, input: AuditInput = {}, now = Date.now()): Promise<void> {
+    const normalized = username.toLowerCase();
+    const requestKey = dedupeKey(type, normalized, scope);
+    const known = this.repeats.rowOf(requestKey);
+    if (known) return this.repeats.count(known);
+    const event = this.event(type, input, now);
+    const values = [event.id, event.type, event.ip, event.userAgent, event.detail, event.createdAt];
+    try {
+      let rowKey = requestKey;
+      let rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_USERNAME, [...values, rowKey, normalized]);
+      if (rows.length === 0) {
+        rowKey = dedupeKey(type, '', scope);
+        rows = await this.sql.all(UPSERT_REPEATABLE, [...values, rowKey]);
+      }
+      this.repeats.remember(requestKey, rowKey);
+      if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
+    } catch (error) {
+      this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.repeats.drain();
+  }
+
+  private async addRepeats(counts: Map<string, number>): Promise<void> {
+    for (const [rowKey, n] of counts) {
+      try {
+        await this.sql.run(ADD_REPEATS, [n, rowKey]);
+      } catch (error) {
+        this.logger.error(`Could not count ${n} repeated audit events: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Deletes events older than `retentionMs` (AUDIT_RETENTION) in small batches, letting other
+   * work run between them; returns how many.
+   */
+  async purgeOlderThan(retentionMs: number, now = Date.now()): Promise<number> {
+    const cutoff = now - retentionMs;
+    let purged = 0;
+    for (;;) {
+      const result = await this.events
+        .createQueryBuilder()
+        .delete()
+        .where(`id IN (SELECT id FROM audit_events WHERE created_at < :cutoff LIMIT ${PURGE_BATCH})`, { cutoff })
+        .execute();
+      const deleted = result.affected ?? 0;
+      purged += deleted;
+      if (deleted < PURGE_BATCH) return purged;
+      await nextTurn();
+    }
+  }
+
+  private event(type: AuditEventType, input: AuditInput, now: number): AuditEvent {
+    return {
+      id: randomUUID(),
+      userId: input.userId ?? null,
+      sessionId: input.sessionId ?? null,
+      type,
+      ip: input.ip?.slice(0, 64) ?? null,
+      userAgent: input.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+      detail: input.detail ? JSON.stringify(input.detail) : null,
+      createdAt: now,
+      occurrences: null,
+    };
+  }
+
+  private log(type: AuditEventType, event: AuditEvent, input: AuditInput, extra: Record<string, boolean> = {}): void {
+    const level = type === 'refresh_token_reuse' || type === 'login_throttled' ? 'warn' : 'log';
+    this.logger[level]({ event: type, userId: event.userId, sessionId: event.sessionId, ip: event.ip, ...input.detail, ...extra });
+  }
+
   /** A user's events, newest first, keyset-paginated by an opaque cursor. */
   async listForUser(userId: string, limit: number, cursor?: string): Promise<AuditPage> {
+    // Counts still in memory belong in what the user reads.
+    await this.repeats.drain();
     const query = this.events
       .createQueryBuilder('e')
       .where('e.user_id = :userId', { userId })
@@ -74,6 +156,11 @@ export class AuditService {
     const last = items[items.length - 1];
     return { items, next: rows.length > limit && last ? encodeCursor(last) : null };
   }
+}
+
+/** Fixed length, and no username or address in the clear. */
+function dedupeKey(type: AuditEventType, username: string, scope: string): string {
+  return createHash('sha256').update(`${type}\n${username}\n${scope}`).digest('base64url');
 }
 
 function encodeCursor(event: AuditEvent): string {

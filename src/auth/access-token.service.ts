@@ -5,6 +5,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService, type AccessTokenKey } from '../keys/keys.service.js';
 import { isLowS } from './es256-signature.js';
+import { PasswordHashQueue } from '../users/password-hash.queue.js';
 import { signJwt } from './jwt-signer.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
@@ -33,6 +34,7 @@ export class AccessTokenService {
   constructor(
     private readonly jwt: JwtService,
     private readonly keys: KeysService,
+    private readonly hashing: PasswordHashQueue,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -55,7 +57,8 @@ export class AccessTokenService {
       sub: userId,
       jti: randomUUID(),
     };
-    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey);
+    // Never behind password hashes: while they fill libuv's pool, sign on the event loop.
+    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, { inline: this.hashing.saturated });
     return { token, expiresIn: exp - iat };
   }
 

@@ -35,6 +35,7 @@ import { Public } from './decorators/public.decorator.js';
 import { MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
 import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
 
@@ -59,12 +60,18 @@ export class AuthController {
   ) {}
 
   @Public()
+  @UseGuards(RegisterThrottleGuard)
   @Post('register')
   @AcceptsBody(JSON_ONLY)
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field')
   @ApiErrorResponse(HttpStatus.CONFLICT, 'Username taken (case-insensitive)', { message: 'Username is already taken' })
+  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many registrations from this IP; see Retry-After', {
+    message: 'Too many registrations from this address; try again in 3600 s',
+    headers: RETRY_AFTER_HEADER,
+  })
+  @ApiErrorResponse(HttpStatus.SERVICE_UNAVAILABLE, 'Password hashing is saturated; see Retry-After', { headers: RETRY_AFTER_HEADER })
   async register(@Body() body: RegisterDto): Promise<UserResponseDto> {
     const user = await this.users.register(body.username, body.password);
     return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };

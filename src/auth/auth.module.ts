@@ -8,10 +8,12 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
 import { LoginThrottle } from './login-throttle.service.js';
 import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
+import { RegisterThrottle } from './register-throttle.service.js';
 import { RedisConnections } from '../redis/redis.module.js';
 import { RefreshCookie } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
@@ -29,6 +31,8 @@ import { LocalStrategy } from './strategies/local.strategy.js';
     JwtStrategy,
     SameSiteGuard,
     LoginThrottle,
+    RegisterThrottle,
+    RegisterThrottleGuard,
     // In-memory failure counters; the multi-instance setup replaces this with shared storage.
     {
       // Shared through Redis when several instances run; in memory otherwise.

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service.js';
@@ -29,14 +30,28 @@ export class AuthService {
 
   /**
    * Checks a username and password, counting failures toward the throttle. Returns the user,
-   * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException.
+   * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException,
+   * and ServerBusyException when password hashing is saturated.
    */
   async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
     const attempt = await this.beginAttempt(username, client);
-    const user = await this.users.verifyCredentials(username, password);
+    const user = await this.refundingWhenBusy(attempt, () => this.users.verifyCredentials(username, password));
     if (user) await attempt.succeeded();
     else await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
     return user;
+  }
+
+  /**
+   * Runs a password check; when hashing was too busy to take it (503), gives the attempt back:
+   * no password was checked, so it must not count toward the user's or the address's limit.
+   */
+  private async refundingWhenBusy<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof ServerBusyException) await attempt.succeeded();
+      throw error;
+    }
   }
 
   /** Reserves a password attempt; a throttled one is audited and answered with 429. */
@@ -45,8 +60,9 @@ export class AuthService {
       return await this.throttle.begin(client.ip, username);
     } catch (error) {
       if (error instanceof TooManyAttemptsException) {
-        await this.audit.record('login_throttled', {
-          userId: await this.users.findIdByUsername(username),
+        // Refusals cost the attacker nothing and come by the thousand: one row per username, IP
+        // and window, counting them, rather than one row each in the victim's audit log.
+        await this.audit.recordRepeatable('login_throttled', username, this.throttle.refusalScope(client.ip), {
           ...client,
           detail: { retryAfter: error.retryAfterSeconds },
         });
@@ -67,13 +83,18 @@ export class AuthService {
       return null;
     }
     await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
+    for (const evicted of await this.sessions.evictBeyondLimit(userId, refresh.sessionId)) {
+      await this.audit.record('session_evicted', { userId, sessionId: evicted, ...client, detail: { bySessionId: refresh.sessionId } });
+    }
     return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
-  /** Trades a refresh token for a new pair; throws InvalidRefreshTokenError. */
+  /**
+   * Trades a refresh token for a new pair; throws InvalidRefreshTokenError. A routine refresh is
+   * not an audit event (the session's last_used_at records it); reuse detection is.
+   */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client);
-    await this.audit.record('refresh', { userId: refresh.userId, sessionId: refresh.sessionId, ...client });
     return { access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
 
@@ -148,7 +169,7 @@ export class AuthService {
   ): Promise<boolean> {
     const { userId, sessionId } = principal;
     const attempt = await this.beginAttempt(principal.username, client);
-    if (!(await this.users.changePassword(userId, currentPassword, newPassword))) {
+    if (!(await this.refundingWhenBusy(attempt, () => this.users.changePassword(userId, currentPassword, newPassword)))) {
       await this.audit.record('password_change_failure', { userId, sessionId, ...client });
       return false;
     }

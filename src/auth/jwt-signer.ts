@@ -10,18 +10,26 @@ const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString
  * a thousand refreshes a second would otherwise be a third of the loop. HS256 stays inline
  * (microseconds). Verification is jsonwebtoken's (passport-jwt, @nestjs/jwt).
  */
-export function signJwt(header: { alg: JwtAlgorithm } & Record<string, unknown>, claims: object, key: KeyObject): Promise<string> {
+export function signJwt(
+  header: { alg: JwtAlgorithm } & Record<string, unknown>,
+  claims: object,
+  key: KeyObject,
+  { inline = false }: { inline?: boolean } = {},
+): Promise<string> {
   const input = `${base64url(header)}.${base64url(claims)}`;
   if (header.alg === 'HS256') {
     return Promise.resolve(`${input}.${createHmac('sha256', key).update(input).digest('base64url')}`);
   }
   // ES256 signatures are the raw r||s pair in JWS (RFC 7518 §3.4), not DER.
   const keyInput = header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
+  // Low s only: its twin (r, n − s) would be a second spelling of the same token (es256-signature.ts).
+  const jws = (signature: Buffer) => `${input}.${(header.alg === 'ES256' ? toLowS(signature) : signature).toString('base64url')}`;
+  // `inline`: the thread pool is full of password hashes; waiting for one would cost far more than signing here.
+  if (inline) return Promise.resolve(jws(cryptoSign('sha256', Buffer.from(input), keyInput)));
   return new Promise((resolve, reject) => {
     cryptoSign('sha256', Buffer.from(input), keyInput, (error, signature) => {
       if (error) reject(error);
-      // Low s only: its twin (r, n − s) would be a second spelling of the same token (es256-signature.ts).
-      else resolve(`${input}.${(header.alg === 'ES256' ? toLowS(signature) : signature).toString('base64url')}`);
+      else resolve(jws(signature));
     });
   });
 }

@@ -113,7 +113,7 @@ describe('MemoryLoginAttemptStore', () => {
 });
 
 describe('LoginThrottle with the memory store', () => {
-  function throttle(store: MemoryLoginAttemptStore, limits: Omit<ThrottleConfig, 'window'>): LoginThrottle {
+  function throttle(store: MemoryLoginAttemptStore, limits: Pick<ThrottleConfig, 'maxFailuresPerIp' | 'maxFailuresPerUser'>): LoginThrottle {
     const config = { get: () => ({ window: 900, ...limits }) } as unknown as ConfigService<AppConfig, true>;
     return new LoginThrottle(store, config);
   }

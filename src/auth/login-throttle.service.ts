@@ -65,6 +65,14 @@ export class LoginThrottle {
     return { succeeded: refund };
   }
 
+  /**
+   * What makes two refused attempts "the same" for the audit log: the client's IP (by its /64 for
+   * IPv6) and the throttle window they fall in, counted in fixed windows so every instance agrees.
+   */
+  refusalScope(ip: string | undefined | null, now = Date.now()): string {
+    return `${ip ? ipBucket(ip) : 'unknown'}@${Math.floor(now / (this.config.window * 1000))}`;
+  }
+
   private tooMany(retryAfterMs: number): TooManyAttemptsException {
     return new TooManyAttemptsException(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   }

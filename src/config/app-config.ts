@@ -34,6 +34,10 @@ export interface ThrottleConfig {
   maxFailuresPerUser: number;
   /** Window, in seconds; once over the limit, the key stays blocked this long. */
   window: number;
+  /** Registrations (attempts) allowed per client IP (IPv6: per /64) within `registerWindow`. */
+  registerMaxPerIp: number;
+  /** Registration counting window, in seconds. */
+  registerWindow: number;
 }
 
 export type JwtAlgorithm = 'RS256' | 'ES256' | 'HS256';
@@ -58,6 +62,10 @@ export interface AuthConfig {
   refreshReuseGrace: number;
   /** argon2id cost; OWASP's minimum by default, lowered only by tests. */
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  /** Password hashes allowed to wait for a hashing thread (beyond that, 503); undefined: 32 per hashing thread. */
+  passwordHashQueue?: number;
+  /** Live sessions per user; a login beyond it revokes the least recently used one. */
+  maxSessionsPerUser: number;
 }
 
 export interface DatabaseConfig {
@@ -80,12 +88,18 @@ export interface RedisConfig {
   prefix: string;
 }
 
+export interface AuditConfig {
+  /** Seconds audit events are kept; older ones are purged hourly. */
+  retention: number;
+}
+
 /** The whole validated configuration, one namespace per concern. */
 export interface AppConfig {
   env: NodeEnv;
   http: HttpConfig;
   auth: AuthConfig;
   throttle: ThrottleConfig;
+  audit: AuditConfig;
   database: DatabaseConfig;
   redis: RedisConfig;
 }

@@ -218,6 +218,16 @@ export const LOGIN_MAX_FAILURES_PER_IP = variable('LOGIN_MAX_FAILURES_PER_IP', {
 export const LOGIN_MAX_FAILURES_PER_USER = variable('LOGIN_MAX_FAILURES_PER_USER', { default: '5', parse: integer(1, 1_000_000) });
 export const LOGIN_THROTTLE_WINDOW = variable('LOGIN_THROTTLE_WINDOW', { default: '15m', parse: duration() });
 
+export const REGISTER_MAX_PER_IP = variable('REGISTER_MAX_PER_IP', { default: '30', parse: integer(1, 1_000_000) });
+export const REGISTER_WINDOW = variable('REGISTER_WINDOW', { default: '1h', parse: duration() });
+export const MAX_SESSIONS_PER_USER = variable('MAX_SESSIONS_PER_USER', { default: '50', parse: integer(1, 100_000) });
+/** Unset: 32 per hashing thread, which the hash queue works out from the thread pool it finds. */
+export const PASSWORD_HASH_QUEUE = variable<number | undefined>('PASSWORD_HASH_QUEUE', {
+  default: { describe: '32 per hashing thread', value: () => undefined },
+  parse: integer(0, 100_000),
+});
+export const AUDIT_RETENTION = variable('AUDIT_RETENTION', { default: '90d', parse: duration() });
+
 export const ARGON2_MEMORY_KIB = variable('ARGON2_MEMORY_KIB', { default: '19456', parse: integer(1024, 4 * 1024 * 1024) });
 export const ARGON2_ITERATIONS = variable('ARGON2_ITERATIONS', { default: '2', parse: integer(1, 100) });
 export const ARGON2_PARALLELISM = variable('ARGON2_PARALLELISM', { default: '1', parse: integer(1, 16) });

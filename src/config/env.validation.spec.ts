@@ -67,12 +67,19 @@ describe('loadConfig', () => {
     it('trusts no proxy, allows no CORS origin and throttles logins', () => {
       expect(config.http).toMatchObject({ trustProxy: false, corsOrigins: [], logLevel: 'info', logRequests: false });
       expect(config.http.requestTimeout).toBe(10);
-      expect(config.throttle).toEqual({ maxFailuresPerIp: 20, maxFailuresPerUser: 5, window: 900 });
+      expect(config.throttle).toEqual({ maxFailuresPerIp: 20, maxFailuresPerUser: 5, window: 900, registerMaxPerIp: 30, registerWindow: 3600 });
       expect(loadConfig({ NODE_ENV: 'test' }).http.logLevel).toBe('warn');
     });
 
     it('serves Swagger UI and the demo page', () => {
       expect(config.http).toMatchObject({ docsEnabled: true, demoEnabled: true });
+    });
+
+    it('limits registrations, sessions per user and waiting hashes, and keeps audit events 90 days', () => {
+      expect(config.throttle).toMatchObject({ registerMaxPerIp: 30, registerWindow: 3600 });
+      expect(config.auth.maxSessionsPerUser).toBe(50);
+      expect(config.auth.passwordHashQueue).toBeUndefined();
+      expect(config.audit).toEqual({ retention: 90 * 86400 });
     });
 
     it('treats empty and blank variables as unset', () => {
@@ -131,6 +138,19 @@ describe('loadConfig', () => {
         'https://app.example.org',
         'http://localhost:5173',
       ]);
+    });
+
+    it('reads the capacity limits', () => {
+      const config = loadConfig({
+        REGISTER_MAX_PER_IP: '5',
+        REGISTER_WINDOW: '10m',
+        MAX_SESSIONS_PER_USER: '3',
+        PASSWORD_HASH_QUEUE: '0',
+        AUDIT_RETENTION: '30d',
+      });
+      expect(config.throttle).toMatchObject({ registerMaxPerIp: 5, registerWindow: 600 });
+      expect(config.auth).toMatchObject({ maxSessionsPerUser: 3, passwordHashQueue: 0 });
+      expect(config.audit.retention).toBe(30 * 86400);
     });
 
     it('allows a reuse grace of zero', () => {
@@ -195,6 +215,13 @@ describe('loadConfig', () => {
       ['LOGIN_THROTTLE_WINDOW', '0'],
       ['REQUEST_TIMEOUT', '0'],
       ['REQUEST_TIMEOUT', '500ms'],
+      ['REGISTER_MAX_PER_IP', '0'],
+      ['REGISTER_WINDOW', 'hourly'],
+      ['MAX_SESSIONS_PER_USER', '0'],
+      ['PASSWORD_HASH_QUEUE', '-1'],
+      ['PASSWORD_HASH_QUEUE', 'lots'],
+      ['AUDIT_RETENTION', '0'],
+      ['AUDIT_RETENTION', 'forever'],
     ])('%s=%j', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.name).toBe('ConfigError');

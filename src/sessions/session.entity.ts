@@ -1,7 +1,14 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../database/epoch-ms.transformer.js';
 
-export type SessionRevokeReason = 'logout' | 'logout_all' | 'refresh_token_reuse' | 'revoked' | 'password_changed';
+export type SessionRevokeReason =
+  | 'logout'
+  | 'logout_all'
+  | 'refresh_token_reuse'
+  | 'revoked'
+  | 'password_changed'
+  /** Evicted as the user's least recently used session by a login beyond MAX_SESSIONS_PER_USER. */
+  | 'session_limit';
 
 /** One login on one device. Its refresh tokens rotate; the session is what gets revoked. */
 @Entity({ name: 'sessions' })

@@ -8,7 +8,7 @@ import type { AuthConfig, AppConfig } from '../config/app-config.js';
 import { Sql } from '../database/sql.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
-import { INSERT_SESSION, INSERT_TOKEN, USER_HAS_PASSWORD_HASH } from './sessions.sql.js';
+import { INSERT_SESSION, INSERT_TOKEN, LIVE_SESSIONS_BEYOND, USER_HAS_PASSWORD_HASH } from './sessions.sql.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session, type SessionRevokeReason } from './session.entity.js';
@@ -157,6 +157,26 @@ export class SessionsService {
     this.state.markUserRevoked(userId, keepSessionId);
     await this.bus.userRevoked(userId, keepSessionId);
     return result.affected ?? 0;
+  }
+
+  /**
+   * Revokes the user's least recently used live sessions beyond MAX_SESSIONS_PER_USER, never
+   * `keepSessionId` (the login that just started); returns the ids this call revoked. Each goes
+   * through revoke(), so the session-state cache and the other instances hear of it at once.
+   * Two logins at the same moment may pick the same victim; the limit is then restored by the
+   * next login rather than by a lock here.
+   */
+  async evictBeyondLimit(userId: string, keepSessionId: string, now = Date.now()): Promise<string[]> {
+    const beyond = await this.sql.all<{ id: string }>(LIVE_SESSIONS_BEYOND, [
+      userId,
+      now,
+      keepSessionId,
+      now,
+      this.auth.maxSessionsPerUser - 1,
+    ]);
+    const evicted: string[] = [];
+    for (const { id } of beyond) if (await this.revoke(id, 'session_limit', now)) evicted.push(id);
+    return evicted;
   }
 
   /** The user's sessions that can still be refreshed: not revoked, not past either expiry. */

@@ -24,3 +24,15 @@ export const INSERT_TOKEN = `
 export const USER_HAS_PASSWORD_HASH = 'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ?';
 
 export const TOUCH_SESSION = 'UPDATE sessions SET last_used_at = ? WHERE id = ?';
+
+/**
+ * A user's live sessions other than the one named, most recently used first, from the OFFSET-th
+ * on: those beyond the per-user limit. Idle-expired sessions (no valid token left) are dead
+ * already and do not count. Bounded, so a limit lowered by a lot is applied over a few logins.
+ */
+export const LIVE_SESSIONS_BEYOND = `
+  SELECT s.id AS id FROM sessions s
+   WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.id <> ?
+     AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > ?)
+   ORDER BY s.last_used_at DESC, s.created_at DESC, s.id DESC
+   LIMIT 1000 OFFSET ?`;

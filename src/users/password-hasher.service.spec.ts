@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import * as argon2 from 'argon2';
 import { loadConfig } from '../config/env.validation.js';
+import { PasswordHashQueue } from './password-hash.queue.js';
 import { PasswordHasher } from './password-hasher.service.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -20,7 +21,7 @@ async function hasherWith(env: Record<string, string> = {}): Promise<PasswordHas
         load: [() => loadConfig({ NODE_ENV: 'test', ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1', ...env })],
       }),
     ],
-    providers: [PasswordHasher],
+    providers: [PasswordHasher, PasswordHashQueue],
   }).compile();
   await moduleRef.init();
   return moduleRef.get(PasswordHasher);

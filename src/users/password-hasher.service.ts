@@ -2,14 +2,22 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import * as argon2 from 'argon2';
 import type { AppConfig } from '../config/app-config.js';
+import { PasswordHashQueue } from './password-hash.queue.js';
 
-/** argon2id password hashing. Hashing runs on libuv's thread pool, off the event loop. */
+/**
+ * argon2id password hashing. Hashing runs on libuv's thread pool, off the event loop, through
+ * PasswordHashQueue: a bounded number at once, so it cannot starve token signing, and a bounded
+ * number waiting (beyond that, ServerBusyException).
+ */
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
   private readonly options: argon2.HashOptions;
   private dummyHash: string;
 
-  constructor(config: ConfigService<AppConfig, true>) {
+  constructor(
+    config: ConfigService<AppConfig, true>,
+    private readonly queue: PasswordHashQueue,
+  ) {
     const { memoryCost, timeCost, parallelism } = config.get('auth', { infer: true }).argon2;
     this.options = { type: argon2.argon2id, memoryCost, timeCost, parallelism };
   }
@@ -20,17 +28,19 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(password, { ...this.options, raw: false });
+    return this.queue.run(() => argon2.hash(password, { ...this.options, raw: false }));
   }
 
   /** Constant-work check: an unknown user (hash undefined) is verified against the dummy hash. */
   async verify(hash: string | undefined, password: string): Promise<boolean> {
-    try {
-      const ok = await argon2.verify(hash ?? this.dummyHash, password);
-      return ok && hash !== undefined;
-    } catch {
-      return false;
-    }
+    return this.queue.run(async () => {
+      try {
+        const ok = await argon2.verify(hash ?? this.dummyHash, password);
+        return ok && hash !== undefined;
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** True when the stored hash was made with other parameters than the configured ones. */

@@ -1,12 +1,14 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ConflictException } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { DataSource, type Repository } from 'typeorm';
+import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { loadConfig } from '../config/env.validation.js';
 import { buildDataSourceOptions } from '../database/data-source-options.js';
+import { PasswordHashQueue } from './password-hash.queue.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
@@ -35,7 +37,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
       ),
       TypeOrmModule.forFeature([User]),
     ],
-    providers: [UsersService, PasswordHasher],
+    providers: [UsersService, PasswordHasher, PasswordHashQueue],
   }).compile();
   await moduleRef.init();
   ctx = { moduleRef, service: moduleRef.get(UsersService), users: moduleRef.get(DataSource).getRepository(User) };
@@ -80,6 +82,17 @@ describe('UsersService', () => {
       await service.register(first, PASSWORD);
       await expect(service.register(second, 'another password')).rejects.toThrow(ConflictException);
       expect(await users.count()).toBe(1);
+    });
+
+    it('refuses a taken name before hashing the password', async () => {
+      const { service, moduleRef } = await setup();
+      await service.register('alice', PASSWORD);
+      const hasher = moduleRef.get(PasswordHasher);
+      const hash = jest.spyOn(hasher, 'hash');
+      await expect(service.register('ALICE', PASSWORD)).rejects.toThrow(ConflictException);
+      expect(hash).not.toHaveBeenCalled();
+      await service.register('bob', PASSWORD);
+      expect(hash).toHaveBeenCalledTimes(1);
     });
 
     it('lets only one of two parallel registrations of a name win', async () => {
@@ -157,6 +170,20 @@ describe('UsersService', () => {
       const racing = service.verifyCredentials('alice', PASSWORD);
       await users.update({ id: user.id }, { passwordHash: changed });
       await expect(racing).resolves.toBeNull();
+    });
+
+    it('logs in without the upgrade when hashing is saturated (the next login upgrades)', async () => {
+      const { service, users, moduleRef } = await setup({ PASSWORD_HASH_QUEUE: '0' });
+      const user = await service.register('alice', PASSWORD);
+      const old = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 2048, timeCost: 2, parallelism: 1 });
+      await users.update({ id: user.id }, { passwordHash: old });
+      const hasher = moduleRef.get(PasswordHasher);
+      jest.spyOn(hasher, 'hash').mockRejectedValueOnce(new ServerBusyException('busy', 1));
+
+      await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id, passwordHash: old });
+      expect((await users.findOneByOrFail({ id: user.id })).passwordHash).toBe(old);
+      await service.verifyCredentials('alice', PASSWORD);
+      expect(cost((await users.findOneByOrFail({ id: user.id })).passwordHash).m).toBe(1024);
     });
 
     it('leaves an old hash alone when the password is wrong', async () => {

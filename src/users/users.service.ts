@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { User } from './user.entity.js';
@@ -13,8 +14,12 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
   ) {}
 
-  /** Creates an account; 409 when the name is taken in any letter case. */
+  /**
+   * Creates an account; 409 when the name is taken in any letter case. A taken name is refused
+   * before the password is hashed, so registering existing names costs no argon2 work.
+   */
   async register(username: string, password: string): Promise<User> {
+    if (await this.findIdByUsername(username)) throw new ConflictException(USERNAME_TAKEN);
     const user: User = {
       id: randomUUID(),
       username,
@@ -26,7 +31,7 @@ export class UsersService {
       // The unique index decides, so two parallel registrations cannot both win.
       await this.users.insert(user);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictException('Username is already taken');
+      if (isUniqueViolation(error)) throw new ConflictException(USERNAME_TAKEN);
       throw error;
     }
     return user;
@@ -41,7 +46,8 @@ export class UsersService {
     const ok = await this.hasher.verify(user?.passwordHash, password);
     if (!ok || !user) return null;
     if (this.hasher.needsRehash(user.passwordHash)) {
-      const passwordHash = await this.hasher.hash(password);
+      const passwordHash = await this.upgradedHash(password);
+      if (passwordHash === undefined) return user;
       const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
       // The caller starts the session only if the hash is still the one it returns here (see
       // SessionsService.create), so return the hash now stored.
@@ -56,6 +62,16 @@ export class UsersService {
       }
     }
     return user;
+  }
+
+  /** A new hash for a login's upgrade, or undefined when hashing is saturated: the upgrade waits for a later login. */
+  private async upgradedHash(password: string): Promise<string | undefined> {
+    try {
+      return await this.hasher.hash(password);
+    } catch (error) {
+      if (error instanceof ServerBusyException) return undefined;
+      throw error;
+    }
   }
 
   findById(id: string): Promise<User | null> {
@@ -80,6 +96,8 @@ export class UsersService {
     return (result.affected ?? 0) > 0;
   }
 }
+
+const USERNAME_TAKEN = 'Username is already taken';
 
 function normalize(username: string): string {
   return username.toLowerCase();

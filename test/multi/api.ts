@@ -76,6 +76,11 @@ export async function deleteSession(base: string, accessToken: string, sessionId
   return answer(await fetch(`${base}/auth/sessions/${encodeURIComponent(sessionId)}`, { method: 'DELETE', headers: bearer(accessToken) }));
 }
 
+/** GET /auth/audit?limit=100 with a Bearer token. */
+export async function audit(base: string, accessToken: string): Promise<Answer> {
+  return answer(await fetch(`${base}/auth/audit?limit=100`, { headers: bearer(accessToken) }));
+}
+
 export async function get(base: string, path: string): Promise<Answer> {
   return answer(await fetch(`${base}${path}`));
 }

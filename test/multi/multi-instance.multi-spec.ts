@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
+  audit,
   deleteSession,
   get,
   inBatches,
@@ -49,6 +50,7 @@ const POLL_FOR_MS = 1500;
  */
 const BROADCAST_BUDGET_MS = 400;
 const MAX_FAILURES_PER_USER = 4;
+const MAX_SESSIONS_PER_USER = 25;
 
 const id = runId();
 const databaseName = `nta_multi_${id}`;
@@ -140,6 +142,9 @@ describe('two instances on one database and one Redis', () => {
       // Every request here comes from 127.0.0.1, hundreds of logins at once: attempts in flight
       // count toward the per-IP limit until they succeed, so one address needs room for them.
       LOGIN_MAX_FAILURES_PER_IP: '10000',
+      // Likewise for the registrations of every scenario, all from 127.0.0.1.
+      REGISTER_MAX_PER_IP: '10000',
+      MAX_SESSIONS_PER_USER: String(MAX_SESSIONS_PER_USER),
       LOG_LEVEL: 'warn',
     };
     try {
@@ -280,6 +285,44 @@ describe('two instances on one database and one Redis', () => {
     }
     // The block is per username: the same client IP still logs other users in.
     await loggedIn(A(), bystander);
+  });
+
+  scenario('refused logins on A and B add to one counted login_throttled row', async () => {
+    const username = await newUser(A());
+    const reader = await loggedIn(B(), username);
+    for (const base of [A(), B(), A(), B()]) expect((await login(base, username, `${PASSWORD}!wrong`)).status).toBe(401);
+    const refused = await Promise.all(Array.from({ length: 40 }, (_, i) => login(i % 2 ? B() : A(), username, `${PASSWORD}!wrong`)));
+    expect(tally(refused.map((r) => r.status))).toEqual({ 429: 40 });
+    // Each instance adds its repeats to the shared row about once a second.
+    await sleep(1500);
+
+    const events = await audit(A(), reader.accessToken);
+    expect(events.status).toBe(200);
+    const throttled = (events.body as { items: Array<{ type: string; detail: { count?: number } | null }> }).items.filter(
+      (e) => e.type === 'login_throttled',
+    );
+    // One row (two only if the burst straddled a throttle window's boundary), counting all 40.
+    expect(throttled.length).toBeGreaterThanOrEqual(1);
+    expect(throttled.length).toBeLessThanOrEqual(2);
+    expect(throttled.reduce((n, e) => n + (e.detail?.count ?? 0), 0)).toBe(40);
+  });
+
+  scenario(`a login on B beyond MAX_SESSIONS_PER_USER (${MAX_SESSIONS_PER_USER}) evicts the least recently used session, and A refuses it within 1 s`, async () => {
+    const username = await newUser(A());
+    const oldest = await loggedIn(A(), username);
+    const rest = await inBatches(Array.from({ length: MAX_SESSIONS_PER_USER - 1 }, (_, i) => i), 4, () => loggedIn(A(), username));
+    await expectMe(A(), oldest.accessToken, 200, 'the least recently used session on A before the limit is passed');
+
+    const newest = await loggedIn(B(), username);
+
+    expectBroadcast(
+      await expectRefusedPromptly(A(), oldest.accessToken, 'evicted session on A after a login on B'),
+      'eviction on B',
+    );
+    const again = await refresh(A(), oldest.refreshToken);
+    expect({ evictedRefreshOnA: again.status }).toEqual({ evictedRefreshOnA: 401 });
+    await expectMe(A(), rest[0].accessToken, 200, 'the next session, still within the limit');
+    await expectMe(B(), newest.accessToken, 200, 'the new session');
   });
 
   scenario('200 parallel refreshes of 200 sessions, split across A and B: all 200', async () => {

@@ -96,7 +96,7 @@ describe('GET /auth/audit (e2e)', () => {
     secrets.push(refreshCookie(rotated)!, rotated.body.access_token as string);
 
     expected = [
-      { type: 'login_throttled', sessionId: null, detail: { retryAfter: expect.any(Number) } },
+      { type: 'login_throttled', sessionId: null, detail: { retryAfter: expect.any(Number), count: 1 } },
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_success', sessionId: reader.sid, detail: null },
@@ -108,7 +108,7 @@ describe('GET /auth/audit (e2e)', () => {
       { type: 'login_success', sessionId: s3.sid, detail: null },
       { type: 'login_success', sessionId: s2.sid, detail: null },
       { type: 'refresh_token_reuse', sessionId: s1.sid, detail: { sessionRevoked: true } },
-      { type: 'refresh', sessionId: s1.sid, detail: null },
+      // The successful refresh before it is no event of its own: the session's last use records it.
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_success', sessionId: s1.sid, detail: null },
     ];

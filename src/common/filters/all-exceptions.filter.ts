@@ -4,6 +4,7 @@ import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.er
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { boundedMessage, errorBody } from '../http/error-body.js';
 import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
+import { ServerBusyException } from '../http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
 import { WrongMethodException } from '../http/wrong-method.exception.js';
 
@@ -25,6 +26,17 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   if (exception instanceof BearerAuthException) headers['WWW-Authenticate'] = exception.challenge();
   if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
   if (exception instanceof WrongMethodException) headers.Allow = exception.allow.join(', ');
+  if (exception instanceof ServerBusyException) {
+    headers['Retry-After'] = String(exception.retryAfterSeconds);
+    // RFC 6749 registers `temporarily_unavailable` for exactly this (§4.1.2.1); token clients know it.
+    if (OAUTH_PATHS.includes(path)) {
+      return {
+        status: 503,
+        body: { error: 'temporarily_unavailable', error_description: exception.message },
+        headers: { ...headers, ...oauthHeaders() },
+      };
+    }
+  }
 
   if (exception instanceof OAuthException) {
     return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };

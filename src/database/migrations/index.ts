@@ -1,5 +1,6 @@
 import { InitialSchema1764230400000 } from './1764230400000-initial-schema.js';
 import { AuditEvents1764316800000 } from './1764316800000-audit-events.js';
+import { CapacityLimits1764403200000 } from './1764403200000-capacity-limits.js';
 
 /** In order. Listed explicitly so the app, the CLI data source and tests run the same set. */
-export const MIGRATIONS = [InitialSchema1764230400000, AuditEvents1764316800000];
+export const MIGRATIONS = [InitialSchema1764230400000, AuditEvents1764316800000, CapacityLimits1764403200000];

@@ -1,0 +1,46 @@
+/** Most row keys remembered; past it the memory starts over (a spray of usernames must not grow it). */
+const MAX_ROWS = 10_000;
+/** How long repeats are counted in memory before they are added to their rows. */
+export const REPEAT_FLUSH_MS = 1000;
+
+/**
+ * Counts repeats of repeatable audit events in memory and hands them to `flush` about once a
+ * second, so a flood of refusals costs one database write per row and second instead of one per
+ * request. Only rows this process has already written are counted here (the first occurrence is
+ * always written at once); a crash loses at most the last second's count, never an event.
+ */
+export class RepeatBuffer {
+  /** Request key (type, username, scope) → the row it counts on (the username's, or the no-account row). */
+  private readonly rows = new Map<string, string>();
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly flush: (counts: Map<string, number>) => Promise<void>) {}
+
+  /** The row a request key was written to before, if this process wrote it. */
+  rowOf(requestKey: string): string | undefined {
+    return this.rows.get(requestKey);
+  }
+
+  remember(requestKey: string, rowKey: string): void {
+    if (this.rows.size >= MAX_ROWS) this.rows.clear();
+    this.rows.set(requestKey, rowKey);
+  }
+
+  count(rowKey: string): void {
+    this.pending.set(rowKey, (this.pending.get(rowKey) ?? 0) + 1);
+    this.timer ??= setTimeout(() => void this.drain(), REPEAT_FLUSH_MS).unref();
+  }
+
+  /** Writes what is pending now (before reading the log, and at shutdown). */
+  drain(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const counts = this.pending;
+    this.pending = new Map();
+    // One flush at a time, in order.
+    this.flushing = this.flushing.then(() => (counts.size ? this.flush(counts) : undefined));
+    return this.flushing;
+  }
+}
