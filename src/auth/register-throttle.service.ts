@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { LOGIN_ATTEMPT_STORE, type LoginAttemptStore } from './login-attempt.store.js';
-import { ipBucket } from './login-throttle.service.js';
+import { ipBucket } from '../common/http/ip-bucket.js';
 
 /**
  * Limits registrations per client IP (IPv6 by /64, as the login throttle counts), on the login
