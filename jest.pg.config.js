@@ -6,6 +6,7 @@ export default {
   ...base,
   roots: ['<rootDir>/test'],
   testRegex: '\\.e2e-spec\\.ts$',
+  globalSetup: '<rootDir>/test/utils/pg-global-setup.mjs',
   globalTeardown: '<rootDir>/test/utils/pg-global-teardown.mjs',
   // Each worker holds connections; two keep PostgreSQL comfortable on a small machine.
   maxWorkers: 2,

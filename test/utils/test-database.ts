@@ -15,7 +15,9 @@ let counter = 0;
 export function freshPgUrl(): string {
   counter += 1;
   const url = new URL(TEST_DATABASE_URL!);
-  url.pathname = `/${PREFIX}${process.pid}_${Date.now().toString(36)}_${counter}`;
+  // The run id (set by the global setup) lets the teardown drop only this run's databases.
+  const run = process.env.NTA_TEST_RUN ?? Date.now().toString(36);
+  url.pathname = `/${PREFIX}${run}_${process.pid}_${Date.now().toString(36)}_${counter}`;
   return url.toString();
 }
 
