@@ -430,6 +430,8 @@ describe('OpenAPI document against the real answers (e2e)', () => {
     await hit('POST /auth/logout-all', request(s).post('/auth/logout-all'));
     await hit('POST /auth/logout', request(s).post('/auth/logout').set('Origin', EVIL).set('Cookie', newCookie));
     await hit('POST /auth/logout', request(s).post('/auth/logout').set('Cookie', newCookie));
+    const tooManyCookies = Array.from({ length: 9 }, (_, i) => `refresh_token=planted${i}`).join('; ');
+    await hit('POST /auth/logout', request(s).post('/auth/logout').set('Cookie', tooManyCookies));
   });
   afterAll(async () => {
     await t.close();

@@ -5,7 +5,13 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Sql } from '../database/sql.js';
 import { Brackets, Repository } from 'typeorm';
 import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
-import { ADD_REPEATS, INSERT_EVENT, UPSERT_REPEATABLE, UPSERT_REPEATABLE_FOR_USERNAME } from './audit.sql.js';
+import {
+  ADD_REPEATS,
+  INSERT_EVENT,
+  UPSERT_REPEATABLE,
+  UPSERT_REPEATABLE_FOR_SESSION,
+  UPSERT_REPEATABLE_FOR_USERNAME,
+} from './audit.sql.js';
 import { RepeatBuffer } from './repeat-buffer.js';
 
 /** Longest User-Agent stored: enough to tell browsers apart, too short to carry a payload. */
@@ -73,6 +79,43 @@ export class AuditService implements OnModuleDestroy {
         rows = await this.sql.all(UPSERT_REPEATABLE, [...values, rowKey]);
       }
       this.repeats.remember(requestKey, rowKey);
+      if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
+    } catch (error) {
+      this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Records an event about one session that an unauthenticated client can repeat (several
+   * refresh cookies at once) at most once per session and `scope` (e.g. the hour): the first
+   * occurrence makes a row, every repeat adds one to its `occurrences`, as recordRepeatable()
+   * does, on one instance or many. Logged once per row. Never throws.
+   */
+  async recordRepeatableForSession(
+    type: AuditEventType,
+    session: { userId: string; sessionId: string },
+    scope: string,
+    input: Omit<AuditInput, 'userId' | 'sessionId'> = {},
+    now = Date.now(),
+  ): Promise<void> {
+    // No username, and a scope no recordRepeatable() caller uses (no newline in theirs): the keys never meet.
+    const key = dedupeKey(type, '', `session\n${session.sessionId}\n${scope}`);
+    const known = this.repeats.rowOf(key);
+    if (known) return this.repeats.count(known);
+    const event = this.event(type, { ...input, ...session }, now);
+    try {
+      const rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_SESSION, [
+        event.id,
+        event.userId,
+        event.sessionId,
+        event.type,
+        event.ip,
+        event.userAgent,
+        event.detail,
+        event.createdAt,
+        key,
+      ]);
+      this.repeats.remember(key, key);
       if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);

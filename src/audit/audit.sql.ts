@@ -23,5 +23,12 @@ export const UPSERT_REPEATABLE = `
   ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
   RETURNING occurrences`;
 
+/** The same for an event of one session (e.g. a refresh_cookie_conflict): its user and session named. */
+export const UPSERT_REPEATABLE_FOR_SESSION = `
+  INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+  ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
+  RETURNING occurrences`;
+
 /** Repeats counted in memory since the last flush, added to their row. */
 export const ADD_REPEATS = 'UPDATE audit_events SET occurrences = occurrences + ? WHERE dedupe_key = ?';

@@ -10,7 +10,7 @@ export const REPEAT_FLUSH_MS = 1000;
  * always written at once); a crash loses at most the last second's count, never an event.
  */
 export class RepeatBuffer {
-  /** Request key (type, username, scope) → the row it counts on (the username's, or the no-account row). */
+  /** Request key (type, username or session, scope) → the row it counts on (the username's, the no-account row, or the session's own). */
   private readonly rows = new Map<string, string>();
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;

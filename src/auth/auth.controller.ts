@@ -37,11 +37,13 @@ import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
 import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
-import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
+import { MAX_REFRESH_COOKIES, noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
+import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
 
 // Examples in the document: the messages the handlers and guards below answer with.
 const CROSS_SITE = 'Cross-site request refused';
 const REFRESH_REFUSED = 'Refresh token is missing, invalid, expired or revoked; log in again';
+const SEVERAL_COOKIES = `More than one ${REFRESH_COOKIE} cookie was sent; log in again`;
 const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
 const SET_REFRESH_COOKIE = {
   'Set-Cookie': {
@@ -131,17 +133,19 @@ export class AuthController {
       'The presented refresh token is used up and a new cookie is set. Re-presenting a used token revokes the session, except inside the grace window, where the same new token is returned again.',
   })
   @ApiOkResponse({ type: TokenResponseDto, headers: SET_REFRESH_COOKIE })
-  @ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Missing, unknown, expired, revoked or reused refresh token; the cookie is cleared', {
-    message: REFRESH_REFUSED,
-  })
+  @ApiErrorResponse(
+    HttpStatus.UNAUTHORIZED,
+    `Missing, unknown, expired, revoked or reused refresh token; the cookie is cleared. Also for more than one \`${REFRESH_COOKIE}\` cookie: every live session among them is revoked and the cookie is cleared on Path=/auth and Path=/ (beyond ${MAX_REFRESH_COOKIES} cookies none is looked at)`,
+    { message: REFRESH_REFUSED },
+  )
   async refresh(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenResponseDto> {
     noStore(reply);
     const presented = this.cookie.readAll(request);
     if (presented.length > 1) {
       // Never let the first of several win: it may be a cookie planted for this host.
-      await this.auth.refuseConflictingCookies(presented, clientOf(request));
       this.cookie.clearEverywhere(reply);
-      throw new UnauthorizedException(`More than one ${REFRESH_COOKIE} cookie was sent; log in again`);
+      await this.auth.resolveCookieConflict(presented, 'refresh', clientOf(request));
+      throw new UnauthorizedException(SEVERAL_COOKIES);
     }
     try {
       const pair = await this.auth.refresh(presented[0], clientOf(request));
@@ -160,13 +164,21 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiCookieAuth()
   @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
-  @ApiOperation({ summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)' })
+  @ApiOperation({
+    summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)',
+    description: `With more than one \`${REFRESH_COOKIE}\` cookie, the session of every presented token that is ours is revoked and the cookie is cleared on Path=/auth and Path=/.`,
+  })
   @ApiNoContentResponse({ description: 'Logged out (also when already logged out)' })
+  @ApiErrorResponse(
+    HttpStatus.UNAUTHORIZED,
+    `More than ${MAX_REFRESH_COOKIES} \`${REFRESH_COOKIE}\` cookies: none is looked at or revoked; the cookie is cleared on Path=/auth and Path=/`,
+    { message: new TooManyRefreshCookiesException().message },
+  )
   async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     const presented = this.cookie.readAll(request);
     if (presented.length > 1) {
-      await this.auth.logoutAllPresented(presented, clientOf(request));
       this.cookie.clearEverywhere(reply);
+      await this.auth.resolveCookieConflict(presented, 'logout', clientOf(request));
       return;
     }
     await this.auth.logout(presented[0], clientOf(request));

@@ -8,8 +8,12 @@ import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
 import { LoginThrottle, type LoginAttempt } from './login-throttle.service.js';
+import { MAX_REFRESH_COOKIES } from './refresh-cookie.js';
+import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
 
 const conflictLogger = new Logger('Audit');
+/** A session's refresh_cookie_conflict events make at most one audit row per this window, with a count. */
+const COOKIE_CONFLICT_AUDIT_WINDOW_MS = 3_600_000;
 
 export interface TokenPair {
   access: SignedAccessToken;
@@ -105,48 +109,37 @@ export class AuthService {
   }
 
   /**
-   * A refresh refused because several `refresh_token` cookies came at once (one planted beside
-   * ours). Audited for each user whose token was among them, so the victim sees it in their log.
+   * A request with several `refresh_token` cookies (one planted beside ours). No token is issued
+   * and the first cookie does not win: every live session of ours among them is revoked (reason
+   * `refresh_cookie_conflict` on refresh, `logout` on logout), the planted one and the victim's
+   * alike, since the planter may know the victim's token too (session fixation). Audited once per
+   * session and hour, repeats counted; tokens of nobody's leave a log line only, so an
+   * unauthenticated client cannot write rows at will. Beyond MAX_REFRESH_COOKIES it throws
+   * TooManyRefreshCookiesException without looking anything up.
    */
-  async refuseConflictingCookies(presented: string[], client: ClientInfo = {}): Promise<void> {
-    await this.auditCookieConflict(await this.sessions.sessionsOf(presented), presented.length, 'refresh', client);
-  }
-
-  /**
-   * Logout with several `refresh_token` cookies: the first one may be a planted cookie, so the
-   * session of every presented token that is ours is revoked, not just the first one's.
-   */
-  async logoutAllPresented(presented: string[], client: ClientInfo = {}): Promise<void> {
-    const sessions = await this.sessions.sessionsOf(presented);
-    for (const { sessionId, userId } of sessions) {
-      if (await this.sessions.revoke(sessionId, 'logout')) await this.audit.record('logout', { userId, sessionId, ...client });
-    }
-    await this.auditCookieConflict(sessions, presented.length, 'logout', client);
-  }
-
-  /**
-   * One row per user whose token was presented. Tokens of nobody's leave a log line only: an
-   * unauthenticated client must not be able to write rows at will.
-   */
-  private async auditCookieConflict(
-    sessions: Array<{ sessionId: string; userId: string }>,
-    cookies: number,
+  async resolveCookieConflict(
+    presented: string[],
     route: 'refresh' | 'logout',
-    client: ClientInfo,
+    client: ClientInfo = {},
+    now = Date.now(),
   ): Promise<void> {
-    const firstPerUser = new Map<string, string>();
-    for (const { sessionId, userId } of sessions) if (!firstPerUser.has(userId)) firstPerUser.set(userId, sessionId);
-    if (!firstPerUser.size) {
-      conflictLogger.warn({ event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, knownSessions: 0 });
+    const cookies = presented.length;
+    if (cookies > MAX_REFRESH_COOKIES) {
+      conflictLogger.warn({ event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, refusedUnread: true });
+      throw new TooManyRefreshCookiesException();
+    }
+    const sessions = await this.sessions.liveSessionsOf(presented, now);
+    if (!sessions.length) {
+      conflictLogger.warn({ event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, liveSessions: 0 });
       return;
     }
-    for (const [userId, sessionId] of firstPerUser) {
-      await this.audit.record('refresh_cookie_conflict', {
-        userId,
-        sessionId,
-        ...client,
-        detail: { route, cookies, knownSessions: sessions.length },
-      });
+    const scope = String(Math.floor(now / COOKIE_CONFLICT_AUDIT_WINDOW_MS));
+    for (const session of sessions) {
+      const revoked = await this.sessions.revoke(session.sessionId, route === 'refresh' ? 'refresh_cookie_conflict' : 'logout', now);
+      // A revocation happens once per session, so its logout row is bounded by nature.
+      if (revoked && route === 'logout') await this.audit.record('logout', { ...session, ...client }, now);
+      const detail = { route, cookies, liveSessions: sessions.length, sessionRevoked: revoked };
+      await this.audit.recordRepeatableForSession('refresh_cookie_conflict', session, scope, { ...client, detail }, now);
     }
   }
 

@@ -7,6 +7,13 @@ export const REFRESH_COOKIE = 'refresh_token';
 const COOKIE_PATH = '/auth';
 
 /**
+ * Most `refresh_token` cookies a request may carry and still be looked at. Ours plus a planted
+ * one or two is a real browser; more is someone making each request cost a lookup per cookie
+ * and audit writes. Beyond it the request is refused (401, cookies cleared) without a lookup.
+ */
+export const MAX_REFRESH_COOKIES = 8;
+
+/**
  * The refresh token travels only in this cookie: HttpOnly so page scripts never see it,
  * SameSite=Strict and Path=/auth so browsers send it nowhere else.
  */

@@ -8,7 +8,9 @@ export type SessionRevokeReason =
   | 'revoked'
   | 'password_changed'
   /** Evicted as the user's least recently used session by a login beyond MAX_SESSIONS_PER_USER. */
-  | 'session_limit';
+  | 'session_limit'
+  /** A refresh came with several refresh_token cookies: every live session among them was revoked. */
+  | 'refresh_cookie_conflict';
 
 /** One login on one device. Its refresh tokens rotate; the session is what gets revoked. */
 @Entity({ name: 'sessions' })

@@ -96,10 +96,11 @@ export class SessionsService {
   }
 
   /**
-   * The sessions behind refresh tokens (current or already rotated), one entry per session, in
-   * the order first presented; malformed and unknown tokens are skipped. One query for all.
+   * The live sessions (not revoked, not past SESSION_MAX_AGE) behind refresh tokens, current or
+   * already rotated, one entry per session, in the order first presented; malformed, unknown and
+   * dead ones are skipped. One query for all: callers bound how many tokens they pass.
    */
-  async sessionsOf(presented: unknown[]): Promise<Array<{ sessionId: string; userId: string }>> {
+  async liveSessionsOf(presented: unknown[], now = Date.now()): Promise<Array<{ sessionId: string; userId: string }>> {
     const hashes = [...new Set(presented.filter((token) => codec.isWellFormed(token)).map((token) => codec.hash(token)))];
     if (!hashes.length) return [];
     const rows = await this.tokens
@@ -109,6 +110,8 @@ export class SessionsService {
       .addSelect('s.id', 'session_id')
       .addSelect('s.user_id', 'user_id')
       .where('t.token_hash IN (:...hashes)', { hashes })
+      .andWhere('s.revoked_at IS NULL')
+      .andWhere('s.expires_at > :now', { now })
       .getRawMany<{ token_hash: string; session_id: string; user_id: string }>();
     const byHash = new Map(rows.map((row) => [row.token_hash, row]));
     const sessions = new Map<string, { sessionId: string; userId: string }>();
