@@ -24,6 +24,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AcceptsBody, IgnoresBody, JSON_ONLY } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { ApiErrorResponse, RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
+import { noStore } from '../common/http/no-store.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -37,7 +38,7 @@ import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.
 import { LocalAuthGuard } from './guards/local-auth.guard.js';
 import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
-import { noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
+import { RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
 
 // Examples in the document: the messages the handlers and guards below answer with.
 const CROSS_SITE = 'Cross-site request refused';

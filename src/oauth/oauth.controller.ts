@@ -13,7 +13,7 @@ import { Public } from '../auth/decorators/public.decorator.js';
 import { AcceptsBody, FORM_OR_JSON } from '../common/http/accepts-body.decorator.js';
 import { clientOf } from '../common/http/client-info.js';
 import { RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
-import { noStore } from '../auth/refresh-cookie.js';
+import { noStore } from '../common/http/no-store.js';
 import { KeysService } from '../keys/keys.service.js';
 import {
   AuthorizationServerMetadataDto,
