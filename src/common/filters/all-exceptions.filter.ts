@@ -1,10 +1,11 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.error.js';
+import { OAUTH_PATHS } from '../../oauth/oauth-paths.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { boundedMessage, errorBody } from '../http/error-body.js';
 import { NO_STORE_HEADERS } from '../http/no-store.js';
-import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
+import { OAuthException } from '../http/oauth.exception.js';
 import { ServerBusyException } from '../http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
 import { WrongMethodException } from '../http/wrong-method.exception.js';

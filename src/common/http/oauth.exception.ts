@@ -13,6 +13,3 @@ export class OAuthException extends HttpException {
     super({ error: code, error_description: description }, status);
   }
 }
-
-/** Paths whose errors are OAuth error responses rather than our usual `{statusCode, error, message}`. */
-export const OAUTH_PATHS = ['/auth/token', '/auth/revoke'];
