@@ -7,7 +7,7 @@ import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../se
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
-import { LoginThrottle, type LoginAttempt } from './login-throttle.service.js';
+import { LoginThrottleService, type LoginAttempt } from './login-throttle.service.js';
 
 const conflictLogger = new Logger('Audit');
 
@@ -24,7 +24,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly rotation: RefreshTokenRotation,
     private readonly accessTokens: AccessTokenService,
-    private readonly throttle: LoginThrottle,
+    private readonly throttle: LoginThrottleService,
     private readonly audit: AuditService,
   ) {}
 
