@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
-import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service.js';
+import { SessionsService, type IssuedRefreshToken } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
