@@ -6,7 +6,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
 import { reasonPhrase } from '../src/common/http/error-body.js';
-import { OAUTH_PATHS } from '../src/common/http/oauth.exception.js';
+import { OAUTH_PATHS } from '../src/oauth/oauth-paths.js';
 import { createTestApp, type TestApp } from './utils/create-test-app.js';
 import { DEFAULT_PASSWORD, login, refreshCookie, register, uniqueUsername } from './utils/http.js';
 

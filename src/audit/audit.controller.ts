@@ -1,6 +1,6 @@
 import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiAccessToken } from '../auth/decorators/api-access-token.decorator.js';
+import { BearerAuth } from '../auth/decorators/bearer-auth.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { ApiErrorResponse } from '../common/http/error-response.dto.js';
 import type { AuditEvent } from './audit-event.entity.js';
@@ -8,7 +8,7 @@ import { AuditService } from './audit.service.js';
 import { AuditPageDto, AuditQueryDto } from './dto/audit.dto.js';
 
 @ApiTags('sessions')
-@ApiAccessToken()
+@BearerAuth()
 @Controller('auth/audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}

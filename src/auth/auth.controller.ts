@@ -11,37 +11,30 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiCookieAuth,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AcceptsBody, IgnoresBody, JSON_ONLY } from '../common/http/accepts-body.decorator.js';
-import { clientOf } from '../common/http/client-info.js';
+import type { ClientInfo } from '../common/http/client-info.js';
+import { Client } from '../common/http/client.decorator.js';
 import { ApiErrorResponse, RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
+import { noStore } from '../common/http/no-store.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AuthService, type TokenPair } from './auth.service.js';
-import { ApiAccessToken } from './decorators/api-access-token.decorator.js';
+import { BearerAuth } from './decorators/bearer-auth.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from './decorators/current-user.decorator.js';
-import { INVALID_CREDENTIALS } from './strategies/local.strategy.js';
+import { PasswordAuth } from './decorators/password-auth.decorator.js';
 import { Public } from './decorators/public.decorator.js';
+import { RefreshCookieAuth } from './decorators/refresh-cookie-auth.decorator.js';
 import { MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
-import { ChangePasswordDto, LoginDto, RegisterDto } from './dto/credentials.dto.js';
-import { LocalAuthGuard } from './guards/local-auth.guard.js';
+import { ChangePasswordDto, RegisterDto } from './dto/credentials.dto.js';
 import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
-import { SameSiteGuard } from './guards/same-site.guard.js';
-import { MAX_REFRESH_COOKIES, noStore, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
+import { INVALID_CREDENTIALS } from './strategies/local.strategy.js';
+import { MAX_REFRESH_COOKIES, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
 import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
 
-// Examples in the document: the messages the handlers and guards below answer with.
-const CROSS_SITE = 'Cross-site request refused';
+// Examples in the document: the messages the handlers below answer with.
 const REFRESH_REFUSED = 'Refresh token is missing, invalid, expired or revoked; log in again';
 const SEVERAL_COOKIES = `More than one ${REFRESH_COOKIE} cookie was sent; log in again`;
 const WRONG_CURRENT_PASSWORD = 'Current password is incorrect';
@@ -79,9 +72,7 @@ export class AuthController {
     return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
   }
 
-  @Public()
-  // SameSiteGuard first: a cross-site form must not log the victim's browser into another account.
-  @UseGuards(SameSiteGuard, LocalAuthGuard)
+  @PasswordAuth()
   @Post('login')
   @AcceptsBody(JSON_ONLY)
   @HttpCode(HttpStatus.OK)
@@ -89,30 +80,19 @@ export class AuthController {
     summary: 'Log in with username and password',
     description: `Returns an access token and sets the \`${REFRESH_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Path=/auth).`,
   })
-  @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenResponseDto, headers: SET_REFRESH_COOKIE })
-  @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field', {
-    message: ['username must be longer than or equal to 1 characters'],
-  })
-  @ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Wrong username or password (the same answer for unknown users)', {
-    message: INVALID_CREDENTIALS,
-  })
-  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (login CSRF defence)', { message: CROSS_SITE })
-  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many failed attempts for this IP or username; see Retry-After', {
-    headers: RETRY_AFTER_HEADER,
-  })
   async login(
     @CurrentUser() user: User,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    const pair = await this.auth.login(user, clientOf(request));
+    const pair = await this.auth.login(user, client);
     if (!pair) throw new UnauthorizedException(INVALID_CREDENTIALS);
     return this.respondWithTokens(reply, pair);
   }
 
   @Get('me')
-  @ApiAccessToken()
+  @BearerAuth()
   @ApiOperation({ summary: 'The user behind the access token' })
   @ApiOkResponse({ type: MeResponseDto })
   me(@CurrentUser() principal: AccessTokenPrincipal): MeResponseDto {
@@ -120,13 +100,10 @@ export class AuthController {
     return { id: principal.userId, username: principal.username };
   }
 
-  @Public()
-  @UseGuards(SameSiteGuard)
+  @RefreshCookieAuth()
   @Post('refresh')
   @IgnoresBody()
   @HttpCode(HttpStatus.OK)
-  @ApiCookieAuth()
-  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
   @ApiOperation({
     summary: 'Trade the refresh cookie for a new token pair',
     description:
@@ -138,32 +115,33 @@ export class AuthController {
     `Missing, unknown, expired, revoked or reused refresh token; the cookie is cleared. Also for more than one \`${REFRESH_COOKIE}\` cookie: every live session among them is revoked and the cookie is cleared on Path=/auth and Path=/ (beyond ${MAX_REFRESH_COOKIES} cookies none is looked at)`,
     { message: REFRESH_REFUSED },
   )
-  async refresh(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<TokenResponseDto> {
+  async refresh(
+    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TokenResponseDto> {
     noStore(reply);
     const presented = this.cookie.readAll(request);
     if (presented.length > 1) {
       // Never let the first of several win: it may be a cookie planted for this host.
       this.cookie.clearEverywhere(reply);
-      await this.auth.resolveCookieConflict(presented, 'refresh', clientOf(request));
+      await this.auth.resolveCookieConflict(presented, 'refresh', client);
       throw new UnauthorizedException(SEVERAL_COOKIES);
     }
     try {
-      const pair = await this.auth.refresh(presented[0], clientOf(request));
+      const pair = await this.auth.refresh(presented[0], client);
       return this.respondWithTokens(reply, pair);
     } catch (error) {
       if (!(error instanceof InvalidRefreshTokenError)) throw error;
       this.cookie.clear(reply);
-      throw new UnauthorizedException('Refresh token is missing, invalid, expired or revoked; log in again');
+      throw new UnauthorizedException(REFRESH_REFUSED);
     }
   }
 
-  @Public()
-  @UseGuards(SameSiteGuard)
+  @RefreshCookieAuth()
   @Post('logout')
   @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiCookieAuth()
-  @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE })
   @ApiOperation({
     summary: 'Revoke the session behind the refresh cookie and clear it (idempotent)',
     description: `With more than one \`${REFRESH_COOKIE}\` cookie, the session of every presented token that is ours is revoked and the cookie is cleared on Path=/auth and Path=/.`,
@@ -174,36 +152,40 @@ export class AuthController {
     `More than ${MAX_REFRESH_COOKIES} \`${REFRESH_COOKIE}\` cookies: none is looked at or revoked; the cookie is cleared on Path=/auth and Path=/`,
     { message: new TooManyRefreshCookiesException().message },
   )
-  async logout(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+  async logout(
+    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
     const presented = this.cookie.readAll(request);
     if (presented.length > 1) {
       this.cookie.clearEverywhere(reply);
-      await this.auth.resolveCookieConflict(presented, 'logout', clientOf(request));
+      await this.auth.resolveCookieConflict(presented, 'logout', client);
       return;
     }
-    await this.auth.logout(presented[0], clientOf(request));
+    await this.auth.logout(presented[0], client);
     this.cookie.clear(reply);
   }
 
   @Post('logout-all')
   @IgnoresBody()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiAccessToken()
+  @BearerAuth()
   @ApiOperation({ summary: 'Revoke every session of the user (all devices); their access tokens stop working too' })
   @ApiNoContentResponse({ description: 'All sessions revoked' })
   async logoutAll(
     @CurrentUser() principal: AccessTokenPrincipal,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.auth.logoutAll(principal.userId, principal.sessionId, clientOf(request));
+    await this.auth.logoutAll(principal.userId, principal.sessionId, client);
     this.cookie.clear(reply);
   }
 
   @Post('password')
   @AcceptsBody(JSON_ONLY)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiAccessToken()
+  @BearerAuth()
   @ApiOperation({ summary: 'Change the password; every other session is revoked' })
   @ApiNoContentResponse({ description: 'Changed' })
   @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field', {
@@ -214,9 +196,9 @@ export class AuthController {
   async changePassword(
     @CurrentUser() principal: AccessTokenPrincipal,
     @Body() body: ChangePasswordDto,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    const changed = await this.auth.changePassword(principal, body.currentPassword, body.newPassword, clientOf(request));
+    const changed = await this.auth.changePassword(principal, body.currentPassword, body.newPassword, client);
     if (!changed) throw new ForbiddenException('Current password is incorrect');
   }
 

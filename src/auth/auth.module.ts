@@ -11,9 +11,9 @@ import { AuthService } from './auth.service.js';
 import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
-import { LoginThrottle } from './login-throttle.service.js';
+import { LoginThrottleService } from './login-throttle.service.js';
 import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
-import { RegisterThrottle } from './register-throttle.service.js';
+import { RegisterThrottleService } from './register-throttle.service.js';
 import { RedisConnections } from '../redis/redis.module.js';
 import { RefreshCookie } from './refresh-cookie.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
@@ -30,8 +30,8 @@ import { LocalStrategy } from './strategies/local.strategy.js';
     LocalStrategy,
     JwtStrategy,
     SameSiteGuard,
-    LoginThrottle,
-    RegisterThrottle,
+    LoginThrottleService,
+    RegisterThrottleService,
     RegisterThrottleGuard,
     // In-memory failure counters; the multi-instance setup replaces this with shared storage.
     {

@@ -1,13 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
-import { SessionsService, type ClientInfo, type IssuedRefreshToken } from '../sessions/sessions.service.js';
+import { SessionsService, type IssuedRefreshToken } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
-import { LoginThrottle, type LoginAttempt } from './login-throttle.service.js';
+import { LoginThrottleService, type LoginAttempt } from './login-throttle.service.js';
 import { MAX_REFRESH_COOKIES } from './refresh-cookie.js';
 import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
 
@@ -28,7 +29,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly rotation: RefreshTokenRotation,
     private readonly accessTokens: AccessTokenService,
-    private readonly throttle: LoginThrottle,
+    private readonly throttle: LoginThrottleService,
     private readonly audit: AuditService,
   ) {}
 

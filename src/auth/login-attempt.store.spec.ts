@@ -4,7 +4,7 @@ import type { ConfigService } from '@nestjs/config';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { MemoryLoginAttemptStore } from './login-attempt.store.js';
-import { LoginThrottle } from './login-throttle.service.js';
+import { LoginThrottleService } from './login-throttle.service.js';
 
 const WINDOW = 60_000;
 
@@ -68,7 +68,7 @@ describe('MemoryLoginAttemptStore', () => {
 
   it('while full, a fresh IP guessing at a fresh username is still stopped at the limit', async () => {
     const store = new MemoryLoginAttemptStore(10);
-    const t = new LoginThrottle(store, { get: () => ({ window: 900, maxFailuresPerIp: 20, maxFailuresPerUser: 5 }) } as unknown as ConfigService<AppConfig, true>);
+    const t = new LoginThrottleService(store, { get: () => ({ window: 900, maxFailuresPerIp: 20, maxFailuresPerUser: 5 }) } as unknown as ConfigService<AppConfig, true>);
     // Many sources fill the store with live failures (an IP key and a username key each).
     for (let i = 0; i < 5; i++) await t.begin(`198.51.100.${i}`, `filler-${i}`);
     expect(store.size).toBe(10);
@@ -112,10 +112,10 @@ describe('MemoryLoginAttemptStore', () => {
   });
 });
 
-describe('LoginThrottle with the memory store', () => {
-  function throttle(store: MemoryLoginAttemptStore, limits: Pick<ThrottleConfig, 'maxFailuresPerIp' | 'maxFailuresPerUser'>): LoginThrottle {
+describe('LoginThrottleService with the memory store', () => {
+  function throttle(store: MemoryLoginAttemptStore, limits: Pick<ThrottleConfig, 'maxFailuresPerIp' | 'maxFailuresPerUser'>): LoginThrottleService {
     const config = { get: () => ({ window: 900, ...limits }) } as unknown as ConfigService<AppConfig, true>;
-    return new LoginThrottle(store, config);
+    return new LoginThrottleService(store, config);
   }
 
   it('counts an IPv6 client by its /64, so rotating addresses inside it gains nothing', async () => {

@@ -18,7 +18,7 @@ export interface LoginAttempt {
  * until the window ends, whether the password is right or not.
  */
 @Injectable()
-export class LoginThrottle {
+export class LoginThrottleService {
   private readonly config: ThrottleConfig;
 
   constructor(

@@ -86,8 +86,3 @@ function cookieValue(raw: string): string {
     return value;
   }
 }
-
-/** Responses that carry a token must never be cached (RFC 6749 §5.1). */
-export function noStore(reply: FastifyReply): void {
-  reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
-}

@@ -12,7 +12,7 @@ import { ipBucket } from '../common/http/ip-bucket.js';
  * and hash again, and a taken name is an answer to a guess. RegisterThrottleGuard applies it.
  */
 @Injectable()
-export class RegisterThrottle {
+export class RegisterThrottleService {
   private readonly config: ThrottleConfig;
 
   constructor(

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -8,12 +8,13 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/decorators/public.decorator.js';
 import { AcceptsBody, FORM_OR_JSON } from '../common/http/accepts-body.decorator.js';
-import { clientOf } from '../common/http/client-info.js';
+import type { ClientInfo } from '../common/http/client-info.js';
+import { Client } from '../common/http/client.decorator.js';
 import { RETRY_AFTER_HEADER } from '../common/http/error-response.dto.js';
-import { noStore } from '../auth/refresh-cookie.js';
+import { noStore } from '../common/http/no-store.js';
 import { KeysService } from '../keys/keys.service.js';
 import {
   AuthorizationServerMetadataDto,
@@ -59,11 +60,11 @@ export class OAuthController {
   })
   async token(
     @Body() body: unknown,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<OAuthTokenResponseDto> {
     noStore(reply);
-    const pair = await this.oauth.token(OAuthParams.from(body), clientOf(request));
+    const pair = await this.oauth.token(OAuthParams.from(body), client);
     return {
       access_token: pair.access.token,
       token_type: 'Bearer',
@@ -90,11 +91,11 @@ export class OAuthController {
   })
   async revoke(
     @Body() body: unknown,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     noStore(reply);
-    await this.oauth.revoke(OAuthParams.from(body), clientOf(request));
+    await this.oauth.revoke(OAuthParams.from(body), client);
   }
 
   @Get('.well-known/jwks.json')

@@ -7,7 +7,7 @@ import { OAuthException } from '../common/http/oauth.exception.js';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import { refreshTokenCodec } from '../sessions/refresh-token.codec.js';
-import type { ClientInfo } from '../sessions/sessions.service.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import { SessionsService } from '../sessions/sessions.service.js';
 import type { AuthorizationServerMetadataDto } from './dto/oauth.dto.js';
 import type { OAuthParams } from './oauth-params.js';

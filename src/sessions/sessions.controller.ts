@@ -1,11 +1,11 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { AuditService } from '../audit/audit.service.js';
 import { IgnoresBody } from '../common/http/accepts-body.decorator.js';
-import { clientOf } from '../common/http/client-info.js';
+import type { ClientInfo } from '../common/http/client-info.js';
+import { Client } from '../common/http/client.decorator.js';
 import { ApiErrorResponse } from '../common/http/error-response.dto.js';
-import { ApiAccessToken } from '../auth/decorators/api-access-token.decorator.js';
+import { BearerAuth } from '../auth/decorators/bearer-auth.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { SessionDto } from './dto/session.dto.js';
 import { SessionsService } from './sessions.service.js';
@@ -15,7 +15,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The caller's devices: list them, sign one out. */
 @ApiTags('sessions')
-@ApiAccessToken()
+@BearerAuth()
 @Controller('auth/sessions')
 export class SessionsController {
   constructor(
@@ -48,7 +48,7 @@ export class SessionsController {
   async revoke(
     @CurrentUser() principal: AccessTokenPrincipal,
     @Param('id') id: string,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
   ): Promise<void> {
     // Anything that is not a session id is simply not one of yours.
     if (!UUID.test(id) || !(await this.sessions.revokeOwn(principal.userId, id))) {
@@ -57,7 +57,7 @@ export class SessionsController {
     await this.audit.record('session_revoked', {
       userId: principal.userId,
       sessionId: id,
-      ...clientOf(request),
+      ...client,
       detail: { bySessionId: principal.sessionId },
     });
   }

@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { RegisterThrottle } from '../register-throttle.service.js';
+import { RegisterThrottleService } from '../register-throttle.service.js';
 
 /**
  * Counts a registration before its body is validated: a client over REGISTER_MAX_PER_IP gets its
@@ -9,7 +9,7 @@ import { RegisterThrottle } from '../register-throttle.service.js';
  */
 @Injectable()
 export class RegisterThrottleGuard implements CanActivate {
-  constructor(private readonly throttle: RegisterThrottle) {}
+  constructor(private readonly throttle: RegisterThrottleService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     await this.throttle.admit(context.switchToHttp().getRequest<FastifyRequest>().ip);

@@ -3,6 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/app-config.js';
 
+export const CROSS_SITE_REFUSED = 'Cross-site request refused';
+
 /**
  * CSRF defence for the cookie-authenticated routes. SameSite=Strict already keeps the cookie off
  * cross-site requests in current browsers; this refuses them explicitly, from browsers that say
@@ -22,7 +24,7 @@ export class SameSiteGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const fetchSite = request.headers['sec-fetch-site'];
-    if (fetchSite === 'cross-site') throw new ForbiddenException('Cross-site request refused');
+    if (fetchSite === 'cross-site') throw new ForbiddenException(CROSS_SITE_REFUSED);
     const origin = request.headers.origin;
     if (origin !== undefined && !this.isAllowed(origin, request)) {
       throw new ForbiddenException(`Origin ${origin} is not allowed; add it to CORS_ORIGINS`);

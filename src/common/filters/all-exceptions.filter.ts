@@ -1,9 +1,11 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.error.js';
+import { OAUTH_PATHS } from '../../oauth/oauth-paths.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { boundedMessage, errorBody } from '../http/error-body.js';
-import { OAUTH_PATHS, OAuthException } from '../http/oauth.exception.js';
+import { NO_STORE_HEADERS } from '../http/no-store.js';
+import { OAuthException } from '../http/oauth.exception.js';
 import { ServerBusyException } from '../http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
 import { WrongMethodException } from '../http/wrong-method.exception.js';
@@ -33,13 +35,13 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
       return {
         status: 503,
         body: { error: 'temporarily_unavailable', error_description: exception.message },
-        headers: { ...headers, ...oauthHeaders() },
+        headers: { ...headers, ...NO_STORE_HEADERS },
       };
     }
   }
 
   if (exception instanceof OAuthException) {
-    return { status: exception.getStatus(), body: exception.getResponse() as object, headers: oauthHeaders() };
+    return { status: exception.getStatus(), body: exception.getResponse() as object, headers: { ...NO_STORE_HEADERS } };
   }
 
   // Terminus' 503 carries the per-dependency report; that is the useful body for /health.
@@ -85,14 +87,10 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
       // A wrong method keeps its 405, which its Allow header explains.
       status: status === 429 || status === 405 ? status : 400,
       body: { error, error_description: description },
-      headers: { ...headers, ...oauthHeaders() },
+      headers: { ...headers, ...NO_STORE_HEADERS },
     };
   }
   return { status, body: errorBody(status, message), headers };
-}
-
-function oauthHeaders(): Record<string, string> {
-  return { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 }
 
 function isFastifyClientError(error: unknown): error is { statusCode: number; code: string; message: string } {

@@ -1,11 +1,7 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_grant'
-  | 'unsupported_grant_type'
-  | 'invalid_client'
-  | 'unsupported_token_type';
+/** The RFC 6749 §5.2 codes this server answers with; the others are added when a feature throws them. */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type';
 
 /** An OAuth 2.0 error response (RFC 6749 §5.2): `{error, error_description}`, 400 unless said otherwise. */
 export class OAuthException extends HttpException {
@@ -17,6 +13,3 @@ export class OAuthException extends HttpException {
     super({ error: code, error_description: description }, status);
   }
 }
-
-/** Paths whose errors are OAuth error responses rather than our usual `{statusCode, error, message}`. */
-export const OAUTH_PATHS = ['/auth/token', '/auth/revoke'];

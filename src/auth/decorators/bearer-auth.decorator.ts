@@ -3,10 +3,11 @@ import { ApiBearerAuth } from '@nestjs/swagger';
 import { ApiErrorResponse } from '../../common/http/error-response.dto.js';
 
 /**
- * Swagger for a route behind the global JWT guard: the Bearer scheme and the 401 the guard
- * answers with its RFC 6750 challenge. On a controller, it covers every route in it.
+ * A route that takes an access token (`Authorization: Bearer`). The global JWT guard already
+ * protects every route not marked @Public(); this documents it: the Bearer scheme and the 401
+ * the guard answers with its RFC 6750 challenge. On a controller, it covers every route in it.
  */
-export const ApiAccessToken = () =>
+export const BearerAuth = () =>
   applyDecorators(
     ApiBearerAuth(),
     ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Missing, invalid or expired access token, or its session was revoked', {

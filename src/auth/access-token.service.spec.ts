@@ -1,0 +1,144 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { JwtModule } from '@nestjs/jwt';
+import type { TestingModule } from '@nestjs/testing';
+import { createTestingModule } from '../../test/utils/testing-module.js';
+import { KeysModule } from '../keys/keys.module.js';
+import { KeysService } from '../keys/keys.service.js';
+import { PasswordHashQueue } from '../users/password-hash.queue.js';
+import { ACCESS_TOKEN_TYPE, AccessTokenService, type AccessTokenClaims } from './access-token.service.js';
+import { signJwt } from './jwt-signer.js';
+
+const ISSUER = 'http://issuer.test';
+const TTL_SECONDS = 60;
+/** Order n of the P-256 group: (r, n − s) is the twin of the signature (r, s). */
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+const segments = (jwt: string) => jwt.split('.');
+const decode = (segment: string) => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
+
+let moduleRef: TestingModule;
+let service: AccessTokenService;
+let keys: KeysService;
+
+beforeEach(async () => {
+  moduleRef = await createTestingModule({
+    // ES256: the one algorithm with malleable signatures, and its keys are generated in a millisecond.
+    env: { JWT_ALG: 'ES256', JWT_ISSUER: ISSUER, ACCESS_TOKEN_TTL: `${TTL_SECONDS}s` },
+    imports: [KeysModule, JwtModule.register({})],
+    providers: [AccessTokenService, PasswordHashQueue],
+  });
+  service = moduleRef.get(AccessTokenService);
+  keys = moduleRef.get(KeysService);
+});
+
+afterEach(async () => {
+  await moduleRef.close();
+});
+
+/** A token signed with our current key but with the header and claims given (what an attacker cannot do, a test can). */
+async function signedWithOurKey(header: Record<string, unknown>, claims: Partial<AccessTokenClaims>): Promise<string> {
+  const { kid, signingKey } = keys.currentSigningKey();
+  const now = Math.floor(Date.now() / 1000);
+  const base = { sub: 'user-1', sid: 'session-1', jti: 'jti-1', iat: now, exp: now + TTL_SECONDS, iss: ISSUER, aud: ISSUER };
+  return signJwt({ alg: 'ES256', typ: ACCESS_TOKEN_TYPE, kid, ...header }, { ...base, ...claims }, signingKey);
+}
+
+describe('AccessTokenService.sign', () => {
+  it('signs an RFC 9068 access token with the current key, naming the user and the session', async () => {
+    const { token, expiresIn } = await service.sign('user-1', 'session-1');
+    const [header, payload] = segments(token);
+    expect(decode(header)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: keys.currentSigningKey().kid });
+    const claims = decode(payload);
+    expect(claims).toMatchObject({ sub: 'user-1', sid: 'session-1', iss: ISSUER, aud: ISSUER });
+    expect(claims.jti).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
+    expect(claims.exp).toBe((claims.iat as number) + TTL_SECONDS);
+    expect(expiresIn).toBe(TTL_SECONDS);
+  });
+
+  it('gives each token its own jti', async () => {
+    const first = decode(segments((await service.sign('user-1', 'session-1')).token)[1]);
+    const second = decode(segments((await service.sign('user-1', 'session-1')).token)[1]);
+    expect(first.jti).not.toBe(second.jti);
+  });
+
+  it('never lets a token outlive its session (SESSION_MAX_AGE), nor expire before it was issued', async () => {
+    const endsSoon = await service.sign('user-1', 'session-1', Date.now() + 10_000);
+    expect(endsSoon.expiresIn).toBeGreaterThanOrEqual(9);
+    expect(endsSoon.expiresIn).toBeLessThanOrEqual(10);
+    const claims = decode(segments(endsSoon.token)[1]);
+    expect((claims.exp as number) - (claims.iat as number)).toBe(endsSoon.expiresIn);
+
+    const ended = await service.sign('user-1', 'session-1', Date.now() - 60_000);
+    expect(ended.expiresIn).toBe(0);
+    await expect(service.verify(ended.token)).resolves.toBeUndefined();
+  });
+});
+
+describe('AccessTokenService.verify', () => {
+  it('returns the claims of a token it signed', async () => {
+    const { token } = await service.sign('user-1', 'session-1');
+    await expect(service.verify(token)).resolves.toMatchObject({ sub: 'user-1', sid: 'session-1', iss: ISSUER, aud: ISSUER });
+  });
+
+  it('refuses a token whose payload was changed after signing', async () => {
+    const [header, payload, signature] = segments((await service.sign('user-1', 'session-1')).token);
+    const forged = Buffer.from(JSON.stringify({ ...decode(payload), sub: 'admin' })).toString('base64url');
+    await expect(service.verify(`${header}.${forged}.${signature}`)).resolves.toBeUndefined();
+  });
+
+  it('refuses an unsigned token (alg: none) naming our key', async () => {
+    const { kid } = keys.currentSigningKey();
+    const now = Math.floor(Date.now() / 1000);
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: ACCESS_TOKEN_TYPE, kid })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ sub: 'user-1', sid: 's', jti: 'j', iat: now, exp: now + 60, iss: ISSUER, aud: ISSUER }),
+    ).toString('base64url');
+    await expect(service.verify(`${header}.${payload}.`)).resolves.toBeUndefined();
+  });
+
+  it('refuses other JWTs signed with our key: only the access-token type (`at+jwt`) is one', async () => {
+    await expect(service.verify(await signedWithOurKey({}, {}))).resolves.toBeDefined();
+    await expect(service.verify(await signedWithOurKey({ typ: 'application/at+jwt' }, {}))).resolves.toBeDefined();
+    await expect(service.verify(await signedWithOurKey({ typ: 'JWT' }, {}))).resolves.toBeUndefined();
+    await expect(service.verify(await signedWithOurKey({ typ: undefined }, {}))).resolves.toBeUndefined();
+  });
+
+  it('refuses a token for another issuer or audience, even with a good signature', async () => {
+    await expect(service.verify(await signedWithOurKey({}, { iss: 'http://other.test' }))).resolves.toBeUndefined();
+    await expect(service.verify(await signedWithOurKey({}, { aud: 'http://other.test' }))).resolves.toBeUndefined();
+  });
+
+  it('refuses a token naming a key we do not publish', async () => {
+    const token = await signedWithOurKey({ kid: 'not-a-key-of-ours' }, {});
+    await expect(service.keyFor(token)).resolves.toBeUndefined();
+    await expect(service.verify(token)).resolves.toBeUndefined();
+  });
+
+  it('refuses the high-s twin of an ES256 signature, which verifies as ECDSA too', async () => {
+    const { token } = await service.sign('user-1', 'session-1');
+    const [header, payload, signature] = segments(token);
+    const bytes = Buffer.from(signature, 'base64url');
+    const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+    const highS = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
+    const twin = `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), highS]).toString('base64url')}`;
+    expect(twin).not.toBe(token);
+    await expect(service.verify(twin)).resolves.toBeUndefined();
+  });
+
+  it('refuses another spelling of the same signature bytes (non-canonical base64url)', async () => {
+    const { token } = await service.sign('user-1', 'session-1');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 64 signature bytes take 86 characters, whose last carries 4 bits that decoders ignore.
+    const last = alphabet.indexOf(token.at(-1)!);
+    const respelled = `${token.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(Buffer.from(segments(respelled)[2], 'base64url')).toEqual(Buffer.from(segments(token)[2], 'base64url'));
+    await expect(service.verify(respelled)).resolves.toBeUndefined();
+    await expect(service.verify(`${token}=`)).resolves.toBeUndefined();
+  });
+
+  it('answers undefined, never throws, for strings that are no JWT at all', async () => {
+    for (const junk of ['', 'abc', 'a.b', 'a.b.c.d', '!!!.???.###', `${Buffer.from('[1]').toString('base64url')}.e30.`]) {
+      await expect(service.verify(junk)).resolves.toBeUndefined();
+    }
+  });
+});
