@@ -27,7 +27,7 @@ export class RefreshTokenRotationService {
 
   constructor(
     private readonly tokens: RefreshTokenRepository,
-    private readonly sessionRows: SessionRepository,
+    private readonly sessionRepository: SessionRepository,
     private readonly keys: KeysService,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
@@ -66,7 +66,7 @@ export class RefreshTokenRotationService {
     const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.session.expiresAt);
     const child = { id: randomUUID(), sessionId: state.session.id, parentId: state.token.id, tokenHash: codec.hash(token), nonce, createdAt: now, expiresAt };
-    if (await this.sessionRows.rotate(child)) return this.issued(state, token, expiresAt);
+    if (await this.sessionRepository.rotate(child)) return this.issued(state, token, expiresAt);
     // A concurrent request rotated this token first: decide again on what it stored (a replay).
     const current = await this.tokens.findTokenState(codec.hash(presented));
     if (!current || !isRotated(current)) throw new Error('The refresh token could not be rotated, and no concurrent rotation explains it');
@@ -77,7 +77,7 @@ export class RefreshTokenRotationService {
   private async retry(presented: string, state: GraceRetryState, now: number): Promise<IssuedRefreshToken | undefined> {
     const child = codec.deriveChild(presented, state.child.nonce, this.keys.refreshTokenMacKey());
     if (codec.hash(child) !== state.child.tokenHash) return undefined;
-    await this.sessionRows.touch(state.session.id, now);
+    await this.sessionRepository.touch(state.session.id, now);
     return this.issued(state, child, state.child.expiresAt);
   }
 
