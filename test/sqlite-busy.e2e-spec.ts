@@ -61,8 +61,8 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
       // One write of each kind the app makes while serving.
       const writes = {
         register: start(request(t.server).post('/auth/register').send({ username: newcomer, password: DEFAULT_PASSWORD })), // TypeORM insert
-        login: start(request(t.server).post('/auth/login').send({ username: alice.username, password: alice.password })), // Sql.transaction + audit Sql.run
-        refresh: start(refresh(t.server, bob.refreshToken)), // rotation: Sql.transaction
+        login: start(request(t.server).post('/auth/login').send({ username: alice.username, password: alice.password })), // UnitOfWork.commit + audit insert
+        refresh: start(refresh(t.server, bob.refreshToken)), // rotation: UnitOfWork.commit
         logout: start(logout(t.server, carol.refreshToken)), // TypeORM update
         rotate: keys.rotate().then((key) => key.kid), // key insert + retire update, then the reload
       };

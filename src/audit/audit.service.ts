@@ -1,17 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BadRequestException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Sql } from '../database/sql.js';
-import { Brackets, Repository } from 'typeorm';
-import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
-import {
-  ADD_REPEATS,
-  INSERT_EVENT,
-  UPSERT_REPEATABLE,
-  UPSERT_REPEATABLE_FOR_SESSION,
-  UPSERT_REPEATABLE_FOR_USERNAME,
-} from './audit.sql.js';
+import type { AuditEvent, AuditEventType } from './audit-event.entity.js';
+import { AuditEventRepository, type AuditCursor } from './audit-event.repository.js';
 import { RepeatBuffer } from './repeat-buffer.js';
 
 /** Longest User-Agent stored: enough to tell browsers apart, too short to carry a payload. */
@@ -39,17 +30,14 @@ export class AuditService implements OnModuleDestroy {
 
   private readonly repeats = new RepeatBuffer((counts) => this.addRepeats(counts));
 
-  constructor(
-    @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
-    private readonly sql: Sql,
-  ) {}
+  constructor(private readonly events: AuditEventRepository) {}
 
   /** Never throws: losing an audit row must not fail the login or refresh it describes. */
   async record(type: AuditEventType, input: AuditInput = {}, now = Date.now()): Promise<void> {
     const event = this.event(type, input, now);
     this.log(type, event, input);
     try {
-      await this.sql.run(INSERT_EVENT, [event.id, event.userId, event.sessionId, event.type, event.ip, event.userAgent, event.detail, event.createdAt]);
+      await this.events.insert(event);
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
@@ -70,16 +58,15 @@ export class AuditService implements OnModuleDestroy {
     const known = this.repeats.rowOf(requestKey);
     if (known) return this.repeats.count(known);
     const event = this.event(type, input, now);
-    const values = [event.id, event.type, event.ip, event.userAgent, event.detail, event.createdAt];
     try {
       let rowKey = requestKey;
-      let rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_USERNAME, [...values, rowKey, normalized]);
-      if (rows.length === 0) {
+      let occurrences = await this.events.upsertRepeatableForUsername(event, rowKey, normalized);
+      if (occurrences === undefined) {
         rowKey = dedupeKey(type, '', scope);
-        rows = await this.sql.all(UPSERT_REPEATABLE, [...values, rowKey]);
+        occurrences = await this.events.upsertRepeatable(event, rowKey);
       }
       this.repeats.remember(requestKey, rowKey);
-      if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
+      if (occurrences === 1) this.log(type, event, input, { repeatsCounted: true });
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
@@ -104,19 +91,9 @@ export class AuditService implements OnModuleDestroy {
     if (known) return this.repeats.count(known);
     const event = this.event(type, { ...input, ...session }, now);
     try {
-      const rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_SESSION, [
-        event.id,
-        event.userId,
-        event.sessionId,
-        event.type,
-        event.ip,
-        event.userAgent,
-        event.detail,
-        event.createdAt,
-        key,
-      ]);
+      const occurrences = await this.events.upsertRepeatableForSession(event, key);
       this.repeats.remember(key, key);
-      if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
+      if (occurrences === 1) this.log(type, event, input, { repeatsCounted: true });
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
@@ -129,7 +106,7 @@ export class AuditService implements OnModuleDestroy {
   private async addRepeats(counts: Map<string, number>): Promise<void> {
     for (const [rowKey, n] of counts) {
       try {
-        await this.sql.run(ADD_REPEATS, [n, rowKey]);
+        await this.events.addRepeats(rowKey, n);
       } catch (error) {
         this.logger.error(`Could not count ${n} repeated audit events: ${(error as Error).message}`);
       }
@@ -144,12 +121,7 @@ export class AuditService implements OnModuleDestroy {
     const cutoff = now - retentionMs;
     let purged = 0;
     for (;;) {
-      const result = await this.events
-        .createQueryBuilder()
-        .delete()
-        .where(`id IN (SELECT id FROM audit_events WHERE created_at < :cutoff LIMIT ${PURGE_BATCH})`, { cutoff })
-        .execute();
-      const deleted = result.affected ?? 0;
+      const deleted = await this.events.deleteBatchCreatedBefore(cutoff, PURGE_BATCH);
       purged += deleted;
       if (deleted < PURGE_BATCH) return purged;
       await nextTurn();
@@ -179,22 +151,9 @@ export class AuditService implements OnModuleDestroy {
   async listForUser(userId: string, limit: number, cursor?: string): Promise<AuditPage> {
     // Counts still in memory belong in what the user reads.
     await this.repeats.drain();
-    const query = this.events
-      .createQueryBuilder('e')
-      .where('e.user_id = :userId', { userId })
-      .orderBy('e.created_at', 'DESC')
-      .addOrderBy('e.id', 'DESC')
-      .take(limit + 1);
     const after = decodeCursor(cursor);
     if (cursor && !after) throw new BadRequestException('cursor is not a cursor this API returned');
-    if (after) {
-      query.andWhere(
-        new Brackets((q) =>
-          q.where('e.created_at < :at', { at: after.at }).orWhere('e.created_at = :at AND e.id < :id', { id: after.id }),
-        ),
-      );
-    }
-    const rows = await query.getMany();
+    const rows = await this.events.findForUser(userId, limit + 1, after);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, next: rows.length > limit && last ? encodeCursor(last) : null };
@@ -210,7 +169,7 @@ function encodeCursor(event: AuditEvent): string {
   return Buffer.from(`${event.createdAt}:${event.id}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string | undefined): { at: number; id: string } | undefined {
+function decodeCursor(cursor: string | undefined): AuditCursor | undefined {
   if (!cursor) return undefined;
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
   const valid = /^\d{1,15}$/.test(at ?? '') && /^[0-9a-f-]{36}$/i.test(id ?? '');

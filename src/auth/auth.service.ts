@@ -3,7 +3,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
-import { RefreshTokenRotation } from '../sessions/refresh-token-rotation.service.js';
+import { RefreshTokenRotationService } from '../sessions/refresh-token-rotation.service.js';
 import { SessionsService, type IssuedRefreshToken } from '../sessions/sessions.service.js';
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -27,7 +27,7 @@ export class AuthService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
-    private readonly rotation: RefreshTokenRotation,
+    private readonly rotation: RefreshTokenRotationService,
     private readonly accessTokens: AccessTokenService,
     private readonly throttle: LoginThrottleService,
     private readonly audit: AuditService,

@@ -5,7 +5,6 @@ import type { AccessTokenClaims } from './access-token.service.js';
  * verified again. Keyed by the whole token: hashing it per request cost more than the lookup.
  */
 const MAX_ENTRIES = 10_000;
-const keyOf = (token: string) => token;
 
 /**
  * Access tokens whose signature, issuer and type were already verified, keyed by the exact token
@@ -17,11 +16,10 @@ export class VerifiedTokenCache {
   private readonly entries = new Map<string, AccessTokenClaims>();
 
   get(token: string, now = Date.now()): AccessTokenClaims | undefined {
-    const key = keyOf(token);
-    const claims = this.entries.get(key);
+    const claims = this.entries.get(token);
     if (!claims) return undefined;
     if (claims.exp * 1000 <= now) {
-      this.entries.delete(key);
+      this.entries.delete(token);
       return undefined;
     }
     return claims;
@@ -31,6 +29,6 @@ export class VerifiedTokenCache {
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     // Only what the guard needs: a small object per entry.
     const { sub, sid, jti, exp, iat, iss, aud } = claims;
-    this.entries.set(keyOf(token), { sub, sid, jti, exp, iat, iss, aud });
+    this.entries.set(token, { sub, sid, jti, exp, iat, iss, aud });
   }
 }

@@ -2,13 +2,13 @@ import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { Sql } from './sql.js';
 import { SqliteAdapter } from './sqlite-adapter.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 @Global()
 @Module({
   providers: [
-    Sql,
+    UnitOfWork,
     {
       provide: SqliteAdapter,
       inject: [DataSource, ConfigService],
@@ -16,6 +16,6 @@ import { SqliteAdapter } from './sqlite-adapter.js';
         new SqliteAdapter(dataSource, config.get('database', { infer: true }).busyTimeout * 1000),
     },
   ],
-  exports: [Sql, SqliteAdapter],
+  exports: [UnitOfWork, SqliteAdapter],
 })
 export class DatabaseModule {}

@@ -11,13 +11,10 @@ import {
 } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import type { AppConfig, AuthConfig, JwtAlgorithm } from '../config/app-config.js';
-import { SqliteAdapter } from '../database/sqlite-adapter.js';
-import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeyEncryption } from './key-encryption.js';
-import { SigningKey, type KeyPurpose } from './signing-key.entity.js';
+import type { SigningKey } from './signing-key.entity.js';
+import { SigningKeyRepository } from './signing-key.repository.js';
 
 export interface AccessTokenKey {
   kid: string;
@@ -78,8 +75,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   readonly retiredKeyLifetimeMs: number;
 
   constructor(
-    @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
-    private readonly sqlite: SqliteAdapter,
+    private readonly keys: SigningKeyRepository,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -90,7 +86,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.encryptPlaintextKeys();
-    this.refreshMacKey = createSecretKey(Buffer.from(this.open(await this.ensureMacKey()), 'base64url'));
+    this.refreshMacKey = createSecretKey(Buffer.from(this.encryption.open(await this.ensureMacKey()), 'base64url'));
     if (this.auth.jwtSecret) {
       const key = createSecretKey(Buffer.from(this.auth.jwtSecret, 'utf8'));
       const kid = `env-${createHash('sha256').update(this.auth.jwtSecret).digest('hex').slice(0, 8)}`;
@@ -175,10 +171,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     // Retire only keys older than ours: if two rotations race, the newest key wins everywhere.
     // Stamped after the key generation, as close to the commit as we can: the published window
     // counts from this time.
-    await this.keys.update(
-      { purpose: 'access_token', retiredAt: IsNull(), createdAt: LessThan(now) },
-      { retiredAt: Math.max(now, Date.now()) },
-    );
+    await this.keys.retireAccessTokenKeysCreatedBefore(now, Math.max(now, Date.now()));
     await this.reload(now);
     this.logger.log(`Rotated access-token signing key; new kid ${kid}`);
     return this.published.get(kid)!;
@@ -196,13 +189,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
   /** Reads the live and recently retired keys of the configured algorithm. */
   private async reload(now = Date.now()): Promise<void> {
     const horizon = now - this.retiredKeyLifetimeMs;
-    const rows = await this.keys.find({
-      where: [
-        { purpose: 'access_token', alg: this.auth.jwtAlg, retiredAt: IsNull() },
-        { purpose: 'access_token', alg: this.auth.jwtAlg, retiredAt: MoreThan(horizon) },
-      ],
-      order: { createdAt: 'DESC', id: 'DESC' },
-    });
+    const rows = await this.keys.findPublishable(this.auth.jwtAlg, horizon);
     const published = new Map<string, AccessTokenKey>();
     for (const row of rows) {
       const key = this.published.get(row.id) ?? this.readKey(row);
@@ -226,7 +213,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
 
   private async insertSigningKey(now: number): Promise<string> {
     const kid = randomUUID();
-    await this.keys.insert({
+    const stored = await this.keys.insert({
       id: kid,
       purpose: 'access_token',
       alg: this.auth.jwtAlg,
@@ -234,6 +221,7 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
       createdAt: now,
       retiredAt: null,
     });
+    if (!stored) throw new Error(`A signing key with the new kid ${kid} exists already`);
     this.logger.log(`Generated a new ${this.auth.jwtAlg} signing key (kid ${kid})`);
     return kid;
   }
@@ -243,28 +231,22 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
    * together may both insert; each then reads the same oldest row, so they agree.
    */
   private async ensureMacKey(): Promise<string> {
-    const purpose: KeyPurpose = 'refresh_token_mac';
-    const oldest = () =>
-      this.keys.findOne({ where: { purpose, retiredAt: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
-    let row = await oldest();
+    let row = await this.keys.findOldestLive('refresh_token_mac');
     if (!row) {
-      try {
-        // A fixed id: instances starting together on an empty database race for one row, and
-        // the loser reads the winner's key (clocks cannot make them pick different ones).
-        await this.keys.insert({
-          id: MAC_KEY_ID,
-          purpose,
-          alg: 'HS256',
-          material: this.encryption.seal(randomBytes(32).toString('base64url')),
-          createdAt: Date.now(),
-          retiredAt: null,
-        });
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-      }
-      row = await oldest();
+      // A fixed id: instances starting together on an empty database race for one row, and
+      // the loser (its insert refused) reads the winner's key (clocks cannot make them pick different ones).
+      await this.keys.insert({
+        id: MAC_KEY_ID,
+        purpose: 'refresh_token_mac',
+        alg: 'HS256',
+        material: this.encryption.seal(randomBytes(32).toString('base64url')),
+        createdAt: Date.now(),
+        retiredAt: null,
+      });
+      row = await this.keys.findOldestLive('refresh_token_mac');
     }
-    return row!.material;
+    if (!row) throw new Error('The refresh-token MAC key could not be stored');
+    return row.material;
   }
 
   /**
@@ -275,21 +257,14 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
    */
   private async encryptPlaintextKeys(): Promise<void> {
     if (!this.encryption.enabled) return;
-    const rows = await this.keys.find();
+    const rows = await this.keys.findAll();
     const plaintext = rows.filter((r) => !KeyEncryption.isSealed(r.material));
     if (!plaintext.length) return;
     if (plaintext.length < rows.length) {
       for (const row of plaintext) this.logger.error(`Refusing ${row.purpose} key ${row.id}: stored in the clear although the keys are encrypted`);
       return;
     }
-    // Retried whole while another process holds SQLite's write lock (never one statement of it).
-    await this.sqlite.retry(() =>
-      this.keys.manager.transaction(async (manager) => {
-        for (const row of plaintext) {
-          await manager.update(SigningKey, { id: row.id, material: row.material }, { material: this.encryption.seal(row.material) });
-        }
-      }),
-    );
+    await this.keys.replaceMaterials(plaintext.map((row) => ({ id: row.id, from: row.material, to: this.encryption.seal(row.material) })));
     for (const row of plaintext) this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
   }
 
@@ -303,12 +278,8 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private open(material: string): string {
-    return this.encryption.open(material);
-  }
-
   private toAccessTokenKey(row: SigningKey): AccessTokenKey {
-    const material = this.open(row.material);
+    const material = this.encryption.open(row.material);
     const alg = row.alg as JwtAlgorithm;
     const base = { kid: row.id, alg, createdAt: row.createdAt, retiredAt: row.retiredAt };
     if (alg === 'HS256') {

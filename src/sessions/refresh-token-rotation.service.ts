@@ -3,37 +3,31 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuditService } from '../audit/audit.service.js';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
-import { Sql } from '../database/sql.js';
-import { isUniqueViolation } from '../database/unique-violation.js';
 import { KeysService } from '../keys/keys.service.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
+import { RefreshTokenRepository } from './refresh-token.repository.js';
+import {
+  isExpired,
+  isGraceRetry,
+  isReuse,
+  isRotated,
+  isSessionExpired,
+  isSessionRevoked,
+  type GraceRetryState,
+  type RefreshTokenState,
+} from './refresh-token-state.js';
+import { SessionRepository } from './session.repository.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from './sessions.service.js';
-import { INSERT_TOKEN, LOAD_TOKEN_STATE, TOUCH_SESSION } from './sessions.sql.js';
-
-/** A presented token, its session, and the child it was rotated into (if any). */
-interface TokenState {
-  tokenId: string;
-  tokenExpiresAt: number;
-  sessionId: string;
-  userId: string;
-  sessionExpiresAt: number;
-  sessionRevokedAt: number | null;
-  childId: string | null;
-  childCreatedAt: number | null;
-  childExpiresAt: number | null;
-  childNonce: string | null;
-  childTokenHash: string | null;
-  grandchildId: string | null;
-}
 
 /** Rotation, the grace window and reuse detection: the one place that decides what a refresh token is worth. */
 @Injectable()
-export class RefreshTokenRotation {
+export class RefreshTokenRotationService {
   private readonly auth: AuthConfig;
 
   constructor(
-    private readonly sql: Sql,
+    private readonly tokens: RefreshTokenRepository,
+    private readonly sessionRepository: SessionRepository,
     private readonly keys: KeysService,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
@@ -49,59 +43,50 @@ export class RefreshTokenRotation {
    */
   async rotate(presented: unknown, client: ClientInfo = {}, now = Date.now()): Promise<IssuedRefreshToken> {
     if (!codec.isWellFormed(presented)) throw new InvalidRefreshTokenError('malformed');
-    const state = await this.load(presented);
+    const state = await this.tokens.findTokenState(codec.hash(presented));
     if (!state) throw new InvalidRefreshTokenError('unknown');
-    this.assertSessionLive(state, now);
-    if (state.childId) return this.replay(presented, state, client, now);
-    if (state.tokenExpiresAt <= now) throw new InvalidRefreshTokenError('expired');
-
-    const nonce = codec.newNonce();
-    const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
-    const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.sessionExpiresAt);
-    try {
-      // The unique index on parent_id is the compare-and-set: one child per token, ever. The
-      // session's last use is recorded in the same transaction.
-      await this.sql.transaction([
-        [INSERT_TOKEN, [randomUUID(), state.sessionId, state.tokenId, codec.hash(token), nonce, now, expiresAt]],
-        [TOUCH_SESSION, [now, state.sessionId]],
-      ]);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      // A concurrent request rotated this token first: answer as for any replay.
-      const current = await this.load(presented);
-      if (!current?.childId) throw error;
-      this.assertSessionLive(current, now);
-      return this.replay(presented, current, client, now);
-    }
-    return { userId: state.userId, sessionId: state.sessionId, token, expiresAt, sessionExpiresAt: state.sessionExpiresAt };
+    return this.decide(presented, state, client, now);
   }
 
-  /**
-   * The presented token was already rotated. Inside the grace window, and while its child is
-   * still the session's current token, hand back that same child (a retry after a lost
-   * response). Anything else means two parties hold the token: revoke the whole session.
-   */
-  private async replay(presented: string, state: TokenState, client: ClientInfo, now: number): Promise<IssuedRefreshToken> {
+  /** What the presented token is worth, one rule per line. */
+  private async decide(presented: string, state: RefreshTokenState, client: ClientInfo, now: number): Promise<IssuedRefreshToken> {
     const graceMs = this.auth.refreshReuseGrace * 1000;
-    const inGrace =
-      graceMs > 0 &&
-      state.childCreatedAt !== null &&
-      now - state.childCreatedAt <= graceMs &&
-      state.grandchildId === null &&
-      state.childExpiresAt !== null &&
-      state.childExpiresAt > now &&
-      state.childNonce !== null;
-    if (inGrace) {
-      const child = codec.deriveChild(presented, state.childNonce!, this.keys.refreshTokenMacKey());
-      if (codec.hash(child) === state.childTokenHash) {
-        await this.touch(state.sessionId, now);
-        return { userId: state.userId, sessionId: state.sessionId, token: child, expiresAt: state.childExpiresAt!, sessionExpiresAt: state.sessionExpiresAt };
-      }
-    }
-    if (await this.sessions.revoke(state.sessionId, 'refresh_token_reuse', now)) {
+    if (isSessionRevoked(state)) throw new InvalidRefreshTokenError('revoked');
+    if (isSessionExpired(state, now)) throw new InvalidRefreshTokenError('session_expired');
+    // A child that does not derive from the presented token is no retry of it: reuse.
+    if (isGraceRetry(state, now, graceMs)) return (await this.retry(presented, state, now)) ?? this.reuse(state, client, now);
+    if (isReuse(state, now, graceMs)) return this.reuse(state, client, now);
+    if (isExpired(state, now)) throw new InvalidRefreshTokenError('expired');
+    return this.rotateCurrent(presented, state, client, now);
+  }
+
+  /** The token is the session's current one: derive its child and store it, unless a concurrent call did first. */
+  private async rotateCurrent(presented: string, state: RefreshTokenState, client: ClientInfo, now: number): Promise<IssuedRefreshToken> {
+    const nonce = codec.newNonce();
+    const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
+    const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.session.expiresAt);
+    const child = { id: randomUUID(), sessionId: state.session.id, parentId: state.token.id, tokenHash: codec.hash(token), nonce, createdAt: now, expiresAt };
+    if (await this.sessionRepository.rotate(child)) return this.issued(state, token, expiresAt);
+    // A concurrent request rotated this token first: decide again on what it stored (a replay).
+    const current = await this.tokens.findTokenState(codec.hash(presented));
+    if (!current || !isRotated(current)) throw new Error('The refresh token could not be rotated, and no concurrent rotation explains it');
+    return this.decide(presented, current, client, now);
+  }
+
+  /** The child again, when it really derives from the presented token; undefined otherwise (then it is reuse). */
+  private async retry(presented: string, state: GraceRetryState, now: number): Promise<IssuedRefreshToken | undefined> {
+    const child = codec.deriveChild(presented, state.child.nonce, this.keys.refreshTokenMacKey());
+    if (codec.hash(child) !== state.child.tokenHash) return undefined;
+    await this.sessionRepository.touch(state.session.id, now);
+    return this.issued(state, child, state.child.expiresAt);
+  }
+
+  /** Two parties hold the token: the whole session is revoked (audited once), and the token refused. */
+  private async reuse(state: RefreshTokenState, client: ClientInfo, now: number): Promise<never> {
+    if (await this.sessions.revoke(state.session.id, 'refresh_token_reuse', now)) {
       await this.audit.record('refresh_token_reuse', {
-        userId: state.userId,
-        sessionId: state.sessionId,
+        userId: state.session.userId,
+        sessionId: state.session.id,
         ip: client.ip,
         userAgent: client.userAgent,
         detail: { sessionRevoked: true },
@@ -110,33 +95,7 @@ export class RefreshTokenRotation {
     throw new InvalidRefreshTokenError('reused');
   }
 
-  private assertSessionLive(state: TokenState, now: number): void {
-    if (state.sessionRevokedAt !== null) throw new InvalidRefreshTokenError('revoked');
-    if (state.sessionExpiresAt <= now) throw new InvalidRefreshTokenError('session_expired');
-  }
-
-  private async touch(sessionId: string, now: number): Promise<void> {
-    await this.sql.run(TOUCH_SESSION, [now, sessionId]);
-  }
-
-  private async load(token: string): Promise<TokenState | null> {
-    const row = await this.sql.one<Record<string, string | number | null>>(LOAD_TOKEN_STATE, [codec.hash(token)]);
-    if (!row) return null;
-    const num = (v: string | number | null) => (v === null ? null : Number(v));
-    const str = (v: string | number | null) => (v === null ? null : String(v));
-    return {
-      tokenId: String(row.token_id),
-      tokenExpiresAt: Number(row.token_expires_at),
-      sessionId: String(row.session_id),
-      userId: String(row.user_id),
-      sessionExpiresAt: Number(row.session_expires_at),
-      sessionRevokedAt: num(row.session_revoked_at),
-      childId: str(row.child_id),
-      childCreatedAt: num(row.child_created_at),
-      childExpiresAt: num(row.child_expires_at),
-      childNonce: str(row.child_nonce),
-      childTokenHash: str(row.child_token_hash),
-      grandchildId: str(row.grandchild_id),
-    };
+  private issued(state: RefreshTokenState, token: string, expiresAt: number): IssuedRefreshToken {
+    return { userId: state.session.userId, sessionId: state.session.id, token, expiresAt, sessionExpiresAt: state.session.expiresAt };
   }
 }

@@ -1,11 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '../database/sql.js';
-
-/** The session joined with its user: a deleted user (cascade) makes the session disappear too. */
-const LOAD_SESSION = `
-  SELECT s.user_id AS user_id, u.username AS username, s.revoked_at AS revoked_at, s.expires_at AS expires_at
-    FROM sessions s JOIN users u ON u.id = s.user_id
-   WHERE s.id = ?`;
+import { SessionRepository } from './session.repository.js';
 
 interface Entry {
   userId: string;
@@ -33,7 +27,7 @@ export class SessionStateCache {
   /** Recent user-wide revocations, so a query that raced one cannot cache a stale "active". */
   private readonly userRevocations = new Map<string, { at: number; except?: string }>();
 
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly sessions: SessionRepository) {}
 
   /**
    * The username when the session exists, belongs to the user, is not revoked and not past its
@@ -43,11 +37,6 @@ export class SessionStateCache {
     let entry = this.entries.get(sessionId);
     if (!entry || now - entry.checkedAt >= SESSION_STATE_TTL_MS) entry = (await this.load(sessionId)) ?? undefined;
     return entry && entry.active && entry.userId === userId && entry.expiresAt > now ? entry.username : undefined;
-  }
-
-  /** True when the session exists, belongs to the user, is not revoked and not past its absolute expiry. */
-  async isActive(sessionId: string, userId: string, now = Date.now()): Promise<boolean> {
-    return (await this.activeUsername(sessionId, userId, now)) !== undefined;
   }
 
   /** Called after a revocation is committed: the session is dead here from now on. */
@@ -86,22 +75,13 @@ export class SessionStateCache {
 
   private async query(sessionId: string): Promise<Entry | null> {
     const checkedAt = Date.now();
-    const raw = await this.sql.one<{ user_id: string; username: string; revoked_at: unknown; expires_at: unknown }>(
-      LOAD_SESSION,
-      [sessionId],
-    );
-    if (!raw) {
+    const row = await this.sessions.findStanding(sessionId);
+    if (!row) {
       this.entries.delete(sessionId);
       return null;
     }
     // A revocation recorded here while the query ran wins over what the query read.
     const marked = this.entries.get(sessionId);
-    const row = {
-      userId: raw.user_id,
-      username: raw.username,
-      revokedAt: raw.revoked_at === null ? null : Number(raw.revoked_at),
-      expiresAt: Number(raw.expires_at),
-    };
     const userRevocation = this.userRevocations.get(row.userId);
     const revokedMeanwhile =
       (marked && !marked.active && marked.checkedAt >= checkedAt) ||

@@ -2,19 +2,30 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { KeysModule } from '../keys/keys.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { RefreshToken } from './refresh-token.entity.js';
-import { RefreshTokenRotation } from './refresh-token-rotation.service.js';
+import { RefreshTokenRepository } from './refresh-token.repository.js';
+import { RefreshTokenRotationService } from './refresh-token-rotation.service.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session } from './session.entity.js';
+import { SessionRepository } from './session.repository.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsPurgeTask } from './sessions-purge.task.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Session, RefreshToken]), KeysModule, AuditModule],
+  imports: [TypeOrmModule.forFeature([Session, RefreshToken]), KeysModule, AuditModule, UsersModule],
   controllers: [SessionsController],
-  providers: [SessionsService, RefreshTokenRotation, SessionStateCache, SessionRevocationBus, SessionsPurgeTask],
-  exports: [SessionsService, RefreshTokenRotation, SessionStateCache],
+  providers: [
+    SessionRepository,
+    RefreshTokenRepository,
+    SessionsService,
+    RefreshTokenRotationService,
+    SessionStateCache,
+    SessionRevocationBus,
+    SessionsPurgeTask,
+  ],
+  exports: [SessionsService, RefreshTokenRotationService, SessionStateCache],
 })
 export class SessionsModule {}

@@ -10,6 +10,7 @@ import { loadConfig } from '../config/env.validation.js';
 import { buildDataSourceOptions } from '../database/data-source-options.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { User } from '../users/user.entity.js';
+import { UsersModule } from '../users/users.module.js';
 import { InvalidRefreshTokenError, type RefreshRejection } from './invalid-refresh-token.error.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
@@ -18,7 +19,9 @@ import { RedisModule } from '../redis/redis.module.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import { Session } from './session.entity.js';
-import { RefreshTokenRotation } from './refresh-token-rotation.service.js';
+import { RefreshTokenRotationService } from './refresh-token-rotation.service.js';
+import { RefreshTokenRepository } from './refresh-token.repository.js';
+import { SessionRepository } from './session.repository.js';
 import { SessionsService, type ClientInfo, type IssuedRefreshToken } from './sessions.service.js';
 
 const SECOND = 1000;
@@ -34,7 +37,7 @@ interface Ctx {
   cache: SessionStateCache;
   dataSource: DataSource;
   userId: string;
-  /** `RefreshTokenRotation.rotate` at a given time. */
+  /** `RefreshTokenRotationService.rotate` at a given time. */
   rotate(token: unknown, now: number, client?: ClientInfo): Promise<IssuedRefreshToken>;
 }
 
@@ -70,8 +73,9 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
       AuditModule,
       RedisModule,
       DatabaseModule,
+      UsersModule,
     ],
-    providers: [SessionsService, RefreshTokenRotation, SessionStateCache, SessionRevocationBus],
+    providers: [SessionRepository, RefreshTokenRepository, SessionsService, RefreshTokenRotationService, SessionStateCache, SessionRevocationBus],
   }).compile();
   moduleRef.useLogger(false);
   await moduleRef.init();
@@ -84,7 +88,7 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
     cache: moduleRef.get(SessionStateCache),
     dataSource,
     userId,
-    rotate: (token, now, client = {}) => moduleRef.get(RefreshTokenRotation).rotate(token, client, now),
+    rotate: (token, now, client = {}) => moduleRef.get(RefreshTokenRotationService).rotate(token, client, now),
   };
   return ctx;
 }
@@ -281,9 +285,9 @@ describe('SessionsService', () => {
         const first = await service.create(userId, {}, T0);
         await rotate(first.token, T0);
         // Timestamps are in the future (T0), so the session is not past its expiry for the cache's clock.
-        await expect(cache.isActive(first.sessionId, userId)).resolves.toBe(true);
+        await expect(cache.activeUsername(first.sessionId, userId)).resolves.toEqual(expect.any(String));
         await expectRejected(rotate(first.token, T0 + 1), 'reused');
-        await expect(cache.isActive(first.sessionId, userId)).resolves.toBe(false);
+        await expect(cache.activeUsername(first.sessionId, userId)).resolves.toBeUndefined();
       });
 
       it('leaves the user’s other sessions alone', async () => {
@@ -507,7 +511,7 @@ describe('SessionsService', () => {
 
       expect(await session(dataSource, mine.sessionId)).toMatchObject({ revokedAt: T0 + 1, revokedReason: 'revoked' });
       await expectRejected(rotate(mine.token, T0 + 2), 'revoked');
-      await expect(cache.isActive(mine.sessionId, userId)).resolves.toBe(false);
+      await expect(cache.activeUsername(mine.sessionId, userId)).resolves.toBeUndefined();
       expect((await session(dataSource, other.sessionId)).revokedAt).toBeNull();
     });
 
@@ -556,12 +560,12 @@ describe('SessionsService', () => {
       const { service, cache, userId } = await setup();
       const a = await service.create(userId, {}, T0);
       const b = await service.create(userId, {}, T0);
-      await expect(cache.isActive(a.sessionId, userId)).resolves.toBe(true);
+      await expect(cache.activeUsername(a.sessionId, userId)).resolves.toEqual(expect.any(String));
 
       await expect(service.revokeAllForUser(userId, 'password_changed', undefined, T0 + 1)).resolves.toBe(2);
 
-      await expect(cache.isActive(a.sessionId, userId)).resolves.toBe(false);
-      await expect(cache.isActive(b.sessionId, userId)).resolves.toBe(false);
+      await expect(cache.activeUsername(a.sessionId, userId)).resolves.toBeUndefined();
+      await expect(cache.activeUsername(b.sessionId, userId)).resolves.toBeUndefined();
     });
   });
 

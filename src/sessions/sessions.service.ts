@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
 import type { ClientInfo } from '../common/http/client-info.js';
 import type { AuthConfig, AppConfig } from '../config/app-config.js';
-import { Sql } from '../database/sql.js';
-import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
-import { INSERT_SESSION, INSERT_TOKEN, LIVE_SESSIONS_BEYOND, USER_HAS_PASSWORD_HASH } from './sessions.sql.js';
+import { RefreshTokenRepository } from './refresh-token.repository.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
-import { Session, type SessionRevokeReason } from './session.entity.js';
+import type { Session, SessionRevokeReason } from './session.entity.js';
+import { SessionRepository } from './session.repository.js';
 
 export type { ClientInfo } from '../common/http/client-info.js';
 
@@ -25,16 +22,14 @@ export interface IssuedRefreshToken {
   sessionExpiresAt: number;
 }
 
-
-/** Starts, lists, revokes and purges sessions. Rotation lives in RefreshTokenRotation. */
+/** Starts, lists, revokes and purges sessions. Rotation lives in RefreshTokenRotationService. */
 @Injectable()
 export class SessionsService {
   private readonly auth: AuthConfig;
 
   constructor(
-    @InjectRepository(Session) private readonly sessions: Repository<Session>,
-    @InjectRepository(RefreshToken) private readonly tokens: Repository<RefreshToken>,
-    private readonly sql: Sql,
+    private readonly sessions: SessionRepository,
+    private readonly tokens: RefreshTokenRepository,
     private readonly state: SessionStateCache,
     private readonly bus: SessionRevocationBus,
     config: ConfigService<AppConfig, true>,
@@ -64,14 +59,8 @@ export class SessionsService {
     };
     const token = codec.generate();
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
-    // One transaction: a crash can never leave a session without its first token.
-    const created = await this.sql.transaction(
-      [
-        [INSERT_SESSION, [session.id, userId, now, now, session.expiresAt, null, null, session.userAgent, session.ip]],
-        [INSERT_TOKEN, [randomUUID(), session.id, null, codec.hash(token), null, now, expiresAt]],
-      ],
-      passwordHash === undefined ? undefined : [USER_HAS_PASSWORD_HASH, [userId, passwordHash]],
-    );
+    const first = { id: randomUUID(), sessionId: session.id, parentId: null, tokenHash: codec.hash(token), nonce: null, createdAt: now, expiresAt };
+    const created = await this.sessions.create(session, first, passwordHash);
     return created ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt } : undefined;
   }
 
@@ -84,15 +73,9 @@ export class SessionsService {
     reason: SessionRevokeReason = 'logout',
   ): Promise<{ sessionId: string; userId: string } | undefined> {
     if (!codec.isWellFormed(presented)) return undefined;
-    const row = await this.tokens
-      .createQueryBuilder('t')
-      .innerJoin(Session, 's', 's.id = t.session_id')
-      .select('s.id', 'session_id')
-      .addSelect('s.user_id', 'user_id')
-      .where('t.token_hash = :hash', { hash: codec.hash(presented) })
-      .getRawOne<{ session_id: string; user_id: string }>();
-    if (!row || !(await this.revoke(row.session_id, reason))) return undefined;
-    return { sessionId: row.session_id, userId: row.user_id };
+    const owner = await this.tokens.findSessionOf(codec.hash(presented));
+    if (!owner || !(await this.revoke(owner.sessionId, reason))) return undefined;
+    return owner;
   }
 
   /**
@@ -103,32 +86,18 @@ export class SessionsService {
   async liveSessionsOf(presented: unknown[], now = Date.now()): Promise<Array<{ sessionId: string; userId: string }>> {
     const hashes = [...new Set(presented.filter((token) => codec.isWellFormed(token)).map((token) => codec.hash(token)))];
     if (!hashes.length) return [];
-    const rows = await this.tokens
-      .createQueryBuilder('t')
-      .innerJoin(Session, 's', 's.id = t.session_id')
-      .select('t.token_hash', 'token_hash')
-      .addSelect('s.id', 'session_id')
-      .addSelect('s.user_id', 'user_id')
-      .where('t.token_hash IN (:...hashes)', { hashes })
-      .andWhere('s.revoked_at IS NULL')
-      .andWhere('s.expires_at > :now', { now })
-      .getRawMany<{ token_hash: string; session_id: string; user_id: string }>();
-    const byHash = new Map(rows.map((row) => [row.token_hash, row]));
+    const byHash = await this.tokens.findLiveSessionsOf(hashes, now);
     const sessions = new Map<string, { sessionId: string; userId: string }>();
     for (const hash of hashes) {
-      const row = byHash.get(hash);
-      if (row && !sessions.has(row.session_id)) sessions.set(row.session_id, { sessionId: row.session_id, userId: row.user_id });
+      const owner = byHash.get(hash);
+      if (owner && !sessions.has(owner.sessionId)) sessions.set(owner.sessionId, owner);
     }
     return [...sessions.values()];
   }
 
   /** Marks a session revoked; returns false when it was already revoked or does not exist. */
   async revoke(sessionId: string, reason: SessionRevokeReason, now = Date.now()): Promise<boolean> {
-    const result = await this.sessions.update(
-      { id: sessionId, revokedAt: IsNull() },
-      { revokedAt: now, revokedReason: reason },
-    );
-    if (!result.affected) return false;
+    if (!(await this.sessions.revoke(sessionId, reason, now))) return false;
     this.state.markRevoked(sessionId);
     await this.bus.sessionRevoked(sessionId);
     return true;
@@ -136,11 +105,7 @@ export class SessionsService {
 
   /** Revokes one of the user's own live sessions; false when it is not theirs, unknown or already dead. */
   async revokeOwn(userId: string, sessionId: string, now = Date.now()): Promise<boolean> {
-    const result = await this.sessions.update(
-      { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
-      { revokedAt: now, revokedReason: 'revoked' },
-    );
-    if (!result.affected) return false;
+    if (!(await this.sessions.revokeOwn(userId, sessionId, now))) return false;
     this.state.markRevoked(sessionId);
     await this.bus.sessionRevoked(sessionId);
     return true;
@@ -153,13 +118,10 @@ export class SessionsService {
     keepSessionId?: string,
     now = Date.now(),
   ): Promise<number> {
-    const result = await this.sessions.update(
-      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
-      { revokedAt: now, revokedReason: reason },
-    );
+    const revoked = await this.sessions.revokeAllForUser(userId, reason, keepSessionId, now);
     this.state.markUserRevoked(userId, keepSessionId);
     await this.bus.userRevoked(userId, keepSessionId);
-    return result.affected ?? 0;
+    return revoked;
   }
 
   /**
@@ -170,45 +132,22 @@ export class SessionsService {
    * next login rather than by a lock here.
    */
   async evictBeyondLimit(userId: string, keepSessionId: string, now = Date.now()): Promise<string[]> {
-    const beyond = await this.sql.all<{ id: string }>(LIVE_SESSIONS_BEYOND, [
-      userId,
-      now,
-      keepSessionId,
-      now,
-      this.auth.maxSessionsPerUser - 1,
-    ]);
+    const beyond = await this.sessions.findLiveIdsBeyond(userId, keepSessionId, this.auth.maxSessionsPerUser - 1, now);
     const evicted: string[] = [];
-    for (const { id } of beyond) if (await this.revoke(id, 'session_limit', now)) evicted.push(id);
+    for (const id of beyond) if (await this.revoke(id, 'session_limit', now)) evicted.push(id);
     return evicted;
   }
 
   /** The user's sessions that can still be refreshed: not revoked, not past either expiry. */
   listActive(userId: string, now = Date.now()): Promise<Session[]> {
-    return this.sessions
-      .createQueryBuilder('s')
-      .where('s.user_id = :userId', { userId })
-      .andWhere('s.revoked_at IS NULL')
-      .andWhere('s.expires_at > :now', { now })
-      .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
-      .orderBy('s.last_used_at', 'DESC')
-      .getMany();
+    return this.sessions.findActive(userId, now);
   }
 
   /**
    * Deletes sessions (and their tokens) that ended more than `retentionMs` ago. Audit events
    * keep their own copy of what matters, so they are not touched.
    */
-  async purgeEnded(retentionMs: number, now = Date.now()): Promise<number> {
-    const cutoff = now - retentionMs;
-    const revoked = await this.sessions.delete({ revokedAt: LessThan(cutoff) });
-    const expired = await this.sessions.delete({ expiresAt: LessThan(cutoff) });
-    // Sessions abandoned past their idle timeout: no token of theirs is still valid.
-    const idle = await this.sessions
-      .createQueryBuilder()
-      .delete()
-      .where('last_used_at < :cutoff', { cutoff })
-      .andWhere('NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id AND t.expires_at > :cutoff)', { cutoff })
-      .execute();
-    return (revoked.affected ?? 0) + (expired.affected ?? 0) + (idle.affected ?? 0);
+  purgeEnded(retentionMs: number, now = Date.now()): Promise<number> {
+    return this.sessions.deleteEndedBefore(now - retentionMs);
   }
 }

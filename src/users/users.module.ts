@@ -3,11 +3,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { PasswordHashQueue } from './password-hash.queue.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { User } from './user.entity.js';
+import { UserRepository } from './user.repository.js';
 import { UsersService } from './users.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([User])],
-  providers: [UsersService, PasswordHasher, PasswordHashQueue],
-  exports: [UsersService, PasswordHashQueue],
+  providers: [UsersService, UserRepository, PasswordHasher, PasswordHashQueue],
+  exports: [UsersService, UserRepository, PasswordHashQueue],
 })
 export class UsersModule {}

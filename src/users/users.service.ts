@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
-import { isUniqueViolation } from '../database/unique-violation.js';
 import { PasswordHasher } from './password-hasher.service.js';
-import { User } from './user.entity.js';
+import type { User } from './user.entity.js';
+import { UserRepository } from './user.repository.js';
 
 @Injectable()
 export class UsersService {
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly users: UserRepository,
     private readonly hasher: PasswordHasher,
   ) {}
 
@@ -27,13 +25,8 @@ export class UsersService {
       passwordHash: await this.hasher.hash(password),
       createdAt: Date.now(),
     };
-    try {
-      // The unique index decides, so two parallel registrations cannot both win.
-      await this.users.insert(user);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictException(USERNAME_TAKEN);
-      throw error;
-    }
+    // The unique index decides, so two parallel registrations cannot both win.
+    if (!(await this.users.insert(user))) throw new ConflictException(USERNAME_TAKEN);
     return user;
   }
 
@@ -42,21 +35,20 @@ export class UsersService {
    * or not the user exists. Upgrades the stored hash when the cost parameters changed.
    */
   async verifyCredentials(username: string, password: string): Promise<User | null> {
-    const user = await this.users.findOneBy({ usernameNormalized: normalize(username) });
+    const user = await this.users.findByNormalizedUsername(normalize(username));
     const ok = await this.hasher.verify(user?.passwordHash, password);
     if (!ok || !user) return null;
     if (this.hasher.needsRehash(user.passwordHash)) {
       const passwordHash = await this.upgradedHash(password);
       if (passwordHash === undefined) return user;
-      const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
       // The caller starts the session only if the hash is still the one it returns here (see
       // SessionsService.create), so return the hash now stored.
-      if ((result.affected ?? 0) > 0) {
+      if (await this.users.replacePasswordHash(user.id, user.passwordHash, passwordHash)) {
         user.passwordHash = passwordHash;
       } else {
         // Someone else wrote it first: another login's upgrade (same password: this login stands)
         // or a password change (this login must fail). Only checking the stored hash tells which.
-        const fresh = await this.users.findOneBy({ id: user.id });
+        const fresh = await this.users.findById(user.id);
         if (!fresh || !(await this.hasher.verify(fresh.passwordHash, password))) return null;
         return fresh;
       }
@@ -74,13 +66,8 @@ export class UsersService {
     }
   }
 
-  findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
-  }
-
-  async findIdByUsername(username: string): Promise<string | null> {
-    const user = await this.users.findOne({ select: { id: true }, where: { usernameNormalized: normalize(username) } });
-    return user?.id ?? null;
+  findIdByUsername(username: string): Promise<string | null> {
+    return this.users.findIdByNormalizedUsername(normalize(username));
   }
 
   /**
@@ -89,11 +76,10 @@ export class UsersService {
    * so two concurrent changes cannot both win.
    */
   async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<boolean> {
-    const user = await this.users.findOneBy({ id: userId });
+    const user = await this.users.findById(userId);
     if (!(await this.hasher.verify(user?.passwordHash, currentPassword)) || !user) return false;
     const passwordHash = await this.hasher.hash(newPassword);
-    const result = await this.users.update({ id: user.id, passwordHash: user.passwordHash }, { passwordHash });
-    return (result.affected ?? 0) > 0;
+    return this.users.replacePasswordHash(user.id, user.passwordHash, passwordHash);
   }
 }
 

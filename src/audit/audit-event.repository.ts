@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Brackets, Repository } from 'typeorm';
+import { nativeSql } from '../database/native-sql.js';
+import { AuditEvent } from './audit-event.entity.js';
+
+/** A position in a user's events, newest first: strictly older than this event. */
+export interface AuditCursor {
+  at: number;
+  id: string;
+}
+
+/**
+ * Every query on `audit_events`. Writes are hand-written (one per login, refusal and revocation;
+ * the repeatable ones need ON CONFLICT … RETURNING); reads and the purge use the query builder.
+ */
+@Injectable()
+export class AuditEventRepository {
+  private readonly sql: { insert: string; upsertForUsername: string; upsert: string; upsertForSession: string; addRepeats: string };
+
+  constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {
+    const native = (text: string) => nativeSql(events.manager.connection, text);
+    this.sql = {
+      insert: native(`
+        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      // The WHERE clause also tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
+      upsertForUsername: native(`
+        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences)
+        SELECT ?, u.id, NULL, ?, ?, ?, ?, CAST(? AS BIGINT), ?, 1 FROM users u WHERE u.username_normalized = ?
+        ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
+        RETURNING occurrences`),
+      upsert: native(`
+        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences)
+        VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, 1)
+        ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
+        RETURNING occurrences`),
+      upsertForSession: native(`
+        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
+        RETURNING occurrences`),
+      addRepeats: native('UPDATE audit_events SET occurrences = occurrences + ? WHERE dedupe_key = ?'),
+    };
+  }
+
+  async insert(event: AuditEvent): Promise<void> {
+    const { id, userId, sessionId, type, ip, userAgent, detail, createdAt } = event;
+    await this.events.query(this.sql.insert, [id, userId, sessionId, type, ip, userAgent, detail, createdAt]);
+  }
+
+  /**
+   * A repeatable event of the account whose normalized username is given: a new row (`event`,
+   * for that account) on the first occurrence of `dedupeKey`, one more on its count after that
+   * (the unique key decides, also between instances). Returns the occurrences now counted, or
+   * undefined (nothing written) when no such account exists.
+   */
+  async upsertRepeatableForUsername(event: AuditEvent, dedupeKey: string, usernameNormalized: string): Promise<number | undefined> {
+    const { id, type, ip, userAgent, detail, createdAt } = event;
+    const rows = (await this.events.query(this.sql.upsertForUsername, [id, type, ip, userAgent, detail, createdAt, dedupeKey, usernameNormalized])) as Array<{
+      occurrences: number | string;
+    }>;
+    return rows.length ? Number(rows[0].occurrences) : undefined;
+  }
+
+  /** The same for an event of no account (e.g. refusals of unknown usernames). */
+  async upsertRepeatable(event: AuditEvent, dedupeKey: string): Promise<number> {
+    const { id, type, ip, userAgent, detail, createdAt } = event;
+    const rows = (await this.events.query(this.sql.upsert, [id, type, ip, userAgent, detail, createdAt, dedupeKey])) as Array<{
+      occurrences: number | string;
+    }>;
+    return Number(rows[0]?.occurrences);
+  }
+
+  /** The same for an event of one session (e.g. a refresh_cookie_conflict): its user and session named. */
+  async upsertRepeatableForSession(event: AuditEvent, dedupeKey: string): Promise<number> {
+    const { id, userId, sessionId, type, ip, userAgent, detail, createdAt } = event;
+    const rows = (await this.events.query(this.sql.upsertForSession, [
+      id,
+      userId,
+      sessionId,
+      type,
+      ip,
+      userAgent,
+      detail,
+      createdAt,
+      dedupeKey,
+    ])) as Array<{ occurrences: number | string }>;
+    return Number(rows[0]?.occurrences);
+  }
+
+  /** Adds repeats counted elsewhere (in memory) to the row of `dedupeKey`. */
+  async addRepeats(dedupeKey: string, repeats: number): Promise<void> {
+    await this.events.query(this.sql.addRepeats, [repeats, dedupeKey]);
+  }
+
+  /** Deletes up to `batch` events created before `cutoff`; returns how many. */
+  async deleteBatchCreatedBefore(cutoff: number, batch: number): Promise<number> {
+    const result = await this.events
+      .createQueryBuilder()
+      .delete()
+      .where(`id IN (SELECT id FROM audit_events WHERE created_at < :cutoff LIMIT ${Math.trunc(batch)})`, { cutoff })
+      .execute();
+    return result.affected ?? 0;
+  }
+
+  /** Up to `limit` of a user's events, newest first, after `cursor` when given. */
+  findForUser(userId: string, limit: number, cursor?: AuditCursor): Promise<AuditEvent[]> {
+    const query = this.events
+      .createQueryBuilder('e')
+      .where('e.user_id = :userId', { userId })
+      .orderBy('e.created_at', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .take(limit);
+    if (cursor) {
+      query.andWhere(
+        new Brackets((q) =>
+          q.where('e.created_at < :at', { at: cursor.at }).orWhere('e.created_at = :at AND e.id < :id', { id: cursor.id }),
+        ),
+      );
+    }
+    return query.getMany();
+  }
+}

@@ -1,0 +1,175 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { nativeSql } from '../database/native-sql.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { UserRepository } from '../users/user.repository.js';
+import type { RefreshToken } from './refresh-token.entity.js';
+import { RefreshTokenRepository } from './refresh-token.repository.js';
+import { Session, type SessionRevokeReason } from './session.entity.js';
+
+/** What an authenticated request needs to know of its session (SessionStateCache). */
+export interface SessionStanding {
+  userId: string;
+  username: string;
+  revokedAt: number | null;
+  expiresAt: number;
+}
+
+/** Live sessions beyond the per-user limit are revoked this many at a time, so a limit lowered by a lot is applied over a few logins. */
+const EVICTION_BATCH = 1000;
+
+/**
+ * Every query on `sessions`, and the writes that must go with a session's tokens (its creation
+ * with the first token, a rotation with the session's last use) as one unit. Revocations are
+ * conditional updates: `affected` tells whether this call is the one that revoked.
+ */
+@Injectable()
+export class SessionRepository {
+  private readonly sql: { insert: string; touch: string; standing: string; liveBeyond: string };
+
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    private readonly tokens: RefreshTokenRepository,
+    private readonly users: UserRepository,
+    private readonly unitOfWork: UnitOfWork,
+  ) {
+    const native = (text: string) => nativeSql(sessions.manager.connection, text);
+    this.sql = {
+      insert: native(`
+        INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      touch: native('UPDATE sessions SET last_used_at = ? WHERE id = ?'),
+      // Joined with its user: a deleted user (cascade) makes the session disappear too.
+      standing: native(`
+        SELECT s.user_id AS user_id, u.username AS username, s.revoked_at AS revoked_at, s.expires_at AS expires_at
+          FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = ?`),
+      // Idle-expired sessions (no valid token left) are dead already and do not count.
+      liveBeyond: native(`
+        SELECT s.id AS id FROM sessions s
+         WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.id <> ?
+           AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > ?)
+         ORDER BY s.last_used_at DESC, s.created_at DESC, s.id DESC
+         LIMIT ${EVICTION_BATCH} OFFSET ?`),
+    };
+  }
+
+  /**
+   * Stores a session with its first token, in one transaction (a crash never leaves a session
+   * without a token). With `whilePasswordHash`, only while the user still has that password
+   * hash; false, and nothing stored, otherwise.
+   */
+  create(session: Session, firstToken: RefreshToken, whilePasswordHash?: string): Promise<boolean> {
+    const { id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip } = session;
+    return this.unitOfWork.commit(
+      [
+        { text: this.sql.insert, params: [id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip] },
+        this.tokens.insertion(firstToken),
+      ],
+      whilePasswordHash === undefined ? undefined : this.users.stillHasPasswordHash(userId, whilePasswordHash),
+    );
+  }
+
+  /**
+   * Stores `child` as its parent's successor and records the session's last use, in one
+   * transaction. False when the parent has a child already (a concurrent rotation won: the
+   * unique index on parent_id decides).
+   */
+  async rotate(child: RefreshToken): Promise<boolean> {
+    try {
+      return await this.unitOfWork.commit([this.tokens.insertion(child), this.touching(child.sessionId, child.createdAt)]);
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Records the session's last use. */
+  async touch(sessionId: string, now: number): Promise<void> {
+    const { text, params } = this.touching(sessionId, now);
+    await this.sessions.query(text, [...params]);
+  }
+
+  /** The session's owner, username and standing; undefined when it (or its user) does not exist. */
+  async findStanding(sessionId: string): Promise<SessionStanding | undefined> {
+    const rows = (await this.sessions.query(this.sql.standing, [sessionId])) as Array<{
+      user_id: string;
+      username: string;
+      revoked_at: string | number | null;
+      expires_at: string | number;
+    }>;
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      userId: row.user_id,
+      username: row.username,
+      revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+      expiresAt: Number(row.expires_at),
+    };
+  }
+
+  /** Marks a session revoked; false when it was already revoked or does not exist. */
+  async revoke(sessionId: string, reason: SessionRevokeReason, now: number): Promise<boolean> {
+    const result = await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: now, revokedReason: reason });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Revokes one of the user's own live sessions; false when it is not theirs, unknown or already dead. */
+  async revokeOwn(userId: string, sessionId: string, now: number): Promise<boolean> {
+    const result = await this.sessions.update(
+      { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
+      { revokedAt: now, revokedReason: 'revoked' },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Revokes every unrevoked session of a user, except `keepSessionId`; returns how many. */
+  async revokeAllForUser(userId: string, reason: SessionRevokeReason, keepSessionId: string | undefined, now: number): Promise<number> {
+    const result = await this.sessions.update(
+      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
+      { revokedAt: now, revokedReason: reason },
+    );
+    return result.affected ?? 0;
+  }
+
+  /**
+   * Ids of the user's live sessions other than `keepSessionId`, most recently used first, from
+   * the `offset`-th on (at most EVICTION_BATCH): those beyond a limit of `offset + 1`.
+   */
+  async findLiveIdsBeyond(userId: string, keepSessionId: string, offset: number, now: number): Promise<string[]> {
+    const rows = (await this.sessions.query(this.sql.liveBeyond, [userId, now, keepSessionId, now, offset])) as Array<{ id: string }>;
+    return rows.map((row) => row.id);
+  }
+
+  /** The user's sessions that can still be refreshed (not revoked, not past either expiry), most recently used first. */
+  findActive(userId: string, now: number): Promise<Session[]> {
+    return this.sessions
+      .createQueryBuilder('s')
+      .where('s.user_id = :userId', { userId })
+      .andWhere('s.revoked_at IS NULL')
+      .andWhere('s.expires_at > :now', { now })
+      .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
+      .orderBy('s.last_used_at', 'DESC')
+      .getMany();
+  }
+
+  /** Deletes sessions (their tokens cascade) revoked, expired or abandoned before `cutoff`; returns how many. */
+  async deleteEndedBefore(cutoff: number): Promise<number> {
+    const revoked = await this.sessions.delete({ revokedAt: LessThan(cutoff) });
+    const expired = await this.sessions.delete({ expiresAt: LessThan(cutoff) });
+    // Abandoned past the idle timeout: no token of theirs is still valid.
+    const idle = await this.sessions
+      .createQueryBuilder()
+      .delete()
+      .where('last_used_at < :cutoff', { cutoff })
+      .andWhere('NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id AND t.expires_at > :cutoff)', { cutoff })
+      .execute();
+    return (revoked.affected ?? 0) + (expired.affected ?? 0) + (idle.affected ?? 0);
+  }
+
+  private touching(sessionId: string, now: number) {
+    return { text: this.sql.touch, params: [now, sessionId] };
+  }
+}

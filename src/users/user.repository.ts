@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { nativeSql } from '../database/native-sql.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
+import type { Statement } from '../database/unit-of-work.js';
+import { User } from './user.entity.js';
+
+/** Every query on `users`. Usernames arrive normalized (UsersService decides what that means). */
+@Injectable()
+export class UserRepository {
+  private readonly hasPasswordHash: string;
+
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {
+    this.hasPasswordHash = nativeSql(users.manager.connection, 'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ?');
+  }
+
+  /** Stores a new account; false when its username is taken (the unique index decides, also between instances). */
+  async insert(user: User): Promise<boolean> {
+    try {
+      await this.users.insert(user);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByNormalizedUsername(usernameNormalized: string): Promise<User | null> {
+    return this.users.findOneBy({ usernameNormalized });
+  }
+
+  async findIdByNormalizedUsername(usernameNormalized: string): Promise<string | null> {
+    const user = await this.users.findOne({ select: { id: true }, where: { usernameNormalized } });
+    return user?.id ?? null;
+  }
+
+  /**
+   * Compare-and-set: replaces the password hash only while it is still `expected`; false when
+   * another write (a password change, another login's upgrade) came first or the user is gone.
+   */
+  async replacePasswordHash(id: string, expected: string, passwordHash: string): Promise<boolean> {
+    const result = await this.users.update({ id, passwordHash: expected }, { passwordHash });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** For a UnitOfWork's `onlyIf`: the user still has this password hash (it was not changed meanwhile). */
+  stillHasPasswordHash(id: string, passwordHash: string): Statement {
+    return { text: this.hasPasswordHash, params: [id, passwordHash] };
+  }
+}
