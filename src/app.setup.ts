@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { LogController, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
@@ -15,11 +15,20 @@ import { RouteMethods } from './common/http/route-methods.js';
 import { securityHeaders } from './common/http/security-headers.js';
 import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
+import { toErrorResponse } from './common/filters/all-exceptions.filter.js';
 
 /** The HTTP adapter, with what must be set before the server exists: limits, proxy trust, logger. */
 export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAdapter {
+  const headers = appSecurityHeaders(config);
   return new FastifyAdapter({
     bodyLimit: config.http.bodyLimit,
+    // The router refuses a malformed URL (400) and an over-long route parameter (414) before any
+    // hook runs, so neither our onRequest headers nor the exception filter would see them: answer
+    // them here, in our error shape and with our headers, instead of Fastify's own body.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const response = toErrorResponse(error);
+      void reply.headers({ ...headers, ...response.headers }).status(response.status).send(response.body);
+    },
     // Fastify leaves these at 0 (never): a client that stops sending would hold its socket forever.
     ...serverTimeouts(config.http.requestTimeout),
     // A hop count trusts that many proxies from our side; the client's own claims stay untrusted.
@@ -35,24 +44,7 @@ export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAd
 
 /** Everything main.ts and the e2e tests both need on top of the module: headers, cookies, CORS, Swagger. */
 export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
-  const headers = securityHeaders({
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        // Swagger UI sets inline styles.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        // Plain-http development would otherwise have its own requests rewritten to https.
-        upgradeInsecureRequests: config.env === 'production' ? [] : null,
-      },
-    },
-    // HSTS only makes sense behind TLS; production deployments terminate TLS in front of us.
-    strictTransportSecurity: config.env === 'production',
-  });
+  const headers = appSecurityHeaders(config);
   // Routes are registered at app.init, after this: the onRoute hooks see every one of them.
   const fastify = app.getHttpAdapter().getInstance();
   const routes = RouteMethods.track(fastify);
@@ -89,6 +81,28 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   enableGracefulShutdown(app);
   if (config.http.demoEnabled) serveDemo(app);
   if (config.http.docsEnabled) serveDocs(app);
+}
+
+/** helmet's headers with our policy, sent on every response. */
+function appSecurityHeaders(config: AppConfig): Record<string, string> {
+  return securityHeaders({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Swagger UI sets inline styles.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        // Plain-http development would otherwise have its own requests rewritten to https.
+        upgradeInsecureRequests: config.env === 'production' ? [] : null,
+      },
+    },
+    // HSTS only makes sense behind TLS; production deployments terminate TLS in front of us.
+    strictTransportSecurity: config.env === 'production',
+  });
 }
 
 /** Swagger UI at /docs and the OpenAPI document at /docs-json (and /docs-yaml). */

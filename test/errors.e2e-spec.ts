@@ -48,6 +48,21 @@ describe('error responses (e2e)', () => {
     expect(unknown.headers.allow).toBeUndefined();
   });
 
+  // The router refuses these before any hook runs; they get our shape and our headers all the same.
+  it.each([
+    ['a malformed percent-encoding', 400, 'Bad Request', 'get', '/auth/%E0%A4%A'],
+    ['a malformed percent-encoding on an unknown path', 400, 'Bad Request', 'post', '/no/%FF%'],
+    ['an over-long route parameter', 414, 'URI Too Long', 'delete', `/auth/sessions/${'a'.repeat(2_000)}`],
+  ] as const)('answers %s with %i in the common shape, with the security headers', async (_label, status, error, method, path) => {
+    const response = await request(t.server)[method](path);
+    expectErrorBody(response, status, error);
+    expect(response.body.message).not.toContain(path);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+
   it('answers a wrong method before reading the body', async () => {
     // Not JSON, and over every limit: a 405 all the same, since the body is never parsed.
     const response = await request(t.server)

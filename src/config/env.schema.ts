@@ -1,5 +1,6 @@
 import type { DatabaseConfig, JwtAlgorithm, NodeEnv } from './app-config.js';
 import { parseDuration } from './duration.js';
+import { redactedUrl } from './redacted-url.js';
 
 /**
  * Every environment variable the service reads, one entry each: name, default, parser. The loader
@@ -114,7 +115,8 @@ export const DATABASE_URL = variable<Omit<DatabaseConfig, 'logging' | 'busyTimeo
       return { url, type: 'sqlite', sqlitePath };
     }
     if (/^postgres(ql)?:\/\//.test(url)) return { url, type: 'postgres' };
-    throw new InvalidValue(`must start with sqlite: or postgres://, got "${url}"`);
+    // Quoted without its userinfo, query and fragment: a mistyped URL still carries its password.
+    throw new InvalidValue(`must start with sqlite: or postgres://, got "${redactedUrl(url)}"`);
   },
 });
 
@@ -255,7 +257,7 @@ export const DEMO_ENABLED = variable('DEMO_ENABLED', { default: 'true', parse: b
 
 export const REDIS_URL = variable<string | undefined>('REDIS_URL', {
   parse: (url) => {
-    if (!/^rediss?:\/\/\S+$/.test(url)) throw new InvalidValue(`must look like redis://host:6379, got "${url}"`);
+    if (!/^rediss?:\/\/\S+$/.test(url)) throw new InvalidValue(`must look like redis://host:6379, got "${redactedUrl(url)}"`);
     return url;
   },
 });

@@ -242,6 +242,20 @@ describe('loadConfig', () => {
       expect(error.message).toBe(error.problems.join('\n'));
     });
 
+    it('quotes a bad DATABASE_URL or REDIS_URL without the password it may carry', () => {
+      expect(
+        configError({
+          DATABASE_URL: 'mysql://auth:hunter2@db:3306/auth?password=hunter2',
+          REDIS_URL: 'http://default:hunter2@cache:6379',
+        }).problems,
+      ).toEqual([
+        'DATABASE_URL must start with sqlite: or postgres://, got "mysql://***@db:3306/auth"',
+        'REDIS_URL must look like redis://host:6379, got "http://***@cache:6379"',
+      ]);
+      // A space in an unencoded password, which is what makes REDIS_URL malformed here.
+      expect(configError({ REDIS_URL: 'redis://:hunter 2@cache:6379' }).message).not.toContain('hunter');
+    });
+
     it('does not blame a variable for a bad one it depends on', () => {
       // JWT_SECRET is checked against JWT_ALG and NODE_ENV; with those bad, only they are reported.
       expect(configError({ JWT_ALG: 'none', JWT_SECRET: 'short' }).problems).toEqual([

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { AppConfig } from '../config/app-config.js';
 import { sqliteWriteProblem } from '../database/sqlite-writable.js';
+import { HealthTransitions } from './health-transitions.js';
 
 /**
  * The database is up when it answers a query and, for a SQLite file, when it can still be
@@ -11,9 +12,8 @@ import { sqliteWriteProblem } from '../database/sqlite-writable.js';
  */
 @Injectable()
 export class DatabaseHealthIndicator {
-  private readonly logger = new Logger(DatabaseHealthIndicator.name);
+  private readonly transitions = new HealthTransitions(new Logger(DatabaseHealthIndicator.name), 'The database');
   private readonly sqliteFile?: string;
-  private lastProblem?: string;
 
   constructor(
     private readonly typeorm: TypeOrmHealthIndicator,
@@ -26,13 +26,9 @@ export class DatabaseHealthIndicator {
 
   async check(key: 'database'): Promise<HealthIndicatorResult<'database'>> {
     const problem = this.sqliteFile ? sqliteWriteProblem(this.sqliteFile) : undefined;
-    // The path stays in the log: /health is public.
-    if (problem !== this.lastProblem) {
-      if (problem) this.logger.error(`Database down: ${problem}`);
-      else if (this.lastProblem) this.logger.log('Database writable again');
-      this.lastProblem = problem;
-    }
-    if (problem) return this.indicators.check(key).down({ message: 'The database cannot be written' });
-    return this.typeorm.pingCheck(key).withTimeout(1500);
+    const result = problem
+      ? this.indicators.check(key).down({ message: `cannot be written: ${problem}` })
+      : await this.typeorm.pingCheck(key).withTimeout(1500);
+    return this.transitions.publish(key, result);
   }
 }

@@ -1,10 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { Public } from '../auth/decorators/public.decorator.js';
-import { RedisConnections } from '../redis/redis.module.js';
 import { DatabaseHealthIndicator } from './database.health.js';
 import { HealthDownReportDto, HealthReportDto } from './dto/health-report.dto.js';
+import { RedisHealthIndicator } from './redis.health.js';
 
 /** Liveness and dependencies, for load balancers and orchestrators. */
 @ApiTags('health')
@@ -14,8 +14,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealthIndicator,
-    private readonly indicators: HealthIndicatorService,
-    private readonly redis: RedisConnections,
+    private readonly redis: RedisHealthIndicator,
   ) {}
 
   @Get()
@@ -26,17 +25,7 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthDownReportDto, description: 'A dependency is down' })
   check() {
     const checks: HealthIndicatorFunction[] = [() => this.database.check('database')];
-    const client = this.redis.client;
-    if (client) {
-      checks.push(() =>
-        this.indicators
-          .check('redis')
-          .attempt(async () => {
-            if ((await client.ping()) !== 'PONG') throw new Error('unexpected PING reply');
-          })
-          .withTimeout(1500),
-      );
-    }
+    if (this.redis.configured) checks.push(() => this.redis.check('redis'));
     return this.health.check(checks);
   }
 }

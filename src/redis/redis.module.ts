@@ -33,7 +33,25 @@ export class RedisConnections implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.client?.quit().catch(() => undefined), this.subscriber?.quit().catch(() => undefined)]);
+    await Promise.all([RedisConnections.close(this.client), RedisConnections.close(this.subscriber)]);
+  }
+
+  /**
+   * QUIT lets a live connection finish its replies. A connection that is down has none to finish,
+   * and QUIT fails on it at once (no offline queue) while its reconnect timer goes on retrying and
+   * keeps the process alive: disconnect() ends it, timer included. A socket still connecting
+   * closes a moment later; its 'end' is awaited, but never for more than a second.
+   */
+  private static async close(redis: Redis | null): Promise<void> {
+    if (!redis) return;
+    if (redis.status === 'ready') await redis.quit().catch(() => undefined);
+    if (redis.status === 'end') return;
+    const ended = new Promise<void>((resolve) => {
+      redis.once('end', () => resolve());
+      setTimeout(resolve, 1000).unref();
+    });
+    redis.disconnect();
+    await ended;
   }
 
   private connect({ url, RedisClient }: { url: string; RedisClient: RedisClass }, role: string): Redis {

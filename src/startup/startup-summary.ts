@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import type { AppConfig, DatabaseConfig } from '../config/app-config.js';
+import { describeUrl } from '../config/redacted-url.js';
 import { migrationsReport } from '../database/migrations-at-start.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
@@ -13,14 +14,12 @@ export function localBaseUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** Where the data is, without the password a PostgreSQL URL may carry. */
+/** Where the data is, without the password, query string (TLS keys) or fragment a PostgreSQL URL may carry. */
 export function describeDatabase(database: DatabaseConfig): string {
   if (database.type === 'sqlite') {
     return database.sqlitePath === ':memory:' ? 'SQLite in memory (gone at exit)' : `SQLite ${resolve(database.sqlitePath!)}`;
   }
-  const url = new URL(database.url);
-  url.password = '';
-  return `PostgreSQL ${url.toString()}`;
+  return `PostgreSQL ${describeUrl(database.url)}`;
 }
 
 export interface StartupSummary {

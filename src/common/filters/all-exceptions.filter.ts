@@ -116,6 +116,11 @@ function clientMessage(code: string, fallback: string): string {
       return 'Request body is too large';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'Unsupported content type';
+    // Fastify's own texts quote the whole path back; the client knows what it sent.
+    case 'FST_ERR_BAD_URL':
+      return 'The URL is not valid: a percent-encoded sequence in the path is malformed';
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'A path segment is too long';
     default:
       return fallback;
   }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 
 /** Who is calling, as recorded on sessions and audit events. */
@@ -7,5 +8,7 @@ export interface ClientInfo {
 }
 
 export function clientOf(request: FastifyRequest): ClientInfo {
-  return { ip: request.ip, userAgent: request.headers['user-agent'] };
+  // Behind a trusted proxy, request.ip is whatever text its X-Forwarded-For carried: only an
+  // address is worth storing and showing back on the sessions and audit pages.
+  return { ip: isIP(request.ip) ? request.ip : null, userAgent: request.headers['user-agent'] };
 }

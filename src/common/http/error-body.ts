@@ -6,6 +6,9 @@ export interface ErrorBody {
   message: string | string[];
 }
 
+/** Words of HttpStatus names that the reason phrases spell in capitals (414 URI Too Long). */
+const ACRONYMS = new Set(['uri', 'http']);
+
 /** The reason phrase for a status, e.g. 413 → "Payload Too Large". */
 export function reasonPhrase(status: number): string {
   const name = HttpStatus[status];
@@ -13,7 +16,7 @@ export function reasonPhrase(status: number): string {
   return name
     .toLowerCase()
     .split('_')
-    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .map((word) => (ACRONYMS.has(word) ? word.toUpperCase() : word[0].toUpperCase() + word.slice(1)))
     .join(' ');
 }
 

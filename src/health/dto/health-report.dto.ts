@@ -4,7 +4,7 @@ import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
 const indicators = (example: object, nullable: boolean): ApiPropertyOptions => ({
   type: 'object',
   nullable,
-  description: 'Per dependency (database, redis): `status` up or down, and a `message` when down',
+  description: 'Per dependency (database, redis): `status` up or down, and `message: "unavailable"` when down (the cause goes to the server log)',
   additionalProperties: {
     type: 'object',
     required: ['status'],
@@ -15,7 +15,7 @@ const indicators = (example: object, nullable: boolean): ApiPropertyOptions => (
 });
 
 const UP = { database: { status: 'up' } };
-const DOWN = { redis: { status: 'down', message: 'timeout of 1500ms exceeded' } };
+const DOWN = { redis: { status: 'down', message: 'unavailable' } };
 
 /** GET /health's answer (terminus' report) when everything is up. */
 export class HealthReportDto {
