@@ -10,7 +10,7 @@ const REALM = /^Bearer realm="[^"]+"/;
 
 function expectInvalidToken(response: request.Response) {
   expectErrorBody(response, 401, 'Unauthorized');
-  const challenge = response.headers['www-authenticate'] as string;
+  const challenge = response.headers['www-authenticate'];
   expect(challenge).toMatch(REALM);
   expect(challenge).toContain('error="invalid_token"');
 }

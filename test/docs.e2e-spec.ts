@@ -493,7 +493,7 @@ describe('OpenAPI document against the real answers (e2e)', () => {
         if (value === undefined || !schema?.properties) continue;
         const fields = Object.keys(value as object);
         expect({ label, fields }).toEqual({ label, fields: expect.arrayContaining(schema.required ?? []) });
-        expect({ label, undocumented: fields.filter((f) => !(f in schema!.properties!)) }).toEqual({
+        expect({ label, undocumented: fields.filter((f) => !(f in schema.properties!)) }).toEqual({
           label,
           undocumented: [],
         });

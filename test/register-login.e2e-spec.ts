@@ -35,6 +35,7 @@ describe('register and login (e2e)', () => {
     const fitsLoginDto =
       username.length >= 1 &&
       username.length <= 64 &&
+      // eslint-disable-next-line no-control-regex -- finding control characters is the point
       !/[\u0000-\u001f\u007f]/.test(username) &&
       password.length >= 1 &&
       password.length <= 128;

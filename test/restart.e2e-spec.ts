@@ -9,7 +9,7 @@ describe('restart on a file database (e2e)', () => {
 
   afterAll(async () => {
     await t?.close();
-    db.cleanup();
+    await db.cleanup();
   });
 
   it('keeps users, sessions and keys: old access token verifies, refresh token rotates, login works', async () => {

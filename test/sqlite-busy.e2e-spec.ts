@@ -111,7 +111,7 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
       const bob = await login(t.server);
       const carol = await login(t.server);
       const dataSource = t.app.get(DataSource);
-      const count = async (table: string) => Number(((await dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`)) as Array<{ n: number }>)[0].n);
+      const count = async (table: string) => Number((await dataSource.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
       const before = { users: await count('users'), sessions: await count('sessions'), tokens: await count('refresh_tokens'), keys: await count('signing_keys') };
       const newcomer = uniqueUsername('busy');
 

@@ -487,7 +487,8 @@ function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Prepa
 /** The URL a fetch input names (init cannot change it). */
 function urlOf(input: RequestInfo | URL): string {
   if (typeof Request !== 'undefined' && input instanceof Request) return input.url;
-  return input instanceof URL ? input.href : String(input);
+  if (input instanceof URL) return input.href;
+  return typeof input === 'string' ? input : input.url;
 }
 
 /**

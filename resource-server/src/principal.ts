@@ -28,14 +28,12 @@ export function principalOf(payload: JWTPayload): Principal | undefined {
   // Tokens from before the roles claim existed carry none: no roles, rather than a refusal.
   if (roles !== undefined && !isStringArray(roles)) return undefined;
   if (scope !== undefined && typeof scope !== 'string') return undefined;
-  const username = [payload.username, payload.preferred_username].find((value) => typeof value === 'string') as
-    | string
-    | undefined;
+  const username = [payload.username, payload.preferred_username].find((value): value is string => typeof value === 'string');
   return Object.freeze({
     sub,
     sid,
     ...(username === undefined ? {} : { username }),
-    roles: Object.freeze([...((roles as string[] | undefined) ?? [])]),
+    roles: Object.freeze([...((roles) ?? [])]),
     scopes: Object.freeze(typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []),
     claims: deepFreeze(payload),
   });

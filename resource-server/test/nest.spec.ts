@@ -67,7 +67,7 @@ describe('ResourceServerModule (Nest, Fastify adapter)', () => {
 
   const get = async (url: string, token?: string) => {
     const res = await app.inject({ method: 'GET', url, headers: token ? { authorization: `Bearer ${token}` } : {} });
-    return { status: res.statusCode, headers: res.headers, body: res.json() as unknown };
+    return { status: res.statusCode, headers: res.headers, body: res.json<unknown>() };
   };
 
   beforeAll(async () => {

@@ -57,25 +57,25 @@ export class AuditEventRepository {
    */
   async upsertRepeatableForUsername(event: AuditEvent, dedupeKey: string, usernameNormalized: string): Promise<number | undefined> {
     const { id, type, ip, userAgent, detail, createdAt } = event;
-    const rows = (await this.events.query(this.sql.upsertForUsername, [id, type, ip, userAgent, detail, createdAt, dedupeKey, usernameNormalized])) as Array<{
+    const rows = await this.events.query<Array<{
       occurrences: number | string;
-    }>;
+    }>>(this.sql.upsertForUsername, [id, type, ip, userAgent, detail, createdAt, dedupeKey, usernameNormalized]);
     return rows.length ? Number(rows[0].occurrences) : undefined;
   }
 
   /** The same for an event of no account (e.g. refusals of unknown usernames). */
   async upsertRepeatable(event: AuditEvent, dedupeKey: string): Promise<number> {
     const { id, type, ip, userAgent, detail, createdAt } = event;
-    const rows = (await this.events.query(this.sql.upsert, [id, type, ip, userAgent, detail, createdAt, dedupeKey])) as Array<{
+    const rows = await this.events.query<Array<{
       occurrences: number | string;
-    }>;
+    }>>(this.sql.upsert, [id, type, ip, userAgent, detail, createdAt, dedupeKey]);
     return Number(rows[0]?.occurrences);
   }
 
   /** The same for an event of one session (e.g. a refresh_cookie_conflict): its user and session named. */
   async upsertRepeatableForSession(event: AuditEvent, dedupeKey: string): Promise<number> {
     const { id, userId, sessionId, type, ip, userAgent, detail, createdAt } = event;
-    const rows = (await this.events.query(this.sql.upsertForSession, [
+    const rows = await this.events.query<Array<{ occurrences: number | string }>>(this.sql.upsertForSession, [
       id,
       userId,
       sessionId,
@@ -85,7 +85,7 @@ export class AuditEventRepository {
       detail,
       createdAt,
       dedupeKey,
-    ])) as Array<{ occurrences: number | string }>;
+    ]);
     return Number(rows[0]?.occurrences);
   }
 

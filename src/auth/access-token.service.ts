@@ -121,7 +121,7 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 function readHeader(rawJwt: string): JoseHeader | undefined {
   try {
     const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as unknown;
-    return typeof header === 'object' && header !== null ? (header as JoseHeader) : undefined;
+    return typeof header === 'object' && header !== null ? (header) : undefined;
   } catch {
     return undefined;
   }

@@ -9,7 +9,7 @@ import { LoginThrottleService } from './login-throttle.service.js';
 const WINDOW = 60_000;
 
 describe('MemoryLoginAttemptStore', () => {
-  let warn: ReturnType<typeof jest.spyOn>;
+  let warn: jest.Spied<Logger['warn']>;
 
   beforeEach(() => {
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);

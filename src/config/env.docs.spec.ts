@@ -84,7 +84,7 @@ describe('configuration documentation', () => {
 
   it('the loader reads exactly the variables of the schema', () => {
     const read = new Set<string>();
-    const env = new Proxy({} as Record<string, string | undefined>, {
+    const env = new Proxy({}, {
       get: (_target, name) => {
         if (typeof name === 'string') read.add(name);
         return undefined;
@@ -97,7 +97,7 @@ describe('configuration documentation', () => {
   it('no other source file reads a variable of its own from process.env', () => {
     // Node's own settings, read by the preamble and the preload script.
     const nodeOwn = ['NODE_OPTIONS', 'UV_THREADPOOL_SIZE'];
-    const files = (readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }) as string[])
+    const files = (readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }))
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
       .map((file) => join(ROOT, 'src', file))
       .concat(readdirSync(join(ROOT, 'scripts')).map((file) => join(ROOT, 'scripts', file)));

@@ -38,7 +38,7 @@ const registry: EnvVar<unknown>[] = [];
 /** Declares a variable. The order of declaration is the order in which problems are reported. */
 function variable<T>(name: string, spec: Omit<EnvVar<T>, 'name'>): EnvVar<T> {
   const declared: EnvVar<T> = { name, ...spec };
-  registry.push(declared as EnvVar<unknown>);
+  registry.push(declared);
   return declared;
 }
 

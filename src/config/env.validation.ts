@@ -52,11 +52,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
   if (problems.size) throw new ConfigError(ENV_VARS.flatMap((variable) => problems.get(variable) ?? []));
-  return toAppConfig(ctx.get);
+  return toAppConfig((variable) => ctx.get(variable));
 }
 
 /** The validated values, shaped into the typed namespaces the modules read. */
-function toAppConfig(get: EnvContext['get']): AppConfig {
+function toAppConfig(get: <T>(variable: EnvVar<T>) => T): AppConfig {
   return {
     env: get(vars.NODE_ENV),
     http: {

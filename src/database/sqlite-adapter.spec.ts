@@ -20,7 +20,7 @@ describe('SqliteAdapter', () => {
   let other: Database.Database;
 
   const adapterWith = (busyTimeoutMs: number) => new SqliteAdapter(dataSource, busyTimeoutMs);
-  const count = async () => Number(((await dataSource.query('SELECT COUNT(*) AS n FROM audit_events')) as Array<{ n: number }>)[0].n);
+  const count = async () => Number((await dataSource.query<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
   const hold = () => other.exec('BEGIN IMMEDIATE');
   const release = () => other.inTransaction && other.exec('ROLLBACK');
   const releaseIn = (ms: number) => setTimeout(release, ms);
@@ -64,7 +64,7 @@ describe('SqliteAdapter', () => {
     const writes = types.map((type, i) => dataSource.query(INSERT, [`00000000-0000-0000-0000-00000000000${i}`, type, 1000 + i]));
     releaseIn(50);
     await Promise.all(writes);
-    const stored = (await dataSource.query('SELECT type FROM audit_events ORDER BY rowid')) as Array<{ type: string }>;
+    const stored = await dataSource.query<Array<{ type: string }>>('SELECT type FROM audit_events ORDER BY rowid');
     expect(stored.map((r) => r.type)).toEqual(types);
   });
 
@@ -131,7 +131,7 @@ describe('SqliteAdapter', () => {
       }),
     );
     expect(attempts).toBe(2);
-    const stored = (await dataSource.query('SELECT type FROM audit_events ORDER BY rowid')) as Array<{ type: string }>;
+    const stored = await dataSource.query<Array<{ type: string }>>('SELECT type FROM audit_events ORDER BY rowid');
     expect(stored.map((r) => r.type)).toEqual(['logout_all', 'login_success', 'refresh']);
   });
 

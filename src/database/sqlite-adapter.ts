@@ -78,6 +78,7 @@ export class SqliteAdapter {
     try {
       return Promise.resolve(attempt());
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what better-sqlite3 threw, unchanged
       return isSqliteBusy(error) ? this.wait(attempt) : Promise.reject(error);
     }
   }
@@ -139,7 +140,7 @@ export class SqliteAdapter {
 
   private wait<T>(attempt: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ attempt, deadline: performance.now() + this.busyTimeoutMs, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ attempt, deadline: performance.now() + this.busyTimeoutMs, resolve: resolve, reject });
       this.timer ??= setTimeout(() => void this.drain(), POLL_MS);
     });
   }

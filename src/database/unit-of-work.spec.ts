@@ -16,7 +16,7 @@ describe('UnitOfWork (SQLite)', () => {
   let unitOfWork: UnitOfWork;
 
   const stored = async () =>
-    ((await dataSource.query('SELECT type FROM audit_events ORDER BY rowid')) as Array<{ type: string }>).map((row) => row.type);
+    (await dataSource.query<Array<{ type: string }>>('SELECT type FROM audit_events ORDER BY rowid')).map((row) => row.type);
   /** Another request's write, as the rest of the app makes them: one autocommit statement on the shared connection. */
   const otherRequestWrites = (type: string) => dataSource.query(INSERT, insert(type).params as unknown[]);
 

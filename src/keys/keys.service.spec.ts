@@ -157,7 +157,7 @@ describe('KeysService', () => {
   it('stores private keys encrypted when KEYS_ENCRYPTION_KEY is set, and reads them back', async () => {
     const secret = 'k'.repeat(8) + 'Zq81nW0pXv3rTt6yB2mCe9sLa5';
     const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret });
-    const rows = (await dataSource.query('SELECT purpose, material FROM signing_keys')) as Array<{ purpose: string; material: string }>;
+    const rows = await dataSource.query<Array<{ purpose: string; material: string }>>('SELECT purpose, material FROM signing_keys');
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.material.startsWith('enc1:')).toBe(true);
@@ -171,7 +171,7 @@ describe('KeysService', () => {
 
   it('gives the refresh-token MAC key a fixed id, so instances starting together agree on it', async () => {
     const { dataSource } = await keysWith();
-    const rows = (await dataSource.query("SELECT id FROM signing_keys WHERE purpose = 'refresh_token_mac'")) as Array<{ id: string }>;
+    const rows = await dataSource.query<Array<{ id: string }>>("SELECT id FROM signing_keys WHERE purpose = 'refresh_token_mac'");
     expect(rows).toEqual([{ id: 'refresh-token-mac' }]);
   });
 
@@ -184,7 +184,7 @@ describe('KeysService', () => {
       await moduleRef!.close();
       const secret = 'Zq81nW0pXv3rTt6yB2mCe9sLa5kkkkkkk';
       const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
-      const rows = (await dataSource.query('SELECT material FROM signing_keys')) as Array<{ material: string }>;
+      const rows = await dataSource.query<Array<{ material: string }>>('SELECT material FROM signing_keys');
       expect(rows.every((row) => row.material.startsWith('enc1:'))).toBe(true);
       expect(keys.currentSigningKey().kid).toBe(kid);
     } finally {
@@ -224,7 +224,7 @@ describe('KeysService', () => {
       const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
       expect(keys.currentSigningKey().kid).toBe(honest);
       expect(keys.jwks().keys.map((k) => k.kid)).toEqual([honest]);
-      const planted = (await dataSource.query("SELECT material FROM signing_keys WHERE id = 'planted'")) as Array<{ material: string }>;
+      const planted = await dataSource.query<Array<{ material: string }>>("SELECT material FROM signing_keys WHERE id = 'planted'");
       expect(planted[0].material).toBe(pem);
     } finally {
       rmSync(dir, { recursive: true, force: true });

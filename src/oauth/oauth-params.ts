@@ -22,6 +22,7 @@ export class OAuthParams {
     if (typeof value !== 'string') throw new OAuthException('invalid_request', `Parameter "${name}" must be a string`);
     if (value.length > 4096) throw new OAuthException('invalid_request', `Parameter "${name}" is too long`);
     // NUL and other control characters: no valid value has them, and PostgreSQL refuses NUL.
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     if (/[\u0000-\u001f\u007f]/.test(value) && name !== 'password') {
       throw new OAuthException('invalid_request', `Parameter "${name}" contains control characters`);
     }

@@ -46,7 +46,7 @@ export class RefreshTokenRepository {
 
   /** The state of the token with this hash, or undefined when no such token was issued. */
   async findTokenState(tokenHash: string): Promise<RefreshTokenState | undefined> {
-    const rows = (await this.tokens.query(this.sql.loadState, [tokenHash])) as Array<Record<string, Cell>>;
+    const rows = await this.tokens.query<Array<Record<string, Cell>>>(this.sql.loadState, [tokenHash]);
     const row = rows[0];
     if (!row) return undefined;
     const num = (v: Cell) => (v === null ? null : Number(v));

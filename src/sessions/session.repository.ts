@@ -94,12 +94,12 @@ export class SessionRepository {
 
   /** The session's owner, username and standing; undefined when it (or its user) does not exist. */
   async findStanding(sessionId: string): Promise<SessionStanding | undefined> {
-    const rows = (await this.sessions.query(this.sql.standing, [sessionId])) as Array<{
+    const rows = await this.sessions.query<Array<{
       user_id: string;
       username: string;
       revoked_at: string | number | null;
       expires_at: string | number;
-    }>;
+    }>>(this.sql.standing, [sessionId]);
     const row = rows[0];
     if (!row) return undefined;
     return {
@@ -139,7 +139,7 @@ export class SessionRepository {
    * the `offset`-th on (at most EVICTION_BATCH): those beyond a limit of `offset + 1`.
    */
   async findLiveIdsBeyond(userId: string, keepSessionId: string, offset: number, now: number): Promise<string[]> {
-    const rows = (await this.sessions.query(this.sql.liveBeyond, [userId, now, keepSessionId, now, offset])) as Array<{ id: string }>;
+    const rows = await this.sessions.query<Array<{ id: string }>>(this.sql.liveBeyond, [userId, now, keepSessionId, now, offset]);
     return rows.map((row) => row.id);
   }
 

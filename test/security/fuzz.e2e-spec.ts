@@ -254,7 +254,7 @@ describe('fuzzing every route (e2e, fast-check)', () => {
             const query = new URLSearchParams();
             if (limit !== undefined) query.set('limit', limit);
             if (cursor !== undefined) query.set('cursor', cursor);
-            const path = route === '/auth/audit' && query.size ? `${route}?${query}` : route;
+            const path = route === '/auth/audit' && query.size ? `${route}?${query.toString()}` : route;
             await check(
               { method: 'get', path, authorization, cookie: c },
               { liveBearer: authorization === `Bearer ${live.accessToken}` },

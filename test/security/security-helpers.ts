@@ -132,7 +132,7 @@ export function signJwt(
   const input = `${b64url(header)}.${b64url(payload)}`;
   let signature: Buffer;
   if (signWith === 'HS256') signature = createHmac('sha256', key).update(input).digest();
-  else if (signWith === 'RS256') signature = sign('sha256', Buffer.from(input), key as KeyObject);
+  else if (signWith === 'RS256') signature = sign('sha256', Buffer.from(input), key);
   else signature = sign('sha256', Buffer.from(input), { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
 }

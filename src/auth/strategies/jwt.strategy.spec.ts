@@ -41,7 +41,7 @@ function authenticate(authorization?: string): Promise<Outcome> {
       fail: () => resolve({ failed: true }),
       error: (error: Error) => resolve({ error }),
     });
-    run.authenticate({ headers: authorization === undefined ? {} : { authorization } } as never);
+    run.authenticate({ headers: authorization === undefined ? {} : { authorization } });
   });
 }
 

@@ -25,7 +25,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     super({
       jwtFromRequest: bearerToken,
       // Only our keys, our algorithm and our token type (see AccessTokenService.keyFor).
-      secretOrKeyProvider: ((_req, rawJwt, done) => {
+      secretOrKeyProvider: ((_req, rawJwt: string, done) => {
         accessTokens
           .keyFor(rawJwt)
           .then((key) => {
@@ -47,7 +47,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   override authenticate(request: RequestLike, options?: object): void {
     const token = bearerToken(request);
     const claims = token ? this.verified.get(token) : undefined;
-    if (!claims) return super.authenticate(request, options);
+    // passport-jwt types the request as express's; ours is Fastify's, which has what it reads.
+    if (!claims) return super.authenticate(request as Parameters<Strategy['authenticate']>[0], options);
     this.principal(claims).then(
       (principal) => (principal ? this.success(principal) : this.fail(new Error('session is not active'), 401)),
       (error: Error) => this.error(error),

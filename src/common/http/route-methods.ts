@@ -1,5 +1,5 @@
 import FindMyWay from 'find-my-way';
-import type { FastifyInstance, HTTPMethods } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { WrongMethodException } from './wrong-method.exception.js';
 
 /**
@@ -28,7 +28,7 @@ export class RouteMethods {
     return routes;
   }
 
-  add(method: HTTPMethods | HTTPMethods[] | string | string[], url: string): void {
+  add(method: string | string[], url: string): void {
     for (const one of Array.isArray(method) ? method : [method]) {
       const upper = one.toUpperCase();
       // A route Fastify accepted is one we can hold; a duplicate here (e.g. HEAD added twice) is harmless.

@@ -37,7 +37,7 @@ describe('PinoLoggerService', () => {
     nest.log('Mapped {/auth/me, GET} route', 'RouterExplorer');
     nest.log('Nest application successfully started', 'NestApplication');
     nest.log('Generated a new key', 'KeysService');
-    expect(out.map((line) => JSON.parse(line).msg)).toEqual(['Generated a new key']);
+    expect(out.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['Generated a new key']);
   });
 
   it('logs an Error with its message and stack, not just its own fields', () => {

@@ -86,7 +86,7 @@ export class PinoLoggerService implements LoggerService {
       // Spread, an Error keeps only its own enumerable fields (`code`, not `message` or `stack`).
       this.logger[level]({ context, err: message });
     } else if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ context, ...(message as object), ...(stack ? { stack } : {}) });
+      this.logger[level]({ context, ...(message), ...(stack ? { stack } : {}) });
     } else {
       this.logger[level]({ context, ...(stack ? { stack } : {}) }, String(message));
     }
