@@ -5,7 +5,15 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Sql } from '../database/sql.js';
 import { Brackets, Repository } from 'typeorm';
 import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
-import { ADD_REPEATS, INSERT_EVENT, UPSERT_REPEATABLE, UPSERT_REPEATABLE_FOR_USERNAME } from './audit.sql.js';
+import {
+  ADD_REPEATS,
+  ADD_SOURCE,
+  COUNT_SOURCE,
+  INSERT_EVENT,
+  PURGE_SOURCES_BATCH,
+  UPSERT_REPEATABLE,
+  UPSERT_REPEATABLE_FOR_USERNAME,
+} from './audit.sql.js';
 import { RepeatBuffer } from './repeat-buffer.js';
 
 /** Longest User-Agent stored: enough to tell browsers apart, too short to carry a payload. */
@@ -51,32 +59,65 @@ export class AuditService implements OnModuleDestroy {
 
   /**
    * Records an event that an attacker can repeat at will (a refused login) at most once per
-   * account and `scope` (e.g. the client's IP and the throttle window): the first occurrence
-   * makes a row, every repeat adds one to its `occurrences`, on one instance or many (a unique
-   * key decides). Repeats against names that are no account share one row per scope, so
-   * spraying made-up usernames adds no rows either. Repeats of a row this process wrote are
+   * account and `scope` (e.g. the throttle window): the first occurrence makes a row, every
+   * repeat adds one to its `occurrences`, on one instance or many (a unique key decides). Repeats
+   * against names that are no account share one row per scope, so spraying made-up usernames
+   * adds no rows either. `source` (the client's IP bucket) is counted once per row in
+   * `distinct_ips` and listed (up to MAX_SOURCES_PER_EVENT), so an attacker with many addresses
+   * still makes one row, which says how many it used. Repeats of a row this process wrote are
    * counted in memory and added about once a second (RepeatBuffer). Logged once per row.
    * Never throws.
    */
-  async recordRepeatable(type: AuditEventType, username: string, scope: string, input: AuditInput = {}, now = Date.now()): Promise<void> {
+  async recordRepeatable(
+    type: AuditEventType,
+    username: string,
+    scope: string,
+    input: AuditInput = {},
+    source: string | null = null,
+    now = Date.now(),
+  ): Promise<void> {
     const normalized = username.toLowerCase();
     const requestKey = dedupeKey(type, normalized, scope);
-    const known = this.repeats.rowOf(requestKey);
-    if (known) return this.repeats.count(known);
-    const event = this.event(type, input, now);
-    const values = [event.id, event.type, event.ip, event.userAgent, event.detail, event.createdAt];
     try {
-      let rowKey = requestKey;
-      let rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_USERNAME, [...values, rowKey, normalized]);
-      if (rows.length === 0) {
-        rowKey = dedupeKey(type, '', scope);
-        rows = await this.sql.all(UPSERT_REPEATABLE, [...values, rowKey]);
+      let rowKey = this.repeats.rowOf(requestKey);
+      if (rowKey) {
+        this.repeats.count(rowKey);
+      } else {
+        rowKey = await this.insertRepeatable(type, requestKey, normalized, scope, input, now);
+        this.repeats.remember(requestKey, rowKey);
       }
-      this.repeats.remember(requestKey, rowKey);
-      if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
+      if (source !== null && !this.repeats.knowsSource(rowKey, source)) await this.addSource(rowKey, source.slice(0, 64));
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
+  }
+
+  /** The first occurrence this process sees: a new row, or one more on the row another wrote. Returns the row's key. */
+  private async insertRepeatable(
+    type: AuditEventType,
+    requestKey: string,
+    normalized: string,
+    scope: string,
+    input: AuditInput,
+    now: number,
+  ): Promise<string> {
+    const event = this.event(type, input, now);
+    const values = [event.id, event.type, event.ip, event.userAgent, event.detail, event.createdAt];
+    let rowKey = requestKey;
+    let rows = await this.sql.all<{ occurrences: number }>(UPSERT_REPEATABLE_FOR_USERNAME, [...values, rowKey, normalized]);
+    if (rows.length === 0) {
+      rowKey = dedupeKey(type, '', scope);
+      rows = await this.sql.all(UPSERT_REPEATABLE, [...values, rowKey]);
+    }
+    if (Number(rows[0]?.occurrences) === 1) this.log(type, event, input, { repeatsCounted: true });
+    return rowKey;
+  }
+
+  /** Lists and counts a source on its row unless it is there already; remembered either way, so repeats cost no query. */
+  private async addSource(rowKey: string, source: string): Promise<void> {
+    const added = await this.sql.all(ADD_SOURCE, [rowKey, source, rowKey]);
+    if (added.length > 0) await this.sql.run(COUNT_SOURCE, [source, rowKey]);
+    this.repeats.rememberSource(rowKey, source);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -99,6 +140,8 @@ export class AuditService implements OnModuleDestroy {
    */
   async purgeOlderThan(retentionMs: number, now = Date.now()): Promise<number> {
     const cutoff = now - retentionMs;
+    // The sources of repeatable rows first: were the rows to go first, nothing would lead to them.
+    while ((await this.sql.all(PURGE_SOURCES_BATCH, [cutoff])).length > 0) await nextTurn();
     let purged = 0;
     for (;;) {
       const result = await this.events
@@ -124,6 +167,8 @@ export class AuditService implements OnModuleDestroy {
       detail: input.detail ? JSON.stringify(input.detail) : null,
       createdAt: now,
       occurrences: null,
+      distinctIps: null,
+      ipSample: null,
     };
   }
 

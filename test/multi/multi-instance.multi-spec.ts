@@ -142,6 +142,7 @@ describe('two instances on one database and one Redis', () => {
       // Every request here comes from 127.0.0.1, hundreds of logins at once: attempts in flight
       // count toward the per-IP limit until they succeed, so one address needs room for them.
       LOGIN_MAX_FAILURES_PER_IP: '10000',
+      LOGIN_MAX_PER_IP: '10000',
       // Likewise for the registrations of every scenario, all from 127.0.0.1.
       REGISTER_MAX_PER_IP: '10000',
       MAX_SESSIONS_PER_USER: String(MAX_SESSIONS_PER_USER),
