@@ -43,6 +43,7 @@ export class AuditController {
 function detailOf(event: AuditEvent): Record<string, unknown> | null {
   const detail = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : null;
   if (event.occurrences === null) return detail;
-  const sources = event.distinctIps === null ? {} : { distinctIps: event.distinctIps, ipSample: event.ipSample?.split(',') ?? [] };
+  // The sample stays a comma-separated string: detail values are scalars, whatever the event.
+  const sources = event.distinctIps === null ? {} : { distinctIps: event.distinctIps, ipSample: event.ipSample ?? '' };
   return { ...detail, count: event.occurrences, ...sources };
 }
