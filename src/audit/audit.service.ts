@@ -9,8 +9,9 @@ import {
   ADD_REPEATS,
   ADD_SOURCE,
   COUNT_SOURCE,
+  DELETE_SOURCES_OF,
   INSERT_EVENT,
-  PURGE_SOURCES_BATCH,
+  ROWS_WITH_SOURCES_BEFORE,
   UPSERT_REPEATABLE,
   UPSERT_REPEATABLE_FOR_USERNAME,
 } from './audit.sql.js';
@@ -141,7 +142,12 @@ export class AuditService implements OnModuleDestroy {
   async purgeOlderThan(retentionMs: number, now = Date.now()): Promise<number> {
     const cutoff = now - retentionMs;
     // The sources of repeatable rows first: were the rows to go first, nothing would lead to them.
-    while ((await this.sql.all(PURGE_SOURCES_BATCH, [cutoff])).length > 0) await nextTurn();
+    for (;;) {
+      const rows = await this.sql.all<{ dedupe_key: string }>(ROWS_WITH_SOURCES_BEFORE, [cutoff]);
+      if (rows.length === 0) break;
+      for (const row of rows) await this.sql.run(DELETE_SOURCES_OF, [row.dedupe_key]);
+      await nextTurn();
+    }
     let purged = 0;
     for (;;) {
       const result = await this.events

@@ -50,13 +50,14 @@ export const COUNT_SOURCE = `
   WHERE dedupe_key = ?`;
 
 /**
- * The retention purge, before the rows go: the sources of a few rows older than the cutoff (at
- * most 5 × MAX_SOURCES_PER_EVENT sources per statement). Returns what it deleted; none left when empty.
+ * The retention purge, before the rows go: a few rows older than the cutoff that still have
+ * sources listed. Params: cutoff.
  */
-export const PURGE_SOURCES_BATCH = `
-  DELETE FROM audit_event_sources WHERE dedupe_key IN (
-    SELECT e.dedupe_key FROM audit_events e
-    WHERE e.created_at < ? AND e.dedupe_key IS NOT NULL
-      AND EXISTS (SELECT 1 FROM audit_event_sources s WHERE s.dedupe_key = e.dedupe_key)
-    LIMIT 5)
-  RETURNING dedupe_key`;
+export const ROWS_WITH_SOURCES_BEFORE = `
+  SELECT e.dedupe_key FROM audit_events e
+  WHERE e.created_at < ? AND e.dedupe_key IS NOT NULL
+    AND EXISTS (SELECT 1 FROM audit_event_sources s WHERE s.dedupe_key = e.dedupe_key)
+  LIMIT 10`;
+
+/** The sources of one row (at most MAX_SOURCES_PER_EVENT). Params: key. */
+export const DELETE_SOURCES_OF = 'DELETE FROM audit_event_sources WHERE dedupe_key = ?';
