@@ -288,6 +288,21 @@ describe('two instances on one database and one Redis', () => {
     await loggedIn(A(), bystander);
   });
 
+  scenario('password checks on A and B, right ones included, add up to one LOGIN_MAX_PER_USER (default 30)', async () => {
+    const username = await newUser(A());
+    const statuses = [];
+    for (let i = 0; i < 30; i++) statuses.push((await login(i % 2 ? B() : A(), username)).status);
+    expect(statuses).toEqual(Array(30).fill(200));
+    for (const [name, base] of [['A', A()], ['B', B()]] as const) {
+      const blocked = await login(base, username);
+      expect({ instance: name, status: blocked.status, retryAfter: Number(blocked.headers.get('retry-after')) > 0 }).toEqual({
+        instance: name,
+        status: 429,
+        retryAfter: true,
+      });
+    }
+  });
+
   scenario('refused logins on A and B add to one counted login_throttled row', async () => {
     const username = await newUser(A());
     const reader = await loggedIn(B(), username);
