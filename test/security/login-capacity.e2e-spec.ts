@@ -133,6 +133,24 @@ describe('login capacity under one flooding client (e2e)', () => {
     });
   });
 
+  it('answers a registration flood from one address beyond its share with 429, not 503', async () => {
+    t = await createTestApp({ TRUST_PROXY: 'true', PASSWORD_HASH_QUEUE: '8' });
+    const queue = t.app.get(PasswordHashQueue);
+    const release = await holdThreads(queue);
+    let flood: ReturnType<typeof burst> | undefined;
+    try {
+      flood = burst(queue.share + 3, () =>
+        request(t!.server).post('/auth/register').set('X-Forwarded-For', ATTACKER_IP).send({ username: uniqueUsername('flood'), password: DEFAULT_PASSWORD }),
+      );
+      await untilWaiting(queue, queue.share);
+      await until(() => flood!.answered() === 3);
+    } finally {
+      await release();
+    }
+    const statuses = (await Promise.all(flood!.responses)).map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array<number>(queue.share).fill(201), 429, 429, 429]);
+  });
+
   describe('LOGIN_MAX_PER_USER and LOGIN_MAX_PER_IP', () => {
     it('counts every password check of a username (login, password grant, /auth/password), right or wrong, then 429 without hashing', async () => {
       t = await createTestApp({ LOGIN_MAX_PER_USER: '3', LOGIN_THROTTLE_WINDOW: '10m', TRUST_PROXY: 'true' });
