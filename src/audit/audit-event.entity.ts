@@ -56,4 +56,12 @@ export class AuditEvent {
   /** Repeatable events only: how many times it happened; null for ordinary events. */
   @Column({ type: 'integer', nullable: true })
   occurrences: number | null;
+
+  /** Repeatable events only: distinct client addresses (IPv6 by /64) counted, up to MAX_SOURCES_PER_EVENT (audit-event-source.repository.ts). */
+  @Column({ name: 'distinct_ips', type: 'integer', nullable: true })
+  distinctIps: number | null;
+
+  /** Repeatable events only: the first few of those addresses, comma-separated. */
+  @Column({ name: 'ip_sample', type: 'text', nullable: true })
+  ipSample: string | null;
 }

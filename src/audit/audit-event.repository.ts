@@ -4,6 +4,9 @@ import { Brackets, Repository } from 'typeorm';
 import { nativeSql } from '../database/native-sql.js';
 import { AuditEvent } from './audit-event.entity.js';
 
+/** Addresses kept on a repeatable row itself (`ip_sample`), for a reader who does not query the sources. */
+export const IP_SAMPLE_SIZE = 10;
+
 /** A position in a user's events, newest first: strictly older than this event. */
 export interface AuditCursor {
   at: number;
@@ -16,7 +19,14 @@ export interface AuditCursor {
  */
 @Injectable()
 export class AuditEventRepository {
-  private readonly sql: { insert: string; upsertForUsername: string; upsert: string; upsertForSession: string; addRepeats: string };
+  private readonly sql: {
+    insert: string;
+    upsertForUsername: string;
+    upsert: string;
+    upsertForSession: string;
+    addRepeats: string;
+    countSource: string;
+  };
 
   constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {
     const native = (text: string) => nativeSql(events.manager.connection, text);
@@ -26,13 +36,13 @@ export class AuditEventRepository {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       // The WHERE clause also tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join.
       upsertForUsername: native(`
-        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences)
-        SELECT ?, u.id, NULL, ?, ?, ?, ?, CAST(? AS BIGINT), ?, 1 FROM users u WHERE u.username_normalized = ?
+        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences, distinct_ips)
+        SELECT ?, u.id, NULL, ?, ?, ?, ?, CAST(? AS BIGINT), ?, 1, 0 FROM users u WHERE u.username_normalized = ?
         ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
         RETURNING occurrences`),
       upsert: native(`
-        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences)
-        VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, 1)
+        INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences, distinct_ips)
+        VALUES (?, NULL, NULL, ?, ?, ?, ?, ?, ?, 1, 0)
         ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
         RETURNING occurrences`),
       upsertForSession: native(`
@@ -41,6 +51,11 @@ export class AuditEventRepository {
         ON CONFLICT (dedupe_key) DO UPDATE SET occurrences = audit_events.occurrences + 1
         RETURNING occurrences`),
       addRepeats: native('UPDATE audit_events SET occurrences = occurrences + ? WHERE dedupe_key = ?'),
+      countSource: native(`
+        UPDATE audit_events SET
+          ip_sample = CASE WHEN distinct_ips < ${IP_SAMPLE_SIZE} THEN COALESCE(ip_sample || ',', '') || ? ELSE ip_sample END,
+          distinct_ips = distinct_ips + 1
+        WHERE dedupe_key = ?`),
     };
   }
 
@@ -92,6 +107,24 @@ export class AuditEventRepository {
   /** Adds repeats counted elsewhere (in memory) to the row of `dedupeKey`. */
   async addRepeats(dedupeKey: string, repeats: number): Promise<void> {
     await this.events.query(this.sql.addRepeats, [repeats, dedupeKey]);
+  }
+
+  /** Counts a client address just listed under the row of `dedupeKey`, and keeps it in the sample while that has room. */
+  async countSource(dedupeKey: string, source: string): Promise<void> {
+    await this.events.query(this.sql.countSource, [source, dedupeKey]);
+  }
+
+  /** Up to `limit` keys of repeatable rows created before `cutoff` that still have sources listed (the purge clears those first). */
+  async findKeysWithSourcesBefore(cutoff: number, limit: number): Promise<string[]> {
+    const rows = await this.events
+      .createQueryBuilder('e')
+      .select('e.dedupe_key', 'dedupe_key')
+      .where('e.created_at < :cutoff', { cutoff })
+      .andWhere('e.dedupe_key IS NOT NULL')
+      .andWhere('EXISTS (SELECT 1 FROM audit_event_sources s WHERE s.dedupe_key = e.dedupe_key)')
+      .limit(limit)
+      .getRawMany<{ dedupe_key: string }>();
+    return rows.map((row) => row.dedupe_key);
   }
 
   /** Deletes up to `batch` events created before `cutoff`; returns how many. */

@@ -36,8 +36,14 @@ export class AuditController {
   }
 }
 
-/** The stored detail; a repeatable event (e.g. login_throttled) also says how often it happened. */
+/**
+ * The stored detail; a repeatable event (e.g. login_throttled) also says how often it happened
+ * and, when counted, from how many client addresses (IPv6 by /64), with a sample of them.
+ */
 function detailOf(event: AuditEvent): Record<string, unknown> | null {
   const detail = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : null;
-  return event.occurrences === null ? detail : { ...detail, count: event.occurrences };
+  if (event.occurrences === null) return detail;
+  // The sample stays a comma-separated string: detail values are scalars, whatever the event.
+  const sources = event.distinctIps === null ? {} : { distinctIps: event.distinctIps, ipSample: event.ipSample ?? '' };
+  return { ...detail, count: event.occurrences, ...sources };
 }

@@ -8,6 +8,8 @@ import { loadConfig } from '../config/env.validation.js';
 import { buildDataSourceOptions } from '../database/data-source-options.js';
 import { DatabaseModule } from '../database/database.module.js';
 import { AuditEvent } from './audit-event.entity.js';
+import { AuditEventSource } from './audit-event-source.entity.js';
+import { AuditEventSourceRepository } from './audit-event-source.repository.js';
 import { AuditEventRepository } from './audit-event.repository.js';
 import { AuditModule } from './audit.module.js';
 import { AuditService } from './audit.service.js';
@@ -75,7 +77,10 @@ describe('AuditService.recordRepeatableForSession', () => {
     const session = { userId: randomUUID(), sessionId: randomUUID() };
     await audit.recordRepeatableForSession('refresh_cookie_conflict', session, scopeOf(T0), {}, T0);
     // A second service on the same database stands for another instance: it has no memory of the row.
-    const elsewhere = new AuditService(new AuditEventRepository(dataSource.getRepository(AuditEvent)));
+    const elsewhere = new AuditService(
+      new AuditEventRepository(dataSource.getRepository(AuditEvent)),
+      new AuditEventSourceRepository(dataSource.getRepository(AuditEventSource)),
+    );
     await elsewhere.recordRepeatableForSession('refresh_cookie_conflict', session, scopeOf(T0), {}, T0 + 5);
     await elsewhere.onModuleDestroy();
     const rows = await dataSource.getRepository(AuditEvent).findBy({ sessionId: session.sessionId });

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BadRequestException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AuditEvent, AuditEventType } from './audit-event.entity.js';
+import { AuditEventSourceRepository } from './audit-event-source.repository.js';
 import { AuditEventRepository, type AuditCursor } from './audit-event.repository.js';
 import { RepeatBuffer } from './repeat-buffer.js';
 
@@ -30,7 +31,10 @@ export class AuditService implements OnModuleDestroy {
 
   private readonly repeats = new RepeatBuffer((counts) => this.addRepeats(counts));
 
-  constructor(private readonly events: AuditEventRepository) {}
+  constructor(
+    private readonly events: AuditEventRepository,
+    private readonly sources: AuditEventSourceRepository,
+  ) {}
 
   /** Never throws: losing an audit row must not fail the login or refresh it describes. */
   async record(type: AuditEventType, input: AuditInput = {}, now = Date.now()): Promise<void> {
@@ -45,28 +49,34 @@ export class AuditService implements OnModuleDestroy {
 
   /**
    * Records an event that an attacker can repeat at will (a refused login) at most once per
-   * account and `scope` (e.g. the client's IP and the throttle window): the first occurrence
-   * makes a row, every repeat adds one to its `occurrences`, on one instance or many (a unique
-   * key decides). Repeats against names that are no account share one row per scope, so
-   * spraying made-up usernames adds no rows either. Repeats of a row this process wrote are
+   * account and `scope` (e.g. the throttle window): the first occurrence makes a row, every
+   * repeat adds one to its `occurrences`, on one instance or many (a unique key decides). Repeats
+   * against names that are no account share one row per scope, so spraying made-up usernames
+   * adds no rows either. `source` (the client's IP bucket) is counted once per row in
+   * `distinct_ips` and listed (up to MAX_SOURCES_PER_EVENT), so an attacker with many addresses
+   * still makes one row, which says how many it used. Repeats of a row this process wrote are
    * counted in memory and added about once a second (RepeatBuffer). Logged once per row.
    * Never throws.
    */
-  async recordRepeatable(type: AuditEventType, username: string, scope: string, input: AuditInput = {}, now = Date.now()): Promise<void> {
+  async recordRepeatable(
+    type: AuditEventType,
+    username: string,
+    scope: string,
+    input: AuditInput = {},
+    source: string | null = null,
+    now = Date.now(),
+  ): Promise<void> {
     const normalized = username.toLowerCase();
     const requestKey = dedupeKey(type, normalized, scope);
-    const known = this.repeats.rowOf(requestKey);
-    if (known) return this.repeats.count(known);
-    const event = this.event(type, input, now);
     try {
-      let rowKey = requestKey;
-      let occurrences = await this.events.upsertRepeatableForUsername(event, rowKey, normalized);
-      if (occurrences === undefined) {
-        rowKey = dedupeKey(type, '', scope);
-        occurrences = await this.events.upsertRepeatable(event, rowKey);
+      let rowKey = this.repeats.rowOf(requestKey);
+      if (rowKey) {
+        this.repeats.count(rowKey);
+      } else {
+        rowKey = await this.insertRepeatable(type, requestKey, normalized, scope, input, now);
+        this.repeats.remember(requestKey, rowKey);
       }
-      this.repeats.remember(requestKey, rowKey);
-      if (occurrences === 1) this.log(type, event, input, { repeatsCounted: true });
+      if (source !== null && !this.repeats.knowsSource(rowKey, source)) await this.addSource(rowKey, source.slice(0, 64));
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
@@ -99,6 +109,32 @@ export class AuditService implements OnModuleDestroy {
     }
   }
 
+  /** The first occurrence this process sees: a new row, or one more on the row another wrote. Returns the row's key. */
+  private async insertRepeatable(
+    type: AuditEventType,
+    requestKey: string,
+    normalized: string,
+    scope: string,
+    input: AuditInput,
+    now: number,
+  ): Promise<string> {
+    const event = this.event(type, input, now);
+    let rowKey = requestKey;
+    let occurrences = await this.events.upsertRepeatableForUsername(event, rowKey, normalized);
+    if (occurrences === undefined) {
+      rowKey = dedupeKey(type, '', scope);
+      occurrences = await this.events.upsertRepeatable(event, rowKey);
+    }
+    if (occurrences === 1) this.log(type, event, input, { repeatsCounted: true });
+    return rowKey;
+  }
+
+  /** Lists and counts a source on its row unless it is there already; remembered either way, so repeats cost no query. */
+  private async addSource(rowKey: string, source: string): Promise<void> {
+    if (await this.sources.add(rowKey, source)) await this.events.countSource(rowKey, source);
+    this.repeats.rememberSource(rowKey, source);
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.repeats.drain();
   }
@@ -119,6 +155,13 @@ export class AuditService implements OnModuleDestroy {
    */
   async purgeOlderThan(retentionMs: number, now = Date.now()): Promise<number> {
     const cutoff = now - retentionMs;
+    // The sources of repeatable rows first: were the rows to go first, nothing would lead to them.
+    for (;;) {
+      const keys = await this.events.findKeysWithSourcesBefore(cutoff, 10);
+      if (keys.length === 0) break;
+      for (const key of keys) await this.sources.deleteOf(key);
+      await nextTurn();
+    }
     let purged = 0;
     for (;;) {
       const deleted = await this.events.deleteBatchCreatedBefore(cutoff, PURGE_BATCH);
@@ -139,6 +182,8 @@ export class AuditService implements OnModuleDestroy {
       detail: input.detail ? JSON.stringify(input.detail) : null,
       createdAt: now,
       occurrences: null,
+      distinctIps: null,
+      ipSample: null,
     };
   }
 

@@ -1,5 +1,7 @@
 /** Most row keys remembered; past it the memory starts over (a spray of usernames must not grow it). */
 const MAX_ROWS = 10_000;
+/** Most (row, source) pairs remembered; past it the memory starts over (a spray of addresses must not grow it). */
+const MAX_SOURCES = 50_000;
 /** How long repeats are counted in memory before they are added to their rows. */
 export const REPEAT_FLUSH_MS = 1000;
 
@@ -12,6 +14,8 @@ export const REPEAT_FLUSH_MS = 1000;
 export class RepeatBuffer {
   /** Request key (type, username or session, scope) → the row it counts on (the username's, the no-account row, or the session's own). */
   private readonly rows = new Map<string, string>();
+  /** `row key \n source` of sources already listed on their row (or found not to fit). */
+  private readonly sources = new Set<string>();
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -26,6 +30,16 @@ export class RepeatBuffer {
   remember(requestKey: string, rowKey: string): void {
     if (this.rows.size >= MAX_ROWS) this.rows.clear();
     this.rows.set(requestKey, rowKey);
+  }
+
+  /** True when this process listed `source` on the row before: no query needed. */
+  knowsSource(rowKey: string, source: string): boolean {
+    return this.sources.has(`${rowKey}\n${source}`);
+  }
+
+  rememberSource(rowKey: string, source: string): void {
+    if (this.sources.size >= MAX_SOURCES) this.sources.clear();
+    this.sources.add(`${rowKey}\n${source}`);
   }
 
   count(rowKey: string): void {

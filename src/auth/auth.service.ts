@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import type { ClientInfo } from '../common/http/client-info.js';
+import { ipBucket } from '../common/http/ip-bucket.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotationService } from '../sessions/refresh-token-rotation.service.js';
@@ -34,27 +35,29 @@ export class AuthService {
   ) {}
 
   /**
-   * Checks a username and password, counting failures toward the throttle. Returns the user,
-   * or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException,
-   * and ServerBusyException when password hashing is saturated.
+   * Checks a username and password, counting it (and failures) toward the throttle. Returns the
+   * user, or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException
+   * (throttled, or the client is over its share of password hashing), and ServerBusyException
+   * when password hashing is saturated.
    */
   async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
     const attempt = await this.beginAttempt(username, client);
-    const user = await this.refundingWhenBusy(attempt, () => this.users.verifyCredentials(username, password));
+    const user = await this.refundingWhenRefused(attempt, () => this.users.verifyCredentials(username, password, client.ip));
     if (user) await attempt.succeeded();
     else await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
     return user;
   }
 
   /**
-   * Runs a password check; when hashing was too busy to take it (503), gives the attempt back:
-   * no password was checked, so it must not count toward the user's or the address's limit.
+   * Runs a password check; when hashing refused to take it (503 when saturated, 429 when the
+   * client is over its share), gives the attempt back: no password was checked, so it must not
+   * count toward any limit of the user or the address.
    */
-  private async refundingWhenBusy<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
+  private async refundingWhenRefused<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
     try {
       return await check();
     } catch (error) {
-      if (error instanceof ServerBusyException) await attempt.succeeded();
+      if (error instanceof ServerBusyException || error instanceof TooManyAttemptsException) await attempt.notChecked();
       throw error;
     }
   }
@@ -65,12 +68,16 @@ export class AuthService {
       return await this.throttle.begin(client.ip, username);
     } catch (error) {
       if (error instanceof TooManyAttemptsException) {
-        // Refusals cost the attacker nothing and come by the thousand: one row per username, IP
-        // and window, counting them, rather than one row each in the victim's audit log.
-        await this.audit.recordRepeatable('login_throttled', username, this.throttle.refusalScope(client.ip), {
-          ...client,
-          detail: { retryAfter: error.retryAfterSeconds },
-        });
+        // Refusals cost the attacker nothing and come by the thousand, from as many addresses as
+        // it has: one row per username and window, counting them and listing the addresses,
+        // rather than one row each (or one per address) in the victim's audit log.
+        await this.audit.recordRepeatable(
+          'login_throttled',
+          username,
+          this.throttle.refusalScope(),
+          { ...client, detail: { retryAfter: error.retryAfterSeconds } },
+          client.ip ? ipBucket(client.ip) : null,
+        );
       }
       throw error;
     }
@@ -163,7 +170,8 @@ export class AuthService {
   ): Promise<boolean> {
     const { userId, sessionId } = principal;
     const attempt = await this.beginAttempt(principal.username, client);
-    if (!(await this.refundingWhenBusy(attempt, () => this.users.changePassword(userId, currentPassword, newPassword)))) {
+    const hashing = { ip: client.ip, username: principal.username };
+    if (!(await this.refundingWhenRefused(attempt, () => this.users.changePassword(userId, currentPassword, newPassword, hashing)))) {
       await this.audit.record('password_change_failure', { userId, sessionId, ...client });
       return false;
     }

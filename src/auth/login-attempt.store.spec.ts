@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
-import { MemoryLoginAttemptStore } from './login-attempt.store.js';
+import { MemoryLoginAttemptStore, overflowKeyOf } from './login-attempt.store.js';
 import { LoginThrottleService } from './login-throttle.service.js';
 
 const WINDOW = 60_000;
@@ -67,11 +67,12 @@ describe('MemoryLoginAttemptStore', () => {
   });
 
   it('while full, a fresh IP guessing at a fresh username is still stopped at the limit', async () => {
-    const store = new MemoryLoginAttemptStore(10);
-    const t = new LoginThrottleService(store, { get: () => ({ window: 900, maxFailuresPerIp: 20, maxFailuresPerUser: 5 }) } as unknown as ConfigService<AppConfig, true>);
-    // Many sources fill the store with live failures (an IP key and a username key each).
+    const store = new MemoryLoginAttemptStore(20);
+    const limits = { window: 900, maxFailuresPerIp: 20, maxFailuresPerUser: 5, maxChecksPerIp: 1000, maxChecksPerUser: 1000 };
+    const t = new LoginThrottleService(store, { get: () => limits } as unknown as ConfigService<AppConfig, true>);
+    // Many sources fill the store with live failures (two IP keys and two username keys each).
     for (let i = 0; i < 5; i++) await t.begin(`198.51.100.${i}`, `filler-${i}`);
-    expect(store.size).toBe(10);
+    expect(store.size).toBe(20);
 
     let allowed = 0;
     for (let i = 0; i < 50; i++) {
@@ -83,6 +84,20 @@ describe('MemoryLoginAttemptStore', () => {
       }
     }
     expect(allowed).toBe(5);
+  });
+
+  it('shares one overflow counter per kind for IPv6 buckets too (the kind is not cut at the address’s colons)', async () => {
+    expect(overflowKeyOf('login:ip:2001:db8:1:2::/64')).toBe('login:ip:*');
+    expect(overflowKeyOf('checks:ip:2001:db8:1:2::/64')).toBe('checks:ip:*');
+    expect(overflowKeyOf('login:ip:203.0.113.9')).toBe('login:ip:*');
+    expect(overflowKeyOf('login:user:abc')).toBe('login:user:*');
+
+    const store = new MemoryLoginAttemptStore(1);
+    await store.reserve('login:ip:198.51.100.1', WINDOW, 0);
+    // Full: two different /64s (and then an IPv4 address) count on the same shared counter.
+    expect((await store.reserve('login:ip:2001:db8:1:2::/64', WINDOW, 1)).count).toBe(1);
+    expect((await store.reserve('login:ip:2001:db8:9:9::/64', WINDOW, 2)).count).toBe(2);
+    expect((await store.reserve('login:ip:203.0.113.9', WINDOW, 3)).count).toBe(3);
   });
 
   it('deletes an entry whose count returns to 0 on refund', async () => {
@@ -113,8 +128,8 @@ describe('MemoryLoginAttemptStore', () => {
 });
 
 describe('LoginThrottleService with the memory store', () => {
-  function throttle(store: MemoryLoginAttemptStore, limits: Pick<ThrottleConfig, 'maxFailuresPerIp' | 'maxFailuresPerUser'>): LoginThrottleService {
-    const config = { get: () => ({ window: 900, ...limits }) } as unknown as ConfigService<AppConfig, true>;
+  function throttle(store: MemoryLoginAttemptStore, limits: Partial<ThrottleConfig>): LoginThrottleService {
+    const config = { get: () => ({ window: 900, maxChecksPerIp: 1000, maxChecksPerUser: 1000, ...limits }) } as unknown as ConfigService<AppConfig, true>;
     return new LoginThrottleService(store, config);
   }
 
@@ -134,12 +149,12 @@ describe('LoginThrottleService with the memory store', () => {
 
     await t.begin('1.2.3.4', 'user-0'); // failed: never succeeded()
     await t.begin('1.2.3.4', 'user-1');
-    expect(store.size).toBe(3); // the IP and two usernames
+    expect(store.size).toBe(6); // the IP's two counters and two for each username
 
     for (let i = 2; i < 50; i++) {
       await expect(t.begin('1.2.3.4', `user-${i}`)).rejects.toBeInstanceOf(TooManyAttemptsException);
     }
-    expect(store.size).toBe(3);
+    expect(store.size).toBe(6);
   });
 
   it('keeps a username blocked although a blocked IP sprays more usernames than the store holds', async () => {
@@ -172,12 +187,42 @@ describe('LoginThrottleService with the memory store', () => {
     await expect(t.begin('10.0.0.1', 'other-3')).rejects.toBeInstanceOf(TooManyAttemptsException);
   });
 
-  it('refunds both keys on success, leaving no entries behind', async () => {
+  it('refunds the failure counters on success; the check counters keep it', async () => {
     const store = new MemoryLoginAttemptStore(10);
     const t = throttle(store, { maxFailuresPerIp: 3, maxFailuresPerUser: 3 });
     const attempt = await t.begin('10.0.0.1', 'alice');
-    expect(store.size).toBe(2);
+    expect(store.size).toBe(4);
     await attempt.succeeded();
+    expect(store.size).toBe(2);
+  });
+
+  it('gives everything back for an attempt whose password was never checked (hashing refused it)', async () => {
+    const store = new MemoryLoginAttemptStore(10);
+    const t = throttle(store, { maxFailuresPerIp: 3, maxFailuresPerUser: 3, maxChecksPerIp: 1, maxChecksPerUser: 1 });
+    for (let i = 0; i < 5; i++) await (await t.begin('10.0.0.1', 'alice')).notChecked();
     expect(store.size).toBe(0);
+  });
+
+  it('limits password checks per username (LOGIN_MAX_PER_USER), successful ones included', async () => {
+    const store = new MemoryLoginAttemptStore(100);
+    const t = throttle(store, { maxFailuresPerIp: 100, maxFailuresPerUser: 100, maxChecksPerUser: 3 });
+    for (let i = 0; i < 3; i++) await (await t.begin(`10.0.0.${i}`, 'alice')).succeeded();
+    const refused = await t.begin('10.0.0.9', 'ALICE').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TooManyAttemptsException);
+    expect((refused as TooManyAttemptsException).retryAfterSeconds).toBe(900);
+    expect((refused as TooManyAttemptsException).message).toMatch(/for this account/);
+    // The refused attempt left nothing behind on the IP's counters: another username is fine.
+    await t.begin('10.0.0.9', 'bob');
+  });
+
+  it('limits password checks per client IP (LOGIN_MAX_PER_IP, IPv6 by /64), before any username counter', async () => {
+    const store = new MemoryLoginAttemptStore(100);
+    const t = throttle(store, { maxFailuresPerIp: 100, maxFailuresPerUser: 100, maxChecksPerIp: 2 });
+    await (await t.begin('2001:db8:1:2::1', 'user-1')).succeeded();
+    await (await t.begin('2001:db8:1:2::2', 'user-2')).succeeded();
+    const sizeBefore = store.size;
+    await expect(t.begin('2001:db8:1:2::3', 'user-3')).rejects.toThrow(/from this address/);
+    expect(store.size).toBe(sizeBefore);
+    await t.begin('2001:db8:1:3::1', 'user-3');
   });
 });

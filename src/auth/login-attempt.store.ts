@@ -108,7 +108,11 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
   }
 }
 
-/** "login:ip:203.0.113.9" → "login:ip:*": one overflow counter per kind of key. */
-function overflowKeyOf(key: string): string {
-  return `${key.slice(0, key.lastIndexOf(':') + 1)}*`;
+/**
+ * "login:ip:203.0.113.9" → "login:ip:*": one overflow counter per kind of key. The kind is the
+ * first two segments, not everything up to the last colon: an IPv6 bucket ("2001:db8::/64") has
+ * colons of its own, and cutting there would give every /64 an overflow counter of its own.
+ */
+export function overflowKeyOf(key: string): string {
+  return `${key.split(':', 2).join(':')}:*`;
 }

@@ -6,16 +6,30 @@ import { ipBucket } from '../common/http/ip-bucket.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { LOGIN_ATTEMPT_STORE, type LoginAttemptStore } from './login-attempt.store.js';
 
-/** A reserved attempt: call `succeeded()` when the password was right, so it does not count. */
+/** A reserved attempt, to be settled once the password check is over (or did not happen). */
 export interface LoginAttempt {
+  /** The password was right: the attempt does not count as a failure (it still counts as a check). */
   succeeded(): Promise<void>;
+  /** No password was checked (hashing refused it): the attempt counts as nothing at all. */
+  notChecked(): Promise<void>;
+}
+
+/** One counter an attempt is reserved on, and what is refunded when. */
+interface Limit {
+  key: string;
+  max: number;
+  what: string;
+  /** Failure counters are refunded by a success; check counters only when no password was checked. */
+  failuresOnly: boolean;
 }
 
 /**
- * Limits failed password checks per client IP and per username. Each attempt is counted before
- * the (slow) password check and refunded if it succeeds, so parallel guesses cannot all pass
- * before the first failure is recorded. Over either limit, attempts get 429 with Retry-After
- * until the window ends, whether the password is right or not.
+ * Limits password checks per client IP and per username, with two counters each: failed checks
+ * (LOGIN_MAX_FAILURES_PER_*, against guessing) and all checks, right or wrong
+ * (LOGIN_MAX_PER_*, against one client spending everyone's hashing capacity with a password it
+ * knows). Each attempt is counted before the (slow) password check, so parallel guesses cannot
+ * all pass before the first failure is recorded; a failure counter is refunded if it succeeds.
+ * Over any limit, attempts get 429 with Retry-After until the window ends, without hashing.
  */
 @Injectable()
 export class LoginThrottleService {
@@ -29,57 +43,57 @@ export class LoginThrottleService {
   }
 
   /**
-   * Reserves an attempt; throws TooManyAttemptsException when the IP or the username is over its limit.
+   * Reserves an attempt; throws TooManyAttemptsException when the IP or the username is over a limit.
    *
-   * The IP is reserved first and the username only if the IP is within its limit: a blocked IP
-   * then gets its cheap 429s without creating or growing a counter per username it sprays (which
-   * would fill the store). An attempt refused for the username gives its IP reservation back, so
-   * a refused attempt leaves no count under either key. Both reservations still happen before
-   * the password check, so parallel bursts cannot slip past either limit.
+   * The IP's counters are reserved first and the username's only if the IP is within its limits:
+   * a blocked IP then gets its cheap 429s without creating or growing counters per username it
+   * sprays (which would fill the store). A refused attempt gives back everything it reserved, so
+   * it leaves no count under any key. All reservations still happen before the password check,
+   * so parallel bursts cannot slip past any limit.
    */
   async begin(ip: string | undefined | null, username: string): Promise<LoginAttempt> {
     const windowMs = this.config.window * 1000;
-    const [ipKey, userKey] = this.keys(ip, username);
-
-    const byIp = await this.store.reserve(ipKey, windowMs);
-    if (byIp.count > this.config.maxFailuresPerIp) {
-      // A refused attempt checked no password, so it does not count; the key stays at its limit.
-      await this.store.refund(ipKey);
-      throw this.tooMany(byIp.resetInMs);
-    }
-
-    let byUser: { count: number; resetInMs: number };
+    const reserved: Limit[] = [];
+    const refund = async (limits: Limit[]) => {
+      await Promise.all(limits.map((limit) => this.store.refund(limit.key)));
+    };
     try {
-      byUser = await this.store.reserve(userKey, windowMs);
+      for (const limit of this.limits(ip, username)) {
+        const { count, resetInMs } = await this.store.reserve(limit.key, windowMs);
+        reserved.push(limit);
+        // A refused attempt checked no password, so it does not count; the key stays at its limit.
+        if (count > limit.max) throw new TooManyAttemptsException(Math.max(1, Math.ceil(resetInMs / 1000)), limit.what);
+      }
     } catch (error) {
-      await this.store.refund(ipKey);
+      await refund(reserved);
       throw error;
     }
-    const refund = async () => {
-      await Promise.all([this.store.refund(ipKey), this.store.refund(userKey)]);
+    return {
+      succeeded: () => refund(reserved.filter((limit) => limit.failuresOnly)),
+      notChecked: () => refund(reserved),
     };
-    if (byUser.count > this.config.maxFailuresPerUser) {
-      await refund();
-      throw this.tooMany(byUser.resetInMs);
-    }
-    return { succeeded: refund };
   }
 
   /**
-   * What makes two refused attempts "the same" for the audit log: the client's IP (by its /64 for
-   * IPv6) and the throttle window they fall in, counted in fixed windows so every instance agrees.
+   * What makes two refused attempts against one username "the same" for the audit log: the
+   * throttle window they fall in, counted in fixed windows so every instance agrees. The client's
+   * IP is not part of it: an attacker with many addresses still makes one row, which lists them.
    */
-  refusalScope(ip: string | undefined | null, now = Date.now()): string {
-    return `${ip ? ipBucket(ip) : 'unknown'}@${Math.floor(now / (this.config.window * 1000))}`;
+  refusalScope(now = Date.now()): string {
+    return `@${Math.floor(now / (this.config.window * 1000))}`;
   }
 
-  private tooMany(retryAfterMs: number): TooManyAttemptsException {
-    return new TooManyAttemptsException(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-  }
-
-  private keys(ip: string | undefined | null, username: string): [string, string] {
+  /** The IP's counters first, then the username's (see begin). */
+  private limits(ip: string | undefined | null, username: string): Limit[] {
+    const bucket = ip ? ipBucket(ip) : 'unknown';
     // Usernames are hashed so the store (and Redis, when shared) holds no list of attempted names.
     const user = createHash('sha256').update(username.toLowerCase()).digest('base64url');
-    return [`login:ip:${ip ? ipBucket(ip) : 'unknown'}`, `login:user:${user}`];
+    const { maxFailuresPerIp, maxFailuresPerUser, maxChecksPerIp, maxChecksPerUser } = this.config;
+    return [
+      { key: `login:ip:${bucket}`, max: maxFailuresPerIp, what: 'failed login attempts', failuresOnly: true },
+      { key: `checks:ip:${bucket}`, max: maxChecksPerIp, what: 'login attempts from this address', failuresOnly: false },
+      { key: `login:user:${user}`, max: maxFailuresPerUser, what: 'failed login attempts', failuresOnly: true },
+      { key: `checks:user:${user}`, max: maxChecksPerUser, what: 'login attempts for this account', failuresOnly: false },
+    ];
   }
 }

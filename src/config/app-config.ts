@@ -34,6 +34,10 @@ export interface ThrottleConfig {
   maxFailuresPerUser: number;
   /** Window, in seconds; once over the limit, the key stays blocked this long. */
   window: number;
+  /** Password checks (successful or not) allowed per client IP within the window. */
+  maxChecksPerIp: number;
+  /** Password checks (successful or not) allowed per username within the window. */
+  maxChecksPerUser: number;
   /** Registrations (attempts) allowed per client IP (IPv6: per /64) within `registerWindow`. */
   registerMaxPerIp: number;
   /** Registration counting window, in seconds. */

@@ -219,6 +219,9 @@ export const PASSWORD_GRANT_ENABLED = variable('PASSWORD_GRANT_ENABLED', { defau
 export const LOGIN_MAX_FAILURES_PER_IP = variable('LOGIN_MAX_FAILURES_PER_IP', { default: '20', parse: integer(1, 1_000_000) });
 export const LOGIN_MAX_FAILURES_PER_USER = variable('LOGIN_MAX_FAILURES_PER_USER', { default: '5', parse: integer(1, 1_000_000) });
 export const LOGIN_THROTTLE_WINDOW = variable('LOGIN_THROTTLE_WINDOW', { default: '15m', parse: duration() });
+/** Password checks (right or wrong) per client IP and per username within LOGIN_THROTTLE_WINDOW. */
+export const LOGIN_MAX_PER_IP = variable('LOGIN_MAX_PER_IP', { default: '300', parse: integer(1, 1_000_000) });
+export const LOGIN_MAX_PER_USER = variable('LOGIN_MAX_PER_USER', { default: '30', parse: integer(1, 1_000_000) });
 
 export const REGISTER_MAX_PER_IP = variable('REGISTER_MAX_PER_IP', { default: '30', parse: integer(1, 1_000_000) });
 export const REGISTER_WINDOW = variable('REGISTER_WINDOW', { default: '1h', parse: duration() });

@@ -67,7 +67,15 @@ describe('loadConfig', () => {
     it('trusts no proxy, allows no CORS origin and throttles logins', () => {
       expect(config.http).toMatchObject({ trustProxy: false, corsOrigins: [], logLevel: 'info', logRequests: false });
       expect(config.http.requestTimeout).toBe(10);
-      expect(config.throttle).toEqual({ maxFailuresPerIp: 20, maxFailuresPerUser: 5, window: 900, registerMaxPerIp: 30, registerWindow: 3600 });
+      expect(config.throttle).toEqual({
+        maxFailuresPerIp: 20,
+        maxFailuresPerUser: 5,
+        window: 900,
+        maxChecksPerIp: 300,
+        maxChecksPerUser: 30,
+        registerMaxPerIp: 30,
+        registerWindow: 3600,
+      });
       expect(loadConfig({ NODE_ENV: 'test' }).http.logLevel).toBe('warn');
     });
 
@@ -147,8 +155,10 @@ describe('loadConfig', () => {
         MAX_SESSIONS_PER_USER: '3',
         PASSWORD_HASH_QUEUE: '0',
         AUDIT_RETENTION: '30d',
+        LOGIN_MAX_PER_IP: '50',
+        LOGIN_MAX_PER_USER: '7',
       });
-      expect(config.throttle).toMatchObject({ registerMaxPerIp: 5, registerWindow: 600 });
+      expect(config.throttle).toMatchObject({ registerMaxPerIp: 5, registerWindow: 600, maxChecksPerIp: 50, maxChecksPerUser: 7 });
       expect(config.auth).toMatchObject({ maxSessionsPerUser: 3, passwordHashQueue: 0 });
       expect(config.audit.retention).toBe(30 * 86400);
     });
@@ -213,6 +223,8 @@ describe('loadConfig', () => {
       ['LOGIN_MAX_FAILURES_PER_IP', '0'],
       ['LOGIN_MAX_FAILURES_PER_USER', 'five'],
       ['LOGIN_THROTTLE_WINDOW', '0'],
+      ['LOGIN_MAX_PER_IP', '0'],
+      ['LOGIN_MAX_PER_USER', 'many'],
       ['REQUEST_TIMEOUT', '0'],
       ['REQUEST_TIMEOUT', '500ms'],
       ['REGISTER_MAX_PER_IP', '0'],

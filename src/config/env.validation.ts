@@ -77,6 +77,8 @@ function toAppConfig(get: <T>(variable: EnvVar<T>) => T): AppConfig {
       maxFailuresPerIp: get(vars.LOGIN_MAX_FAILURES_PER_IP),
       maxFailuresPerUser: get(vars.LOGIN_MAX_FAILURES_PER_USER),
       window: get(vars.LOGIN_THROTTLE_WINDOW),
+      maxChecksPerIp: get(vars.LOGIN_MAX_PER_IP),
+      maxChecksPerUser: get(vars.LOGIN_MAX_PER_USER),
       registerMaxPerIp: get(vars.REGISTER_MAX_PER_IP),
       registerWindow: get(vars.REGISTER_WINDOW),
     },

@@ -1,3 +1,4 @@
+import { AuditEventSource } from '../audit/audit-event-source.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { SigningKey } from '../keys/signing-key.entity.js';
 import { RefreshToken } from '../sessions/refresh-token.entity.js';
@@ -5,4 +6,4 @@ import { Session } from '../sessions/session.entity.js';
 import { User } from '../users/user.entity.js';
 
 /** Listed explicitly: glob loading is fragile under ESM and in jest. */
-export const ENTITIES = [User, Session, RefreshToken, SigningKey, AuditEvent];
+export const ENTITIES = [User, Session, RefreshToken, SigningKey, AuditEvent, AuditEventSource];

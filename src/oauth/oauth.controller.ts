@@ -54,7 +54,7 @@ export class OAuthController {
   @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'invalid_request, invalid_grant or unsupported_grant_type' })
   @ApiTooManyRequestsResponse({
     type: OAuthErrorDto,
-    description: 'grant_type=password: too many failed attempts for this IP or username; see Retry-After',
+    description: 'grant_type=password: too many failed attempts or password checks for this IP or username, or too many at once from it; see Retry-After',
     headers: RETRY_AFTER_HEADER,
     example: { error: 'slow_down', error_description: 'Too many failed login attempts; try again in 900 s' },
   })

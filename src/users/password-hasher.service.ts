@@ -2,12 +2,13 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import * as argon2 from 'argon2';
 import type { AppConfig } from '../config/app-config.js';
-import { PasswordHashQueue } from './password-hash.queue.js';
+import { PasswordHashQueue, type HashingClient } from './password-hash.queue.js';
 
 /**
  * argon2id password hashing. Hashing runs on libuv's thread pool, off the event loop, through
  * PasswordHashQueue: a bounded number at once, so it cannot starve token signing, and a bounded
- * number waiting (beyond that, ServerBusyException).
+ * number waiting (beyond that, ServerBusyException), each client within its fair share of them
+ * (beyond that, TooManyAttemptsException).
  */
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
@@ -27,12 +28,13 @@ export class PasswordHasher implements OnModuleInit {
     this.dummyHash = await this.hash('dummy password for unknown users');
   }
 
-  hash(password: string): Promise<string> {
-    return this.queue.run(() => argon2.hash(password, { ...this.options, raw: false }));
+  /** `client`: whose share of the hashing queue this takes (see PasswordHashQueue). */
+  hash(password: string, client?: HashingClient): Promise<string> {
+    return this.queue.run(() => argon2.hash(password, { ...this.options, raw: false }), client);
   }
 
   /** Constant-work check: an unknown user (hash undefined) is verified against the dummy hash. */
-  async verify(hash: string | undefined, password: string): Promise<boolean> {
+  async verify(hash: string | undefined, password: string, client?: HashingClient): Promise<boolean> {
     return this.queue.run(async () => {
       try {
         const ok = await argon2.verify(hash ?? this.dummyHash, password);
@@ -40,7 +42,7 @@ export class PasswordHasher implements OnModuleInit {
       } catch {
         return false;
       }
-    });
+    }, client);
   }
 
   /** True when the stored hash was made with other parameters than the configured ones. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable } from '@nestjs/common';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
+import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
+import type { HashingClient } from './password-hash.queue.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import type { User } from './user.entity.js';
 import { UserRepository } from './user.repository.js';
@@ -14,15 +16,16 @@ export class UsersService {
 
   /**
    * Creates an account; 409 when the name is taken in any letter case. A taken name is refused
-   * before the password is hashed, so registering existing names costs no argon2 work.
+   * before the password is hashed, so registering existing names costs no argon2 work. `ip`:
+   * the client's, whose share of the hashing queue the hash takes.
    */
-  async register(username: string, password: string): Promise<User> {
+  async register(username: string, password: string, ip?: string | null): Promise<User> {
     if (await this.findIdByUsername(username)) throw new ConflictException(USERNAME_TAKEN);
     const user: User = {
       id: randomUUID(),
       username,
       usernameNormalized: normalize(username),
-      passwordHash: await this.hasher.hash(password),
+      passwordHash: await this.hasher.hash(password, { ip, username }),
       createdAt: Date.now(),
     };
     // The unique index decides, so two parallel registrations cannot both win.
@@ -32,14 +35,16 @@ export class UsersService {
 
   /**
    * Returns the user when the password matches, otherwise null. Takes the same time whether
-   * or not the user exists. Upgrades the stored hash when the cost parameters changed.
+   * or not the user exists. Upgrades the stored hash when the cost parameters changed. `ip`: as
+   * for register.
    */
-  async verifyCredentials(username: string, password: string): Promise<User | null> {
+  async verifyCredentials(username: string, password: string, ip?: string | null): Promise<User | null> {
+    const client: HashingClient = { ip, username };
     const user = await this.users.findByNormalizedUsername(normalize(username));
-    const ok = await this.hasher.verify(user?.passwordHash, password);
+    const ok = await this.hasher.verify(user?.passwordHash, password, client);
     if (!ok || !user) return null;
     if (this.hasher.needsRehash(user.passwordHash)) {
-      const passwordHash = await this.upgradedHash(password);
+      const passwordHash = await this.upgradedHash(password, client);
       if (passwordHash === undefined) return user;
       // The caller starts the session only if the hash is still the one it returns here (see
       // SessionsService.create), so return the hash now stored.
@@ -49,19 +54,22 @@ export class UsersService {
         // Someone else wrote it first: another login's upgrade (same password: this login stands)
         // or a password change (this login must fail). Only checking the stored hash tells which.
         const fresh = await this.users.findById(user.id);
-        if (!fresh || !(await this.hasher.verify(fresh.passwordHash, password))) return null;
+        if (!fresh || !(await this.hasher.verify(fresh.passwordHash, password, client))) return null;
         return fresh;
       }
     }
     return user;
   }
 
-  /** A new hash for a login's upgrade, or undefined when hashing is saturated: the upgrade waits for a later login. */
-  private async upgradedHash(password: string): Promise<string | undefined> {
+  /**
+   * A new hash for a login's upgrade, or undefined when hashing is saturated (or the client is at
+   * its share): the upgrade waits for a later login, which itself succeeded.
+   */
+  private async upgradedHash(password: string, client: HashingClient): Promise<string | undefined> {
     try {
-      return await this.hasher.hash(password);
+      return await this.hasher.hash(password, client);
     } catch (error) {
-      if (error instanceof ServerBusyException) return undefined;
+      if (error instanceof ServerBusyException || error instanceof TooManyAttemptsException) return undefined;
       throw error;
     }
   }
@@ -73,12 +81,13 @@ export class UsersService {
   /**
    * Replaces the password after checking the current one. Returns false when the current
    * password is wrong (or the user is gone). The update is conditional on the hash it checked,
-   * so two concurrent changes cannot both win.
+   * so two concurrent changes cannot both win. `client`: whose share of the hashing queue the
+   * check and the new hash take.
    */
-  async changePassword(userId: string, currentPassword: string, newPassword: string): Promise<boolean> {
+  async changePassword(userId: string, currentPassword: string, newPassword: string, client?: HashingClient): Promise<boolean> {
     const user = await this.users.findById(userId);
-    if (!(await this.hasher.verify(user?.passwordHash, currentPassword)) || !user) return false;
-    const passwordHash = await this.hasher.hash(newPassword);
+    if (!(await this.hasher.verify(user?.passwordHash, currentPassword, client)) || !user) return false;
+    const passwordHash = await this.hasher.hash(newPassword, client);
     return this.users.replacePasswordHash(user.id, user.passwordHash, passwordHash);
   }
 }

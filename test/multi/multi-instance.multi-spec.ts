@@ -142,6 +142,7 @@ describe('two instances on one database and one Redis', () => {
       // Every request here comes from 127.0.0.1, hundreds of logins at once: attempts in flight
       // count toward the per-IP limit until they succeed, so one address needs room for them.
       LOGIN_MAX_FAILURES_PER_IP: '10000',
+      LOGIN_MAX_PER_IP: '10000',
       // Likewise for the registrations of every scenario, all from 127.0.0.1.
       REGISTER_MAX_PER_IP: '10000',
       MAX_SESSIONS_PER_USER: String(MAX_SESSIONS_PER_USER),
@@ -285,6 +286,21 @@ describe('two instances on one database and one Redis', () => {
     }
     // The block is per username: the same client IP still logs other users in.
     await loggedIn(A(), bystander);
+  });
+
+  scenario('password checks on A and B, right ones included, add up to one LOGIN_MAX_PER_USER (default 30)', async () => {
+    const username = await newUser(A());
+    const statuses = [];
+    for (let i = 0; i < 30; i++) statuses.push((await login(i % 2 ? B() : A(), username)).status);
+    expect(statuses).toEqual(Array(30).fill(200));
+    for (const [name, base] of [['A', A()], ['B', B()]] as const) {
+      const blocked = await login(base, username);
+      expect({ instance: name, status: blocked.status, retryAfter: Number(blocked.headers.get('retry-after')) > 0 }).toEqual({
+        instance: name,
+        status: 429,
+        retryAfter: true,
+      });
+    }
   });
 
   scenario('refused logins on A and B add to one counted login_throttled row', async () => {

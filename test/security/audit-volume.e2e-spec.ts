@@ -20,8 +20,10 @@ interface AuditItem {
 
 /**
  * Issue 10 item 4: refused logins do not fill the disk and the victim's audit log. One
- * login_throttled row per username, IP and throttle window, carrying a count; User-Agents
- * truncated; routine refreshes not audited; old events purged after AUDIT_RETENTION.
+ * login_throttled row per username and throttle window, whatever the number of addresses,
+ * carrying a count, the number of distinct addresses and a sample of them; User-Agents
+ * truncated; routine refreshes not audited; old events purged after AUDIT_RETENTION, with their
+ * address lists.
  */
 describe('audit volume under refused logins (e2e)', () => {
   let t: TestApp | undefined;
@@ -32,6 +34,7 @@ describe('audit volume under refused logins (e2e)', () => {
   });
 
   const rowCount = async () => Number((await t!.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
+  const sourceCount = async () => Number((await t!.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_event_sources'))[0].n);
 
   const attempt = (username: string, password = WRONG, userAgent = LONG_UA) =>
     request(t!.server).post('/auth/login').set('User-Agent', userAgent).send({ username, password });
@@ -77,10 +80,52 @@ describe('audit volume under refused logins (e2e)', () => {
     expect(throttled.length).toBeGreaterThanOrEqual(1);
     expect(throttled.length).toBeLessThanOrEqual(2);
     expect(throttled.reduce((n, e) => n + Number(e.detail?.count), 0)).toBe(300);
-    expect(throttled[0].detail).toEqual({ retryAfter: expect.any(Number), count: expect.any(Number) });
+    expect(throttled[0].detail).toEqual({ retryAfter: expect.any(Number), count: expect.any(Number), distinctIps: 1, ipSample: '127.0.0.1' });
     for (const event of events.filter((e) => e.type !== 'login_success')) {
       expect(event.userAgent).toBe(LONG_UA.slice(0, 256));
     }
+  });
+
+  it('adds at most 2 rows for 1,000 refused logins against one username from 200 addresses, counting and sampling them', async () => {
+    t = await createTestApp({ LOGIN_MAX_FAILURES_PER_USER: '2', TRUST_PROXY: 'true' });
+    const { username } = await register(t.server, uniqueUsername('victim'));
+    const victim = await loginAs(t.server, username);
+    for (let i = 0; i < 2; i++) expect((await attempt(username)).status).toBe(401);
+    const before = await rowCount();
+    const sourcesBefore = await sourceCount();
+
+    // 200 IPv4 addresses, and IPv6 addresses spread over one /64 (which count as one).
+    const address = (i: number) => (i % 5 === 4 ? `2001:db8:77:1:${i.toString(16)}::1` : `198.51.${Math.floor(i / 250)}.${i % 250}`);
+    const addresses = new Set(Array.from({ length: 1000 }, (_, i) => (i % 5 === 4 ? '2001:db8:77:1::/64' : address(i % 250))));
+    expect(await flood(1000, 25, (i) => attempt(username).set('X-Forwarded-For', address(i % 250)))).toEqual({ 429: 1000 });
+
+    expect((await rowCount()) - before).toBeLessThanOrEqual(2);
+    const throttled = (await eventsOf(victim.accessToken)).filter((e) => e.type === 'login_throttled');
+    expect(throttled.reduce((n, e) => n + Number(e.detail?.count), 0)).toBe(1000);
+    // One row per window: each lists its own addresses (both rows if the run straddled a boundary).
+    const distinct = throttled.map((e) => Number(e.detail?.distinctIps));
+    expect(Math.max(...distinct)).toBeLessThanOrEqual(addresses.size);
+    expect(distinct.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(addresses.size);
+    for (const event of throttled) {
+      const sample = String(event.detail?.ipSample).split(',');
+      expect(sample.length).toBeLessThanOrEqual(10);
+      for (const ip of sample) expect(addresses.has(ip)).toBe(true);
+    }
+    expect((await sourceCount()) - sourcesBefore).toBe(distinct.reduce((a, b) => a + b, 0));
+  });
+
+  it('counts at most 1,000 addresses per row (the sources listed stop there too)', async () => {
+    t = await createTestApp({ LOGIN_MAX_FAILURES_PER_USER: '1', TRUST_PROXY: 'true' });
+    const { username } = await register(t.server, uniqueUsername('victim'));
+    const victim = await loginAs(t.server, username);
+    expect((await attempt(username)).status).toBe(401);
+    // 1,100 distinct addresses, from TEST-NET blocks.
+    const address = (i: number) => `10.${Math.floor(i / 250)}.${i % 250}.1`;
+    expect(await flood(1100, 25, (i) => attempt(username).set('X-Forwarded-For', address(i)))).toEqual({ 429: 1100 });
+    const throttled = (await eventsOf(victim.accessToken)).filter((e) => e.type === 'login_throttled');
+    for (const event of throttled) expect(Number(event.detail?.distinctIps)).toBeLessThanOrEqual(1000);
+    expect(await sourceCount()).toBeLessThanOrEqual(1000 * throttled.length);
+    expect(throttled.reduce((n, e) => n + Number(e.detail?.count), 0)).toBe(1100);
   });
 
   it('adds at most 2 rows when a blocked address sprays made-up usernames', async () => {
@@ -156,6 +201,30 @@ describe('audit volume under refused logins (e2e)', () => {
 
       expect(await rowCount()).toBe(4);
       expect((await eventsOf(session.accessToken)).map((e) => e.type)).toEqual(['login_success', 'login_failure', 'login_failure', 'login_failure']);
+    });
+
+    it('purges the address list (audit_event_sources) of a purged login_throttled row with it, and keeps a newer row’s', async () => {
+      t = await createTestApp({ AUDIT_RETENTION: '30d', LOGIN_MAX_FAILURES_PER_USER: '1', TRUST_PROXY: 'true' });
+      const { username } = await register(t.server, uniqueUsername('retained'));
+      const session = await loginAs(t.server, username);
+      expect((await attempt(username)).status).toBe(401);
+      for (let i = 0; i < 30; i++) expect((await attempt(username).set('X-Forwarded-For', `203.0.113.${i}`)).status).toBe(429);
+      expect(await sourceCount()).toBe(30);
+      const dataSource = t.app.get(DataSource);
+      // That row ages past the retention; a second one, made by a later window's refusals, does not.
+      await dataSource.query(`UPDATE audit_events SET created_at = ${Date.now() - 31 * DAY_MS} WHERE type = 'login_throttled'`);
+      const newer = 'x'.repeat(43);
+      await dataSource.query(
+        `INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences, distinct_ips, ip_sample)
+         VALUES ('${randomUUID()}', '${session.sub}', NULL, 'login_throttled', NULL, NULL, NULL, ${Date.now()}, '${newer}', 2, 2, '192.0.2.1,192.0.2.2')`,
+      );
+      await dataSource.query(`INSERT INTO audit_event_sources (dedupe_key, source) VALUES ('${newer}', '192.0.2.1'), ('${newer}', '192.0.2.2')`);
+
+      await t.app.get(AuditPurgeTask).purge();
+
+      expect(await sourceCount()).toBe(2);
+      const throttled = (await eventsOf(session.accessToken)).filter((e) => e.type === 'login_throttled');
+      expect(throttled.map((e) => e.detail)).toEqual([{ count: 2, distinctIps: 2, ipSample: '192.0.2.1,192.0.2.2' }]);
     });
 
     it('defaults to 90 days', async () => {

@@ -96,7 +96,7 @@ describe('GET /auth/audit (e2e)', () => {
     secrets.push(refreshCookie(rotated)!, rotated.body.access_token as string);
 
     expected = [
-      { type: 'login_throttled', sessionId: null, detail: { retryAfter: expect.any(Number), count: 1 } },
+      { type: 'login_throttled', sessionId: null, detail: { retryAfter: expect.any(Number), count: 1, distinctIps: 1, ipSample: '127.0.0.1' } },
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_success', sessionId: reader.sid, detail: null },

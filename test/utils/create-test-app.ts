@@ -26,6 +26,8 @@ const TEST_ENV: Record<string, string> = {
   ARGON2_ITERATIONS: '1',
   // Suites register many users from one address (127.0.0.1); the register throttle's own suite sets it low.
   REGISTER_MAX_PER_IP: '1000000',
+  // Likewise their logins; the capacity suite sets it low.
+  LOGIN_MAX_PER_IP: '1000000',
 };
 
 /**

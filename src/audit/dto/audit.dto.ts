@@ -26,7 +26,14 @@ export class AuditEventDto {
   @ApiProperty({ nullable: true, type: String }) sessionId: string | null;
   @ApiProperty({ nullable: true, type: String }) ip: string | null;
   @ApiProperty({ nullable: true, type: String }) userAgent: string | null;
-  @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) detail: Record<string, unknown> | null;
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Event details (scalar values). A repeated event (login_throttled) adds `count`, `distinctIps` (client addresses, IPv6 by /64; at most 1000 are counted) and `ipSample` (the first 10 of them, comma-separated).',
+  })
+  detail: Record<string, unknown> | null;
 }
 
 export class AuditPageDto {

@@ -24,7 +24,7 @@ export const PasswordAuth = () =>
       message: INVALID_CREDENTIALS,
     }),
     ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (login CSRF defence)', { message: CROSS_SITE_REFUSED }),
-    ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many failed attempts for this IP or username; see Retry-After', {
+    ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many failed attempts or password checks for this IP or username, or too many at once from it; see Retry-After', {
       headers: RETRY_AFTER_HEADER,
     }),
   );
