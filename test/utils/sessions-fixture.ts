@@ -51,7 +51,10 @@ export async function createSessionsFixture(env: Record<string, string> = {}): P
 }
 
 /** Inserts a user row directly (no argon2 work) and returns its id. */
-export async function insertUser(dataSource: DataSource, username = `user-${randomUUID().slice(0, 8)}`): Promise<string> {
+export async function insertUser(
+  dataSource: DataSource,
+  username = `user-${randomUUID().slice(0, 8)}`,
+): Promise<string> {
   const id = randomUUID();
   await dataSource.getRepository(User).insert({
     id,
@@ -71,7 +74,9 @@ export async function expectRejected(promise: Promise<unknown>, reason: RefreshR
 
 /** The stored refresh tokens (of one session, or all), oldest first. */
 export function tokenRows(dataSource: DataSource, sessionId?: string): Promise<RefreshToken[]> {
-  return dataSource.getRepository(RefreshToken).find({ where: sessionId ? { sessionId } : {}, order: { createdAt: 'ASC' } });
+  return dataSource
+    .getRepository(RefreshToken)
+    .find({ where: sessionId ? { sessionId } : {}, order: { createdAt: 'ASC' } });
 }
 
 /** The stored session row. */
