@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConfigModule } from '@nestjs/config';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import type { TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/env.validation.js';
-import { buildDataSourceOptions } from '../database/data-source-options.js';
-import { DatabaseModule } from '../database/database.module.js';
+import { createTestingModule } from '../../test/utils/testing-module.js';
 import { AuditEvent } from './audit-event.entity.js';
 import { AuditEventSource } from './audit-event-source.entity.js';
 import { AuditEventSourceRepository } from './audit-event-source.repository.js';
@@ -22,18 +18,7 @@ let moduleRef: TestingModule | undefined;
 
 /** The service on migrated in-memory SQLite, as the app runs it. */
 async function setup(): Promise<{ audit: AuditService; dataSource: DataSource }> {
-  moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => loadConfig({ NODE_ENV: 'test' })] }),
-      TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false, busyTimeout: 5 }),
-      ),
-      AuditModule,
-      DatabaseModule,
-    ],
-  }).compile();
-  moduleRef.useLogger(false);
-  await moduleRef.init();
+  moduleRef = await createTestingModule({ imports: [AuditModule] });
   return { audit: moduleRef.get(AuditService), dataSource: moduleRef.get(DataSource) };
 }
 

@@ -2,16 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { ConfigModule } from '@nestjs/config';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import type { TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/env.validation.js';
-import { DatabaseModule } from '../database/database.module.js';
-import { buildDataSourceOptions } from '../database/data-source-options.js';
+import { createTestingModule } from '../../test/utils/testing-module.js';
 import { KeyEncryption } from './key-encryption.js';
 import { KeysModule } from './keys.module.js';
 import { KeysService, SIGNING_KEY_CONFIRMATION_MS } from './keys.service.js';
+
+/** What every KeysService here runs with, under the unit defaults. */
+const KEYS_ENV = { JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s' };
 
 let moduleRef: TestingModule | undefined;
 
@@ -20,22 +19,7 @@ async function keysWith(
   env: Record<string, string> = {},
   database = ':memory:',
 ): Promise<{ keys: KeysService; dataSource: DataSource }> {
-  moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot({
-        isGlobal: true,
-        ignoreEnvFile: true,
-        load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s', ...env })],
-      }),
-      TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${database}`, sqlitePath: database, logging: false, busyTimeout: 5 }),
-      ),
-      DatabaseModule,
-      KeysModule,
-    ],
-  }).compile();
-  moduleRef.useLogger(false);
-  await moduleRef.init();
+  moduleRef = await createTestingModule({ env: { ...KEYS_ENV, ...env }, database, imports: [KeysModule] });
   return { keys: moduleRef.get(KeysService), dataSource: moduleRef.get(DataSource) };
 }
 
@@ -74,16 +58,7 @@ describe('KeysService', () => {
 
     /** A second KeysService over the same file: another instance, or `npm run keys:rotate`. */
     const anotherProcess = async () => {
-      const other = await Test.createTestingModule({
-        imports: [
-          ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => loadConfig({ NODE_ENV: 'test', JWT_ALG: 'ES256', ACCESS_TOKEN_TTL: '60s' })] }),
-          TypeOrmModule.forRoot(buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${file}`, sqlitePath: file, logging: false, busyTimeout: 5 })),
-          DatabaseModule,
-          KeysModule,
-        ],
-      }).compile();
-      other.useLogger(false);
-      await other.init();
+      const other = await createTestingModule({ env: KEYS_ENV, database: file, imports: [KeysModule] });
       others.push(other);
       return other.get(KeysService);
     };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuditService } from '../audit/audit.service.js';
+import type { ClientInfo } from '../common/http/client-info.js';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService } from '../keys/keys.service.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
@@ -18,7 +19,7 @@ import {
   type RefreshTokenState,
 } from './refresh-token-state.js';
 import { SessionRepository } from './session.repository.js';
-import { SessionsService, type ClientInfo, type IssuedRefreshToken } from './sessions.service.js';
+import { SessionsService, type IssuedRefreshToken } from './sessions.service.js';
 
 /** Rotation, the grace window and reuse detection: the one place that decides what a refresh token is worth. */
 @Injectable()

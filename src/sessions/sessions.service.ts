@@ -10,8 +10,6 @@ import { SessionStateCache } from './session-state.cache.js';
 import type { Session, SessionRevokeReason } from './session.entity.js';
 import { SessionRepository } from './session.repository.js';
 
-export type { ClientInfo } from '../common/http/client-info.js';
-
 /** What the client receives for a session: the raw refresh token (never stored) and its expiry. */
 export interface IssuedRefreshToken {
   userId: string;

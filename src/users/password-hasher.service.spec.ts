@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { ConfigModule } from '@nestjs/config';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import * as argon2 from 'argon2';
-import { loadConfig } from '../config/env.validation.js';
+import { createTestingModule } from '../../test/utils/testing-module.js';
 import { PasswordHashQueue } from './password-hash.queue.js';
 import { PasswordHasher } from './password-hasher.service.js';
 
@@ -13,17 +12,7 @@ const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$([A-Za-
 let moduleRef: TestingModule | undefined;
 
 async function hasherWith(env: Record<string, string> = {}): Promise<PasswordHasher> {
-  moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot({
-        isGlobal: true,
-        ignoreEnvFile: true,
-        load: [() => loadConfig({ NODE_ENV: 'test', ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1', ...env })],
-      }),
-    ],
-    providers: [PasswordHasher, PasswordHashQueue],
-  }).compile();
-  await moduleRef.init();
+  moduleRef = await createTestingModule({ env, database: false, providers: [PasswordHasher, PasswordHashQueue] });
   return moduleRef.get(PasswordHasher);
 }
 

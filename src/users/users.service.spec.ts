@@ -1,17 +1,13 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ConflictException } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import type { TestingModule } from '@nestjs/testing';
 import * as argon2 from 'argon2';
 import { DataSource, type Repository } from 'typeorm';
+import { createTestingModule } from '../../test/utils/testing-module.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
-import { loadConfig } from '../config/env.validation.js';
-import { buildDataSourceOptions } from '../database/data-source-options.js';
-import { PasswordHashQueue } from './password-hash.queue.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { User } from './user.entity.js';
-import { UserRepository } from './user.repository.js';
+import { UsersModule } from './users.module.js';
 import { UsersService } from './users.service.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -26,21 +22,7 @@ let ctx: Ctx | undefined;
 
 /** UsersService with the real PasswordHasher (cheap argon2 cost) on migrated in-memory SQLite. */
 async function setup(env: Record<string, string> = {}): Promise<Ctx> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      ConfigModule.forRoot({
-        isGlobal: true,
-        ignoreEnvFile: true,
-        load: [() => loadConfig({ NODE_ENV: 'test', ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1', ...env })],
-      }),
-      TypeOrmModule.forRoot(
-        buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false, busyTimeout: 5 }),
-      ),
-      TypeOrmModule.forFeature([User]),
-    ],
-    providers: [UsersService, UserRepository, PasswordHasher, PasswordHashQueue],
-  }).compile();
-  await moduleRef.init();
+  const moduleRef = await createTestingModule({ env, imports: [UsersModule] });
   ctx = { moduleRef, service: moduleRef.get(UsersService), users: moduleRef.get(DataSource).getRepository(User) };
   return ctx;
 }
