@@ -46,7 +46,9 @@ const only = (process.env.BENCH_ONLY ?? '')
   .filter(Boolean);
 const unknown = only.filter((p) => !PHASES.includes(p));
 if (unknown.length) {
-  console.error(`BENCH_ONLY: unknown phase(s) ${unknown.join(', ')}; use a comma-separated subset of ${PHASES.join(',')}`);
+  console.error(
+    `BENCH_ONLY: unknown phase(s) ${unknown.join(', ')}; use a comma-separated subset of ${PHASES.join(',')}`,
+  );
   process.exit(2);
 }
 const run = new Set(only.length ? only : PHASES);
@@ -80,10 +82,16 @@ const problems = [];
 
 function gitDescribe() {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
     return `${commit}${dirty ? ' (src modified)' : ''}`;
@@ -189,7 +197,8 @@ async function measureMe(ceilingUrl, apps) {
   for (const app of apps) {
     const { accessToken } = await login(app.baseUrl, USER);
     const probe = await request(app.baseUrl, { path: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } });
-    if (probe.status !== 200) throw new Error(`GET /auth/me ${app.alg} with a fresh token: HTTP ${probe.status} ${probe.body.slice(0, 200)}`);
+    if (probe.status !== 200)
+      throw new Error(`GET /auth/me ${app.alg} with a fresh token: HTTP ${probe.status} ${probe.body.slice(0, 200)}`);
     targets.push({
       name: app.alg,
       app,
@@ -223,7 +232,10 @@ async function measureMe(ceilingUrl, apps) {
   const shape = (t) => {
     const m = mergeLoadTests(t.runs);
     const bad = m.non2xx + m.errors + m.timeouts;
-    if (bad) problems.push(`${t.name === 'ceiling' ? 'ceiling' : `/auth/me ${t.name}`}: ${m.non2xx} non-2xx (${JSON.stringify(m.statusCodes)}), ${m.errors} errors, ${m.timeouts} timeouts`);
+    if (bad)
+      problems.push(
+        `${t.name === 'ceiling' ? 'ceiling' : `/auth/me ${t.name}`}: ${m.non2xx} non-2xx (${JSON.stringify(m.statusCodes)}), ${m.errors} errors, ${m.timeouts} timeouts`,
+      );
     return {
       ...m,
       rps: round(m.rps, 0),
@@ -260,7 +272,9 @@ async function measureRefresh(app, via) {
   app.assertAlive(label);
   const phase = await app.endPhase();
   if (result.errors) {
-    problems.push(`${label}: ${result.errors} errors (${result.chainsAbandoned} chains abandoned); e.g. ${result.errorSamples[0]}`);
+    problems.push(
+      `${label}: ${result.errors} errors (${result.chainsAbandoned} chains abandoned); e.g. ${result.errorSamples[0]}`,
+    );
   }
   return {
     ...result,
@@ -289,7 +303,12 @@ async function measureLogin(app) {
   const before = await argon2HashTimes({ count: 15 });
   log(`app ${app.alg}: POST /auth/login, ${LOGIN_CONCURRENCY} concurrent clients, ${SECONDS} s`);
   await app.markPhase();
-  const result = await loginLoad({ baseUrl: app.baseUrl, username: USER, seconds: SECONDS, concurrency: LOGIN_CONCURRENCY });
+  const result = await loginLoad({
+    baseUrl: app.baseUrl,
+    username: USER,
+    seconds: SECONDS,
+    concurrency: LOGIN_CONCURRENCY,
+  });
   app.assertAlive('POST /auth/login');
   const phase = await app.endPhase();
   const after = await argon2HashTimes({ count: 15, warmup: 0 });
@@ -341,13 +360,25 @@ function buildRows(results) {
   const { ceiling, variants, refresh, token, login: lg } = results;
 
   if (ceiling) {
-    rows.push({ section: `ceiling: bare node:http, ${ME_CONNECTIONS} connections, ${ME_ROUNDS} round(s) interleaved with /auth/me` });
+    rows.push({
+      section: `ceiling: bare node:http, ${ME_CONNECTIONS} connections, ${ME_ROUNDS} round(s) interleaved with /auth/me`,
+    });
     rows.push({ metric: 'ceiling req/s', value: fmt(ceiling.rps), target: '-', status: '-' });
-    rows.push({ metric: 'ceiling latency p50 / p99', value: `${fmt(ceiling.p50Ms)} / ${fmt(ceiling.p99Ms)} ms`, target: '-', status: '-' });
+    rows.push({
+      metric: 'ceiling latency p50 / p99',
+      value: `${fmt(ceiling.p50Ms)} / ${fmt(ceiling.p99Ms)} ms`,
+      target: '-',
+      status: '-',
+    });
   }
   for (const v of variants) {
     rows.push({ section: `app JWT_ALG=${v.alg}` });
-    rows.push({ metric: `cold start ${v.alg} (spawn → jwks 200)`, value: fmt(v.coldStartMs, 'ms'), target: '-', status: '-' });
+    rows.push({
+      metric: `cold start ${v.alg} (spawn → jwks 200)`,
+      value: fmt(v.coldStartMs, 'ms'),
+      target: '-',
+      status: '-',
+    });
     if (v.error) {
       rows.push({ metric: `${v.alg} run`, value: 'failed', target: 'runs', status: 'FAIL' });
       continue;
@@ -355,7 +386,12 @@ function buildRows(results) {
     if (v.me) {
       const me = v.me;
       rows.push({ metric: `/auth/me ${v.alg} req/s`, value: fmt(me.rps), target: '-', status: '-' });
-      rows.push({ metric: `/auth/me ${v.alg} latency p50 / p99`, value: `${fmt(me.p50Ms)} / ${fmt(me.p99Ms)} ms`, target: '-', status: '-' });
+      rows.push({
+        metric: `/auth/me ${v.alg} latency p50 / p99`,
+        value: `${fmt(me.p50Ms)} / ${fmt(me.p99Ms)} ms`,
+        target: '-',
+        status: '-',
+      });
       rows.push({
         metric: `/auth/me ${v.alg} / ceiling`,
         value: pct(me.ratioToCeiling),
@@ -363,9 +399,19 @@ function buildRows(results) {
         status: status(me.ratioToCeiling === undefined ? undefined : me.ratioToCeiling >= TARGETS.meRatio),
       });
       const bad = me.non2xx + me.errors + me.timeouts;
-      rows.push({ metric: `/auth/me ${v.alg} non-2xx + errors`, value: String(bad), target: '0', status: errStatus(bad) });
+      rows.push({
+        metric: `/auth/me ${v.alg} non-2xx + errors`,
+        value: String(bad),
+        target: '0',
+        status: errStatus(bad),
+      });
       if (me.eventLoop) {
-        rows.push({ metric: `event-loop delay max (me ${v.alg})`, value: fmt(me.eventLoop.maxMs, 'ms'), target: '-', status: '-' });
+        rows.push({
+          metric: `event-loop delay max (me ${v.alg})`,
+          value: fmt(me.eventLoop.maxMs, 'ms'),
+          target: '-',
+          status: '-',
+        });
       }
       if (me.cpu) rows.push(cpuRow(`me ${v.alg}`, me.cpu));
     }
@@ -386,7 +432,12 @@ function buildRows(results) {
       const byCpu = hs.cpu?.appCpuMsPerRequest / asym.cpu?.appCpuMsPerRequest;
       if (Number.isFinite(byCpu)) {
         results.comparisons[`${alg}_vs_HS256_byCpuPerRequest`] = round(byCpu, 4);
-        rows.push({ metric: `/auth/me ${alg} vs HS256 (by app CPU/req, info)`, value: pct(byCpu), target: '-', status: '-' });
+        rows.push({
+          metric: `/auth/me ${alg} vs HS256 (by app CPU/req, info)`,
+          value: pct(byCpu),
+          target: '-',
+          status: '-',
+        });
       }
     }
   }
@@ -396,10 +447,26 @@ function buildRows(results) {
   ]) {
     if (!r) continue;
     rows.push({ section: `${name}: ${r.chains} sequential chains in parallel` });
-    rows.push({ metric: `${name} /s`, value: fmt(r.perSecond), target: `≥ ${fmt(TARGETS.refreshPerSecond)}`, status: status(r.perSecond >= TARGETS.refreshPerSecond) });
-    rows.push({ metric: `${name} latency p50 / p99`, value: `${fmt(r.p50Ms, '', 2)} / ${fmt(r.p99Ms, '', 2)} ms`, target: '-', status: '-' });
+    rows.push({
+      metric: `${name} /s`,
+      value: fmt(r.perSecond),
+      target: `≥ ${fmt(TARGETS.refreshPerSecond)}`,
+      status: status(r.perSecond >= TARGETS.refreshPerSecond),
+    });
+    rows.push({
+      metric: `${name} latency p50 / p99`,
+      value: `${fmt(r.p50Ms, '', 2)} / ${fmt(r.p99Ms, '', 2)} ms`,
+      target: '-',
+      status: '-',
+    });
     rows.push({ metric: `${name} errors`, value: String(r.errors), target: '0', status: errStatus(r.errors) });
-    if (r.eventLoop) rows.push({ metric: `event-loop delay max (${name})`, value: fmt(r.eventLoop.maxMs, 'ms'), target: '-', status: '-' });
+    if (r.eventLoop)
+      rows.push({
+        metric: `event-loop delay max (${name})`,
+        value: fmt(r.eventLoop.maxMs, 'ms'),
+        target: '-',
+        status: '-',
+      });
     if (r.cpu) rows.push(cpuRow(name, r.cpu));
   }
   if (lg) {
@@ -410,10 +477,25 @@ function buildRows(results) {
       target: '-',
       status: '-',
     });
-    rows.push({ metric: `argon2 ceiling (${CORES} cores ÷ hash time)`, value: fmt(lg.ceilingPerSecond, '/s'), target: '-', status: '-' });
+    rows.push({
+      metric: `argon2 ceiling (${CORES} cores ÷ hash time)`,
+      value: fmt(lg.ceilingPerSecond, '/s'),
+      target: '-',
+      status: '-',
+    });
     rows.push({ metric: 'logins/s', value: fmt(lg.perSecond, '/s'), target: '-', status: '-' });
-    rows.push({ metric: 'logins / argon2 ceiling', value: pct(lg.ratioToCeiling), target: `≥ ${TARGETS.loginRatio * 100} %`, status: status(lg.ratioToCeiling >= TARGETS.loginRatio) });
-    rows.push({ metric: 'login latency p50 / p99', value: `${fmt(lg.p50Ms)} / ${fmt(lg.p99Ms)} ms`, target: '-', status: '-' });
+    rows.push({
+      metric: 'logins / argon2 ceiling',
+      value: pct(lg.ratioToCeiling),
+      target: `≥ ${TARGETS.loginRatio * 100} %`,
+      status: status(lg.ratioToCeiling >= TARGETS.loginRatio),
+    });
+    rows.push({
+      metric: 'login latency p50 / p99',
+      value: `${fmt(lg.p50Ms)} / ${fmt(lg.p99Ms)} ms`,
+      target: '-',
+      status: '-',
+    });
     rows.push({ metric: 'login errors', value: String(lg.errors), target: '0', status: errStatus(lg.errors) });
     rows.push({
       metric: 'event-loop delay max (login)',
@@ -555,7 +637,9 @@ console.log(
 );
 console.log(renderTable(rows));
 console.log('event-loop delay = max of monitorEventLoopDelay({resolution: 10}) in the app, minus the 10 ms resolution');
-console.log('CPU = app CPU time per successful request; cores busy during the phase: app / bench process (load generator) / everything else on the machine');
+console.log(
+  'CPU = app CPU time per successful request; cores busy during the phase: app / bench process (load generator) / everything else on the machine',
+);
 if (problems.length) {
   console.log('\nPROBLEMS (exit code 1):');
   for (const p of problems) console.log(`  - ${p}`);

@@ -127,7 +127,13 @@ function addDead(pool, token) {
 }
 
 function newSession(user, pair) {
-  const session = { user, refreshToken: pair.refreshToken, accessToken: pair.accessToken, busy: false, firstRotated: undefined };
+  const session = {
+    user,
+    refreshToken: pair.refreshToken,
+    accessToken: pair.accessToken,
+    busy: false,
+    firstRotated: undefined,
+  };
   sessions.push(session);
   return session;
 }
@@ -231,7 +237,10 @@ async function runOp(baseUrl, agent, op) {
       case 'bad_refresh_random':
         return { op, status: (await refreshViaCookie(baseUrl, randomBytes(32).toString('base64url'), opts)).status };
       case 'bad_refresh_malformed':
-        return { op, status: (await refreshViaCookie(baseUrl, `not-a-token-${randomBytes(4).toString('hex')}`, opts)).status };
+        return {
+          op,
+          status: (await refreshViaCookie(baseUrl, `not-a-token-${randomBytes(4).toString('hex')}`, opts)).status,
+        };
       case 'logged_out_refresh':
         return { op, status: (await refreshViaCookie(baseUrl, pick(deadRefresh), opts)).status };
       case 'logged_out_access':
@@ -257,11 +266,32 @@ function httpStatusOf(error) {
 // ---------------------------------------------------------------- measurement
 
 function newWindow(index) {
-  return { index, startS: index * WINDOW_S, latencies: [], latenciesNoLogin: [], statuses: {}, expected: 0, expected4xx: 0, unexpected: {}, fiveXx: 0, noAnswer: 0, dropped: 0 };
+  return {
+    index,
+    startS: index * WINDOW_S,
+    latencies: [],
+    latenciesNoLogin: [],
+    statuses: {},
+    expected: 0,
+    expected4xx: 0,
+    unexpected: {},
+    fiveXx: 0,
+    noAnswer: 0,
+    dropped: 0,
+  };
 }
 
 const windows = [];
-const totals = { requests: 0, expected: 0, expected4xx: 0, unexpected: {}, fiveXx: 0, noAnswer: 0, dropped: 0, byOp: {} };
+const totals = {
+  requests: 0,
+  expected: 0,
+  expected4xx: 0,
+  unexpected: {},
+  fiveXx: 0,
+  noAnswer: 0,
+  dropped: 0,
+  byOp: {},
+};
 const rssSamples = []; // { t (s since start), rss (bytes) }
 const errorSamples = [];
 
@@ -303,7 +333,8 @@ function recordResult(startedAt, t0, result, ms) {
     w.noAnswer++;
     totals.noAnswer++;
   }
-  if (errorSamples.length < 10) errorSamples.push(`${label}${result.error ? `: ${result.error.message.slice(0, 160)}` : ''}`);
+  if (errorSamples.length < 10)
+    errorSamples.push(`${label}${result.error ? `: ${result.error.message.slice(0, 160)}` : ''}`);
 }
 
 /** Median RSS over the samples with t in [from, to). */
@@ -387,7 +418,9 @@ const results = {
 };
 const problems = results.problems;
 
-log(`soak: ${SECONDS} s at ${RATE} req/s (≤ ${MAX_IN_FLIGHT} in flight), windows of ${WINDOW_S} s, warm-up ${WARMUP_S} s; starting the app`);
+log(
+  `soak: ${SECONDS} s at ${RATE} req/s (≤ ${MAX_IN_FLIGHT} in flight), windows of ${WINDOW_S} s, warm-up ${WARMUP_S} s; starting the app`,
+);
 const app = await startApp({
   alg: 'RS256',
   label: 'soak',
@@ -470,7 +503,9 @@ try {
     }
     if (baselineMem === undefined && elapsedS >= WARMUP_S) {
       baselineMem = (await gcAndMeasure()) ?? null;
-      log(`warm-up over at ${round(elapsedS, 1)} s: RSS after GC ${baselineMem ? fmt(mb(baselineMem.after.rss), 'MB') : 'n/a'} is the baseline`);
+      log(
+        `warm-up over at ${round(elapsedS, 1)} s: RSS after GC ${baselineMem ? fmt(mb(baselineMem.after.rss), 'MB') : 'n/a'} is the baseline`,
+      );
     }
     if (app.child.exitInfo) {
       appDied = true;
@@ -509,7 +544,8 @@ try {
   const rawBaseline = rssBetween(WARMUP_S, WARMUP_S + RSS_MEDIAN_S);
   const rawFinal = rssBetween(SECONDS - RSS_MEDIAN_S, SECONDS + 1);
   const afterGc = Boolean(baselineMem && lastMem);
-  if (!afterGc) problems.push('note: the app did not answer the GC request; the RSS check uses running RSS, which swings with GC');
+  if (!afterGc)
+    problems.push('note: the app did not answer the GC request; the RSS check uses running RSS, which swings with GC');
   const baseline = afterGc ? baselineMem.after.rss : rawBaseline;
   const final = afterGc ? lastMem.after.rss : rawFinal;
   const growth = final / baseline - 1;
@@ -523,11 +559,18 @@ try {
     limit: RSS_GROWTH_LIMIT,
     runningBaselineMB: round(mb(rawBaseline), 1),
     runningFinalMB: round(mb(rawFinal), 1),
-    heapUsedAfterGcMB: afterGc ? [round(mb(baselineMem.after.heapUsed), 1), round(mb(lastMem.after.heapUsed), 1)] : undefined,
+    heapUsedAfterGcMB: afterGc
+      ? [round(mb(baselineMem.after.heapUsed), 1), round(mb(lastMem.after.heapUsed), 1)]
+      : undefined,
     peakMB: round(mb(app.rss.peak), 1),
     samples: rssSamples.map((s) => [round(s.t, 1), round(mb(s.rss), 1)]),
   };
-  results.totals = { ...totals, seconds: round(totalS, 1), perSecond: round(totals.requests / totalS, 1), byOp: undefined };
+  results.totals = {
+    ...totals,
+    seconds: round(totalS, 1),
+    perSecond: round(totals.requests / totalS, 1),
+    byOp: undefined,
+  };
   for (const [op, v] of Object.entries(totals.byOp)) {
     const sorted = Float64Array.from(v.latencies).sort();
     results.byOp[op] = {
@@ -539,7 +582,10 @@ try {
       maxMs: round(sorted[sorted.length - 1], 2),
     };
   }
-  if (appDied) problems.push(`the app exited during the run: ${JSON.stringify(app.child.exitInfo)}; last output: ${app.child.lastOutput(5).join(' | ')}`);
+  if (appDied)
+    problems.push(
+      `the app exited during the run: ${JSON.stringify(app.child.exitInfo)}; last output: ${app.child.lastOutput(5).join(' | ')}`,
+    );
   if (totals.fiveXx) problems.push(`${totals.fiveXx} responses with 5xx`);
   if (totals.noAnswer) problems.push(`${totals.noAnswer} requests got no answer (timeout or connection error)`);
   if (!Number.isFinite(growth)) problems.push('RSS could not be measured (no /proc?)');
@@ -548,7 +594,8 @@ try {
       `RSS (${results.rss.measure}) grew ${(growth * 100).toFixed(1)} % from ${fmt(mb(baseline), 'MB')} (end of warm-up) to ${fmt(mb(final), 'MB')} (end), limit ${RSS_GROWTH_LIMIT * 100} %`,
     );
   }
-  if (SECONDS < WINDOW_S * 2) problems.push(`note: a run of ${SECONDS} s is shorter than two windows; the RSS check means little`);
+  if (SECONDS < WINDOW_S * 2)
+    problems.push(`note: a run of ${SECONDS} s is shorter than two windows; the RSS check means little`);
 } finally {
   agent.destroy();
   results.appExit = await app.stop();
@@ -612,14 +659,30 @@ console.log(
 console.log('');
 const t = results.totals;
 const rows = [
-  { metric: 'requests (total · per second)', value: t ? `${t.requests} · ${fmt(t.perSecond)}` : 'n/a', target: `${RATE}/s`, status: '-' },
+  {
+    metric: 'requests (total · per second)',
+    value: t ? `${t.requests} · ${fmt(t.perSecond)}` : 'n/a',
+    target: `${RATE}/s`,
+    status: '-',
+  },
   { metric: 'dropped (in-flight limit reached)', value: t ? String(t.dropped) : 'n/a', target: '-', status: '-' },
   { metric: 'expected 401s (bad tokens, reuse)', value: t ? String(t.expected4xx) : 'n/a', target: '-', status: '-' },
   { metric: '5xx', value: t ? String(t.fiveXx) : 'n/a', target: '0', status: t?.fiveXx === 0 ? 'PASS' : 'FAIL' },
-  { metric: 'no answer (timeouts, resets)', value: t ? String(t.noAnswer) : 'n/a', target: '0', status: t?.noAnswer === 0 ? 'PASS' : 'FAIL' },
+  {
+    metric: 'no answer (timeouts, resets)',
+    value: t ? String(t.noAnswer) : 'n/a',
+    target: '0',
+    status: t?.noAnswer === 0 ? 'PASS' : 'FAIL',
+  },
   {
     metric: 'unexpected statuses (not 5xx)',
-    value: t ? String(Object.entries(t.unexpected).filter(([k]) => !/→ (5\d\d|no answer)$/.test(k)).reduce((n, [, v]) => n + v, 0)) : 'n/a',
+    value: t
+      ? String(
+          Object.entries(t.unexpected)
+            .filter(([k]) => !/→ (5\d\d|no answer)$/.test(k))
+            .reduce((n, [, v]) => n + v, 0),
+        )
+      : 'n/a',
     target: 'report',
     status: '-',
   },

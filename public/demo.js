@@ -172,7 +172,9 @@ async function loadSessions() {
     row.append(action);
     return row;
   });
-  $('sessions').querySelector('tbody').replaceChildren(...rows);
+  $('sessions')
+    .querySelector('tbody')
+    .replaceChildren(...rows);
 }
 
 async function revokeSession(id, current) {
@@ -214,13 +216,19 @@ $('me-button').addEventListener('click', async () => {
   try {
     const response = await client.fetch('/auth/me');
     const body = await response.json().catch(() => ({}));
-    message('me-result', response.ok ? `200 ${JSON.stringify(body)}` : `${response.status}: ${body.message ?? ''}`, !response.ok);
+    message(
+      'me-result',
+      response.ok ? `200 ${JSON.stringify(body)}` : `${response.status}: ${body.message ?? ''}`,
+      !response.ok,
+    );
   } catch (error) {
     message('me-result', describeError(error), true);
   }
 });
 
-$('refresh-button').addEventListener('click', () => client.refresh().catch((error) => message('me-result', describeError(error), true)));
+$('refresh-button').addEventListener('click', () =>
+  client.refresh().catch((error) => message('me-result', describeError(error), true)),
+);
 
 /** Logs this page out; the library forgets the token first, so the page is signed out either way. */
 async function logout(text) {

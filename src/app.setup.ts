@@ -27,17 +27,26 @@ export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAd
     // them here, in our error shape and with our headers, instead of Fastify's own body.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const response = toErrorResponse(error);
-      void reply.headers({ ...headers, ...response.headers }).status(response.status).send(response.body);
+      void reply
+        .headers({ ...headers, ...response.headers })
+        .status(response.status)
+        .send(response.body);
     },
     // Fastify leaves these at 0 (never): a client that stops sending would hold its socket forever.
     ...serverTimeouts(config.http.requestTimeout),
     // A hop count trusts that many proxies from our side; the client's own claims stay untrusted.
     trustProxy:
       typeof config.http.trustProxy === 'number'
-        ? ((hops: number) => (_address: string, hop: number) => hop < hops)(config.http.trustProxy)
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.http.trustProxy)
         : config.http.trustProxy,
     ...(logger
-      ? { loggerInstance: logger, logController: new LogController({ disableRequestLogging: !config.http.logRequests }) }
+      ? {
+          loggerInstance: logger,
+          logController: new LogController({ disableRequestLogging: !config.http.logRequests }),
+        }
       : {}),
   });
 }
@@ -63,7 +72,11 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     .getHttpAdapter()
     .getInstance()
     .addHook('preValidation', (request, _reply, done) => {
-      done(exceedsDepth(request.body) ? new BadRequestException(`Request body nests deeper than ${MAX_BODY_DEPTH} levels`) : undefined);
+      done(
+        exceedsDepth(request.body)
+          ? new BadRequestException(`Request body nests deeper than ${MAX_BODY_DEPTH} levels`)
+          : undefined,
+      );
     });
   // Credentialed CORS only for the configured origins. With none, browsers get no CORS headers and
   // preflights a 405 (no OPTIONS route), which is what the plugin does with `origin: false`, minus
@@ -118,7 +131,10 @@ function serveDocs(app: NestFastifyApplication): void {
       // In the order a person follows the flow.
       .addTag('auth', 'Register, log in, call with the access token, refresh it from the cookie, log out.')
       .addTag('sessions', 'Your signed-in devices and security events; sign one device out.')
-      .addTag('oauth', 'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.')
+      .addTag(
+        'oauth',
+        'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
+      )
       .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
       .addTag('health', 'Database and Redis status, for load balancers.')
       .addBearerAuth({

@@ -8,6 +8,9 @@ import v8 from 'node:v8';
 // 50 % at a time: bench peak RSS 319 → 214 MB, req/s within the run-to-run noise (20 % saved
 // 10 MB more but cost refreshes ~5 %; README, Performance). V8 reads the flag at every
 // collection, so setting it here, after start, still applies. An explicit flag wins.
-if (!/--heap-growing-percent/.test(process.env.NODE_OPTIONS ?? '') && !process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent'))) {
+if (
+  !/--heap-growing-percent/.test(process.env.NODE_OPTIONS ?? '') &&
+  !process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent'))
+) {
   v8.setFlagsFromString('--heap-growing-percent=50');
 }

@@ -169,7 +169,9 @@ describe('hand-forged HS256 access tokens on GET /auth/me (e2e)', () => {
 
   it('rejects a token signed with a different key under the real kid', async () => {
     const { sub, sid } = await loggedInUser(hs);
-    expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid), randomBytes(48).toString('base64url'))));
+    expectInvalidToken(
+      await me(hs.server, forgeJwt(header, claimsFor(sub, sid), randomBytes(48).toString('base64url'))),
+    );
   });
 
   it('rejects a token with an unknown kid or no kid, even when signed with the real secret', async () => {
@@ -180,13 +182,17 @@ describe('hand-forged HS256 access tokens on GET /auth/me (e2e)', () => {
 
   it('rejects a token for another audience, or with no audience, even when signed with the real secret', async () => {
     const { sub, sid } = await loggedInUser(hs);
-    expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { aud: 'https://other-api.example' }), secret)));
+    expectInvalidToken(
+      await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { aud: 'https://other-api.example' }), secret)),
+    );
     expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { aud: undefined }), secret)));
   });
 
   it('rejects another HMAC algorithm (HS512) with the real secret', async () => {
     const { sub, sid } = await loggedInUser(hs);
-    expectInvalidToken(await me(hs.server, forgeJwt({ ...header, alg: 'HS512' }, claimsFor(sub, sid), secret, 'sha512')));
+    expectInvalidToken(
+      await me(hs.server, forgeJwt({ ...header, alg: 'HS512' }, claimsFor(sub, sid), secret, 'sha512')),
+    );
   });
 
   it('rejects a wrong or missing issuer', async () => {
@@ -199,7 +205,9 @@ describe('hand-forged HS256 access tokens on GET /auth/me (e2e)', () => {
   it('rejects an expired token and a not-yet-valid (nbf) token', async () => {
     const { sub, sid } = await loggedInUser(hs);
     const now = Math.floor(Date.now() / 1000);
-    expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { iat: now - 120, exp: now - 60 }), secret)));
+    expectInvalidToken(
+      await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { iat: now - 120, exp: now - 60 }), secret)),
+    );
     expectInvalidToken(await me(hs.server, forgeJwt(header, claimsFor(sub, sid, { nbf: now + 600 }), secret)));
   });
 

@@ -18,7 +18,9 @@ describe('auth flow (e2e)', () => {
     expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 });
     expect(response.headers['cache-control']).toBe('no-store');
     expect(JSON.stringify(response.body)).not.toContain(refreshToken);
-    expect(setCookieHeader(response)).toMatch(/^refresh_token=[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/auth; HttpOnly; SameSite=Strict$/);
+    expect(setCookieHeader(response)).toMatch(
+      /^refresh_token=[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/auth; HttpOnly; SameSite=Strict$/,
+    );
 
     const me = await request(t.server).get('/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
     expect(me.body).toEqual({ id: expect.any(String), username });

@@ -58,7 +58,9 @@ describeSqlite('an unwritable SQLite database (e2e)', () => {
     unwritable(parent);
     const file = join(parent, 'data', 'auth.sqlite');
     expect(await startupFailure(file)).toMatch(
-      new RegExp(`^Cannot use the SQLite database ${escape(file)}: its folder cannot be created \\(${UNWRITABLE}\\)${escape(FIX)}$`),
+      new RegExp(
+        `^Cannot use the SQLite database ${escape(file)}: its folder cannot be created \\(${UNWRITABLE}\\)${escape(FIX)}$`,
+      ),
     );
   });
 
@@ -77,18 +79,22 @@ describeSqlite('an unwritable SQLite database (e2e)', () => {
     const file = await existingDatabase(folder());
     unwritable(file);
     expect(await startupFailure(file)).toMatch(
-      new RegExp(`^Cannot use the SQLite database ${escape(file)}: the database file ${escape(file)} is not writable \\(${UNWRITABLE}\\)${escape(FIX)}$`),
+      new RegExp(
+        `^Cannot use the SQLite database ${escape(file)}: the database file ${escape(file)} is not writable \\(${UNWRITABLE}\\)${escape(FIX)}$`,
+      ),
     );
   });
 
-  it('stops at once, with SQLite\'s reason, when the file cannot be opened as a database', async () => {
+  it("stops at once, with SQLite's reason, when the file cannot be opened as a database", async () => {
     const dir = folder();
     const notADatabase = join(dir, 'notes.txt');
     writeFileSync(notADatabase, 'these are not the pages you are looking for\n'.repeat(200));
     expect(await startupFailure(notADatabase)).toBe(
       `Cannot use the SQLite database ${notADatabase}: SQLite cannot write it (SQLITE_NOTADB, file is not a database)${FIX}`,
     );
-    expect(await startupFailure(dir)).toBe(`Cannot use the SQLite database ${dir}: that path is a folder, not a file${FIX}`);
+    expect(await startupFailure(dir)).toBe(
+      `Cannot use the SQLite database ${dir}: that path is a folder, not a file${FIX}`,
+    );
   });
 
   it('fails at once, without the 10 × 3 s retries meant for a database server, when a migration fails', async () => {
@@ -112,21 +118,24 @@ describeSqlite('an unwritable SQLite database (e2e)', () => {
       t = undefined;
     });
 
-    it.each(['file', 'folder'] as const)('reports the database down while its %s is unwritable, up again after', async (what) => {
-      const dir = folder();
-      const file = join(dir, 'auth.sqlite');
-      t = await createTestApp({ DATABASE_URL: `sqlite:${file}` });
-      await request(t.server).get('/health').expect(200);
+    it.each(['file', 'folder'] as const)(
+      'reports the database down while its %s is unwritable, up again after',
+      async (what) => {
+        const dir = folder();
+        const file = join(dir, 'auth.sqlite');
+        t = await createTestApp({ DATABASE_URL: `sqlite:${file}` });
+        await request(t.server).get('/health').expect(200);
 
-      unwritable(what === 'file' ? file : dir);
-      const down = await request(t.server).get('/health').expect(503);
-      expect(down.body.error).toEqual({ database: { status: 'down', message: 'unavailable' } });
-      // /health is public: the path stays in the log.
-      expect(JSON.stringify(down.body)).not.toContain(dir);
+        unwritable(what === 'file' ? file : dir);
+        const down = await request(t.server).get('/health').expect(503);
+        expect(down.body.error).toEqual({ database: { status: 'down', message: 'unavailable' } });
+        // /health is public: the path stays in the log.
+        expect(JSON.stringify(down.body)).not.toContain(dir);
 
-      undo.pop()!();
-      const up = await request(t.server).get('/health').expect(200);
-      expect(up.body.info.database.status).toBe('up');
-    });
+        undo.pop()!();
+        const up = await request(t.server).get('/health').expect(200);
+        expect(up.body.info.database.status).toBe('up');
+      },
+    );
   });
 });

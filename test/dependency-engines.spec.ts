@@ -28,6 +28,8 @@ describe('dependencies on the oldest Node we support', () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
     const validator = new FileTypeValidator({ fileType: 'image/png' });
     await expect(validator.isValid({ mimetype: 'image/png', buffer: png } as never)).resolves.toBe(true);
-    await expect(validator.isValid({ mimetype: 'image/png', buffer: Buffer.from('GIF89a\x01\x00\x01\x00') } as never)).resolves.toBe(false);
+    await expect(
+      validator.isValid({ mimetype: 'image/png', buffer: Buffer.from('GIF89a\x01\x00\x01\x00') } as never),
+    ).resolves.toBe(false);
   });
 });

@@ -300,7 +300,8 @@ describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
  */
 const NOT_TOURED: Record<string, string> = {
   'GET /health 503': 'needs the database or Redis down',
-  'POST /auth/register 429': 'needs REGISTER_MAX_PER_IP registrations first (test/security/hashing-capacity.e2e-spec.ts)',
+  'POST /auth/register 429':
+    'needs REGISTER_MAX_PER_IP registrations first (test/security/hashing-capacity.e2e-spec.ts)',
   'POST /auth/register 503': 'needs the password-hash queue full (test/security/hashing-capacity.e2e-spec.ts)',
 };
 

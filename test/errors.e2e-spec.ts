@@ -53,15 +53,18 @@ describe('error responses (e2e)', () => {
     ['a malformed percent-encoding', 400, 'Bad Request', 'get', '/auth/%E0%A4%A'],
     ['a malformed percent-encoding on an unknown path', 400, 'Bad Request', 'post', '/no/%FF%'],
     ['an over-long route parameter', 414, 'URI Too Long', 'delete', `/auth/sessions/${'a'.repeat(2_000)}`],
-  ] as const)('answers %s with %i in the common shape, with the security headers', async (_label, status, error, method, path) => {
-    const response = await request(t.server)[method](path);
-    expectErrorBody(response, status, error);
-    expect(response.body.message).not.toContain(path);
-    expect(response.headers['content-type']).toMatch(/^application\/json/);
-    expect(response.headers['content-security-policy']).toContain("default-src 'self'");
-    expect(response.headers['x-content-type-options']).toBe('nosniff');
-    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
-  });
+  ] as const)(
+    'answers %s with %i in the common shape, with the security headers',
+    async (_label, status, error, method, path) => {
+      const response = await request(t.server)[method](path);
+      expectErrorBody(response, status, error);
+      expect(response.body.message).not.toContain(path);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+    },
+  );
 
   it('answers a wrong method before reading the body', async () => {
     // Not JSON, and over every limit: a 405 all the same, since the body is never parsed.
@@ -110,14 +113,17 @@ describe('error responses (e2e)', () => {
     },
   );
 
-  it.each(['/auth/token', '/auth/revoke'])('answers a body over 4 kB on %s with an OAuth invalid_request', async (path) => {
-    const response = await request(t.server)
-      .post(path)
-      .type('form')
-      .send({ grant_type: 'password', token: 't'.repeat(4 * 1024) });
-    expect(response.status).toBe(400);
-    expect(response.body).toEqual({ error: 'invalid_request', error_description: 'Request body is too large' });
-  });
+  it.each(['/auth/token', '/auth/revoke'])(
+    'answers a body over 4 kB on %s with an OAuth invalid_request',
+    async (path) => {
+      const response = await request(t.server)
+        .post(path)
+        .type('form')
+        .send({ grant_type: 'password', token: 't'.repeat(4 * 1024) });
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({ error: 'invalid_request', error_description: 'Request body is too large' });
+    },
+  );
 
   it('answers an unsupported content type with 415 naming application/json, storing nothing', async () => {
     const username = uniqueUsername('xml');
@@ -135,39 +141,54 @@ describe('error responses (e2e)', () => {
     ['text/plain', 'text/plain'],
     ['text/plain with a charset', 'text/plain; charset=utf-8'],
     ['a form', 'application/x-www-form-urlencoded'],
-  ])('answers JSON credentials sent as %s with 415 naming application/json: no field errors, no login', async (_label, type) => {
-    const { username } = await login(t.server);
-    for (const path of ['/auth/login', '/auth/register']) {
-      const response = await request(t.server)
-        .post(path)
-        .set('Content-Type', type)
+  ])(
+    'answers JSON credentials sent as %s with 415 naming application/json: no field errors, no login',
+    async (_label, type) => {
+      const { username } = await login(t.server);
+      for (const path of ['/auth/login', '/auth/register']) {
+        const response = await request(t.server)
+          .post(path)
+          .set('Content-Type', type)
+          .send(JSON.stringify({ username, password: DEFAULT_PASSWORD }));
+        expectErrorBody(response, 415, 'Unsupported Media Type');
+        expect(response.body.message).toBe('Content-Type must be application/json');
+        expect(response.headers['set-cookie']).toBeUndefined();
+      }
+      // A body with no Content-Type at all is refused the same way.
+      const untyped = await request(t.server)
+        .post('/auth/login')
+        .set('Content-Type', '')
         .send(JSON.stringify({ username, password: DEFAULT_PASSWORD }));
-      expectErrorBody(response, 415, 'Unsupported Media Type');
-      expect(response.body.message).toBe('Content-Type must be application/json');
-      expect(response.headers['set-cookie']).toBeUndefined();
-    }
-    // A body with no Content-Type at all is refused the same way.
-    const untyped = await request(t.server)
-      .post('/auth/login')
-      .set('Content-Type', '')
-      .send(JSON.stringify({ username, password: DEFAULT_PASSWORD }));
-    expectErrorBody(untyped, 415, 'Unsupported Media Type');
-  });
+      expectErrorBody(untyped, 415, 'Unsupported Media Type');
+    },
+  );
 
   it('takes a form or JSON on the OAuth endpoints, and answers other types with invalid_request naming both', async () => {
     const { username } = await login(t.server);
-    const form = await request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', username, password: DEFAULT_PASSWORD });
+    const form = await request(t.server)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'password', username, password: DEFAULT_PASSWORD });
     expect(form.status).toBe(200);
-    const json = await request(t.server).post('/auth/token').send({ grant_type: 'password', username, password: DEFAULT_PASSWORD });
+    const json = await request(t.server)
+      .post('/auth/token')
+      .send({ grant_type: 'password', username, password: DEFAULT_PASSWORD });
     expect(json.status).toBe(200);
-    const plain = await request(t.server).post('/auth/revoke').set('Content-Type', 'text/plain').send(`token=${json.body.refresh_token}`);
+    const plain = await request(t.server)
+      .post('/auth/revoke')
+      .set('Content-Type', 'text/plain')
+      .send(`token=${json.body.refresh_token}`);
     expect(plain.status).toBe(400);
     expect(plain.body).toEqual({
       error: 'invalid_request',
       error_description: 'Content-Type must be application/x-www-form-urlencoded or application/json',
     });
     // The refused revocation revoked nothing.
-    await request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: json.body.refresh_token }).expect(200);
+    await request(t.server)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: json.body.refresh_token })
+      .expect(200);
   });
 
   it('still answers a body-less POST whatever Content-Type it names (the cookie routes send none)', async () => {
@@ -197,7 +218,11 @@ describe('error responses (e2e)', () => {
       409,
       'Conflict',
     );
-    expectErrorBody(await request(t.server).post('/auth/login').send({ username, password: 'wrong password' }), 401, 'Unauthorized');
+    expectErrorBody(
+      await request(t.server).post('/auth/login').send({ username, password: 'wrong password' }),
+      401,
+      'Unauthorized',
+    );
     expectErrorBody(await me(t.server, 'bad.token.here'), 401, 'Unauthorized');
     expectErrorBody(await request(t.server).post('/auth/refresh'), 401, 'Unauthorized');
   });
@@ -241,15 +266,26 @@ describe('validation messages (e2e)', () => {
     await t.close();
   });
 
-  const post = (path: string, body: unknown) => request(t.server).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  const post = (path: string, body: unknown) =>
+    request(t.server).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body));
 
   // One message per field: the first rule that fails, in the order required → type → format → range.
   it.each<[string, string, unknown, string[]]>([
     ['an empty register body', '/auth/register', {}, ['username is required', 'password is required']],
     ['no body at all', '/auth/register', undefined, ['username is required', 'password is required']],
     ['a missing password', '/auth/register', { username: 'alice' }, ['password is required']],
-    ['a numeric username', '/auth/register', { username: 12345, password: DEFAULT_PASSWORD }, ['username must be a string']],
-    ['a null username', '/auth/register', { username: null, password: DEFAULT_PASSWORD }, ['username must be a string']],
+    [
+      'a numeric username',
+      '/auth/register',
+      { username: 12345, password: DEFAULT_PASSWORD },
+      ['username must be a string'],
+    ],
+    [
+      'a null username',
+      '/auth/register',
+      { username: null, password: DEFAULT_PASSWORD },
+      ['username must be a string'],
+    ],
     ['an array password', '/auth/register', { username: 'alice', password: ['x'] }, ['password must be a string']],
     [
       'a username of the wrong format and length',
@@ -257,7 +293,12 @@ describe('validation messages (e2e)', () => {
       { username: 'a!', password: DEFAULT_PASSWORD },
       ['username may contain only letters, digits, "_", "." and "-"'],
     ],
-    ['a username too short', '/auth/register', { username: 'ab', password: DEFAULT_PASSWORD }, ['username must be longer than or equal to 3 characters']],
+    [
+      'a username too short',
+      '/auth/register',
+      { username: 'ab', password: DEFAULT_PASSWORD },
+      ['username must be longer than or equal to 3 characters'],
+    ],
     ['a numeric login username', '/auth/login', { username: 42, password: 'x' }, ['username must be a string']],
     ['an empty login body', '/auth/login', {}, ['username is required', 'password is required']],
   ])('%s', async (_label, path, body, messages) => {
@@ -268,7 +309,8 @@ describe('validation messages (e2e)', () => {
 
   it('gives one message for a query value of the wrong type, not three contradictory ranges', async () => {
     const { accessToken } = await login(t.server);
-    const audit = (query: string) => request(t.server).get(`/auth/audit?${query}`).set('Authorization', `Bearer ${accessToken}`);
+    const audit = (query: string) =>
+      request(t.server).get(`/auth/audit?${query}`).set('Authorization', `Bearer ${accessToken}`);
     const abc = await audit('limit=abc');
     expectErrorBody(abc, 400, 'Bad Request');
     expect(abc.body.message).toEqual(['limit must be an integer number']);
@@ -285,14 +327,19 @@ describe('validation messages (e2e)', () => {
 
     const { accessToken } = await login(t.server);
     const query = Array.from({ length: 300 }, (_, i) => `q${i}=1`).join('&');
-    const audit = await request(t.server).get(`/auth/audit?limit=5&${query}`).set('Authorization', `Bearer ${accessToken}`);
+    const audit = await request(t.server)
+      .get(`/auth/audit?limit=5&${query}`)
+      .set('Authorization', `Bearer ${accessToken}`);
     expectErrorBody(audit, 400, 'Bad Request');
     expect(audit.body.message).toEqual(['property q0 should not exist']);
   });
 
   it('answers a JSON body that is not an object with one message', async () => {
     for (const body of ['"hello"', '[]', '[{"username":"alice","password":"correct horse battery"}]', '42']) {
-      const response = await request(t.server).post('/auth/register').set('Content-Type', 'application/json').send(body);
+      const response = await request(t.server)
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .send(body);
       expectErrorBody(response, 400, 'Bad Request');
       expect(response.body.message).toEqual(['The request body must be a JSON object']);
     }
@@ -309,7 +356,9 @@ describe('validation messages (e2e)', () => {
     expect(Buffer.byteLength(longKey.text)).toBeLessThan(4096);
 
     const { accessToken } = await login(t.server);
-    const longQuery = await request(t.server).get(`/auth/audit?${'%01'.repeat(3_000)}=1`).set('Authorization', `Bearer ${accessToken}`);
+    const longQuery = await request(t.server)
+      .get(`/auth/audit?${'%01'.repeat(3_000)}=1`)
+      .set('Authorization', `Bearer ${accessToken}`);
     expectErrorBody(longQuery, 400, 'Bad Request');
     expect(Buffer.byteLength(longQuery.text)).toBeLessThan(4096);
   });

@@ -28,7 +28,10 @@ function expectedAnswers(block: string): RegExp[] {
     .split('\n')
     .filter((line) => /^# (\{|\[|HTTP\/)/.test(line))
     .map((line) => {
-      const escaped = line.slice(2).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/…/g, '.*');
+      const escaped = line
+        .slice(2)
+        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/…/g, '.*');
       return new RegExp(`^${escaped}$`);
     });
 }

@@ -102,9 +102,7 @@ describe('POST /auth/refresh and /auth/logout (e2e, default 10s grace)', () => {
   it('ignores a refresh token sent in the JSON body or as a Bearer header (cookie only)', async () => {
     const { refreshToken, accessToken } = await login(t.server);
     expectRefreshRejected(await request(t.server).post('/auth/refresh').send({ refresh_token: refreshToken }));
-    expectRefreshRejected(
-      await request(t.server).post('/auth/refresh').set('Authorization', `Bearer ${accessToken}`),
-    );
+    expectRefreshRejected(await request(t.server).post('/auth/refresh').set('Authorization', `Bearer ${accessToken}`));
     // The token was not used up by those attempts.
     expectRefreshed(await refresh(t.server, refreshToken));
   });

@@ -24,7 +24,10 @@ describe('register and login (e2e)', () => {
     await t.close();
   });
 
-  const post = (path: string, body: unknown) => request(t.server).post(path).send(body as object);
+  const post = (path: string, body: unknown) =>
+    request(t.server)
+      .post(path)
+      .send(body as object);
 
   /**
    * A rejected registration must leave nothing behind: the credentials do not log in. Login
@@ -50,7 +53,11 @@ describe('register and login (e2e)', () => {
       const response = await post('/auth/register', { username, password: DEFAULT_PASSWORD }).expect(201);
       const after = Date.now();
 
-      expect(response.body).toEqual({ id: expect.stringMatching(UUID), username, createdAt: expect.stringMatching(ISO_DATE) });
+      expect(response.body).toEqual({
+        id: expect.stringMatching(UUID),
+        username,
+        createdAt: expect.stringMatching(ISO_DATE),
+      });
       const createdAt = new Date(response.body.createdAt).getTime();
       expect(createdAt).toBeGreaterThanOrEqual(before);
       expect(createdAt).toBeLessThanOrEqual(after);
@@ -58,8 +65,12 @@ describe('register and login (e2e)', () => {
     });
 
     it('gives every account its own id, and /auth/me names the registered user', async () => {
-      const a = await post('/auth/register', { username: uniqueUsername('ida'), password: DEFAULT_PASSWORD }).expect(201);
-      const b = await post('/auth/register', { username: uniqueUsername('idb'), password: DEFAULT_PASSWORD }).expect(201);
+      const a = await post('/auth/register', { username: uniqueUsername('ida'), password: DEFAULT_PASSWORD }).expect(
+        201,
+      );
+      const b = await post('/auth/register', { username: uniqueUsername('idb'), password: DEFAULT_PASSWORD }).expect(
+        201,
+      );
       expect(a.body.id).not.toBe(b.body.id);
 
       const { accessToken } = await login(t.server, a.body.username);
@@ -157,8 +168,15 @@ describe('register and login (e2e)', () => {
     });
 
     it('rejects a JSON array or a JSON string body with 400', async () => {
-      expectErrorBody(await post('/auth/register', [{ username: 'arrayuser', password: DEFAULT_PASSWORD }]), 400, 'Bad Request');
-      const asString = await request(t.server).post('/auth/register').set('Content-Type', 'application/json').send('"hello"');
+      expectErrorBody(
+        await post('/auth/register', [{ username: 'arrayuser', password: DEFAULT_PASSWORD }]),
+        400,
+        'Bad Request',
+      );
+      const asString = await request(t.server)
+        .post('/auth/register')
+        .set('Content-Type', 'application/json')
+        .send('"hello"');
       expectErrorBody(asString, 400, 'Bad Request');
     });
 
@@ -239,7 +257,10 @@ describe('register and login (e2e)', () => {
     it('matches the username case-insensitively', async () => {
       const username = uniqueUsername('CaseUser');
       await register(t.server, username);
-      const response = await post('/auth/login', { username: username.toLowerCase(), password: DEFAULT_PASSWORD }).expect(200);
+      const response = await post('/auth/login', {
+        username: username.toLowerCase(),
+        password: DEFAULT_PASSWORD,
+      }).expect(200);
       const whoami = await me(t.server, response.body.access_token).expect(200);
       expect(whoami.body.username).toBe(username);
     });
@@ -251,7 +272,11 @@ describe('register and login (e2e)', () => {
 
       expectErrorBody(wrongPassword, 401, 'Unauthorized');
       expectErrorBody(unknownUser, 401, 'Unauthorized');
-      expect(wrongPassword.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Invalid username or password' });
+      expect(wrongPassword.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Invalid username or password',
+      });
       expect(unknownUser.text).toBe(wrongPassword.text);
       expect(unknownUser.headers['www-authenticate']).toBe(wrongPassword.headers['www-authenticate']);
       // A failed login sets no refresh cookie.
@@ -274,7 +299,10 @@ describe('register and login (e2e)', () => {
     });
 
     it('rejects malformed JSON on login with 400', async () => {
-      const response = await request(t.server).post('/auth/login').set('Content-Type', 'application/json').send('{"username":');
+      const response = await request(t.server)
+        .post('/auth/login')
+        .set('Content-Type', 'application/json')
+        .send('{"username":');
       expectErrorBody(response, 400, 'Bad Request');
     });
   });
@@ -305,9 +333,15 @@ describe('login with COOKIE_SECURE=true (e2e)', () => {
 
   it('keeps Secure on the cookie that logout and a failed refresh clear', async () => {
     const { refreshToken } = await login(t.server);
-    const loggedOut = await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${refreshToken}`).expect(204);
+    const loggedOut = await request(t.server)
+      .post('/auth/logout')
+      .set('Cookie', `refresh_token=${refreshToken}`)
+      .expect(204);
     expect(parseRefreshSetCookie(loggedOut)).toMatchObject({ value: '', attributes: { secure: true, path: '/auth' } });
-    const rejected = await request(t.server).post('/auth/refresh').set('Cookie', `refresh_token=${refreshToken}`).expect(401);
+    const rejected = await request(t.server)
+      .post('/auth/refresh')
+      .set('Cookie', `refresh_token=${refreshToken}`)
+      .expect(401);
     expect(parseRefreshSetCookie(rejected)).toMatchObject({ value: '', attributes: { secure: true, path: '/auth' } });
   });
 });

@@ -7,7 +7,11 @@ import { createTestApp, type TestApp } from './utils/create-test-app.js';
  * Opens a raw connection, writes `data` and resolves with what the server sent back once it
  * closes the connection (or after `giveUpMs`, with `closed: false`).
  */
-function stall(port: number, data: string, giveUpMs: number): Promise<{ closed: boolean; response: string; ms: number }> {
+function stall(
+  port: number,
+  data: string,
+  giveUpMs: number,
+): Promise<{ closed: boolean; response: string; ms: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     const socket = connect(port, '127.0.0.1', () => {

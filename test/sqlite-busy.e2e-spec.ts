@@ -60,8 +60,12 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
       holder = new LockHolder(fileOf(db.url));
       // One write of each kind the app makes while serving.
       const writes = {
-        register: start(request(t.server).post('/auth/register').send({ username: newcomer, password: DEFAULT_PASSWORD })), // TypeORM insert
-        login: start(request(t.server).post('/auth/login').send({ username: alice.username, password: alice.password })), // UnitOfWork.commit + audit insert
+        register: start(
+          request(t.server).post('/auth/register').send({ username: newcomer, password: DEFAULT_PASSWORD }),
+        ), // TypeORM insert
+        login: start(
+          request(t.server).post('/auth/login').send({ username: alice.username, password: alice.password }),
+        ), // UnitOfWork.commit + audit insert
         refresh: start(refresh(t.server, bob.refreshToken)), // rotation: UnitOfWork.commit
         logout: start(logout(t.server, carol.refreshToken)), // TypeORM update
         rotate: keys.rotate().then((key) => key.kid), // key insert + retire update, then the reload
@@ -89,7 +93,11 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
       await refresh(t.server, carol.refreshToken).expect(401);
       expect(newKid).not.toBe(oldKid);
       expect(keys.currentSigningKey().kid).toBe(newKid);
-      const events = await t.app.get(DataSource).query('SELECT type FROM audit_events WHERE user_id = (SELECT id FROM users WHERE username = ?)', [alice.username]);
+      const events = await t.app
+        .get(DataSource)
+        .query('SELECT type FROM audit_events WHERE user_id = (SELECT id FROM users WHERE username = ?)', [
+          alice.username,
+        ]);
       expect((events as Array<{ type: string }>).filter((e) => e.type === 'login_success')).toHaveLength(2);
     });
   });
@@ -111,8 +119,14 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
       const bob = await login(t.server);
       const carol = await login(t.server);
       const dataSource = t.app.get(DataSource);
-      const count = async (table: string) => Number((await dataSource.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
-      const before = { users: await count('users'), sessions: await count('sessions'), tokens: await count('refresh_tokens'), keys: await count('signing_keys') };
+      const count = async (table: string) =>
+        Number((await dataSource.query<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+      const before = {
+        users: await count('users'),
+        sessions: await count('sessions'),
+        tokens: await count('refresh_tokens'),
+        keys: await count('signing_keys'),
+      };
       const newcomer = uniqueUsername('busy');
 
       holder = new LockHolder(fileOf(db.url));
@@ -121,15 +135,26 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
         start(request(t.server).post('/auth/login').send({ username: alice.username, password: alice.password })),
         start(refresh(t.server, bob.refreshToken)),
         start(logout(t.server, carol.refreshToken)),
-        start(request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: alice.refreshToken })),
+        start(
+          request(t.server)
+            .post('/auth/token')
+            .type('form')
+            .send({ grant_type: 'refresh_token', refresh_token: alice.refreshToken }),
+        ),
       ]);
-      const rotation = await t.app.get(KeysService).rotate().then(
-        () => 'rotated',
-        (error: Error) => error.name,
-      );
+      const rotation = await t.app
+        .get(KeysService)
+        .rotate()
+        .then(
+          () => 'rotated',
+          (error: Error) => error.name,
+        );
       // Still held: everything above gave up on its own, after DATABASE_BUSY_TIMEOUT.
       for (const response of responses) {
-        expect({ status: response.status, retryAfter: response.headers['retry-after'] }).toEqual({ status: 503, retryAfter: '1' });
+        expect({ status: response.status, retryAfter: response.headers['retry-after'] }).toEqual({
+          status: 503,
+          retryAfter: '1',
+        });
         expect(response.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
         expect(response.text).not.toMatch(/SQLITE|at .*\.js/);
       }
@@ -137,11 +162,19 @@ const fileOf = (url: string) => url.slice('sqlite:'.length);
       holder.release();
 
       // Nothing happened: no user, session, token or key row; the tokens were neither rotated nor revoked.
-      expect({ users: await count('users'), sessions: await count('sessions'), tokens: await count('refresh_tokens'), keys: await count('signing_keys') }).toEqual(before);
+      expect({
+        users: await count('users'),
+        sessions: await count('sessions'),
+        tokens: await count('refresh_tokens'),
+        keys: await count('signing_keys'),
+      }).toEqual(before);
       await refresh(t.server, bob.refreshToken).expect(200);
       await refresh(t.server, carol.refreshToken).expect(200);
       await refresh(t.server, alice.refreshToken).expect(200);
-      await request(t.server).post('/auth/register').send({ username: newcomer, password: DEFAULT_PASSWORD }).expect(201);
+      await request(t.server)
+        .post('/auth/register')
+        .send({ username: newcomer, password: DEFAULT_PASSWORD })
+        .expect(201);
     });
   });
 });

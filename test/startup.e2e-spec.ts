@@ -9,7 +9,8 @@ import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { INFO, startInProcess, WARN, type LogLine } from './utils/start-app-in-process.js';
 
 const migrationNames = MIGRATIONS.map((migration) => migration.name);
-const messages = (lines: LogLine[], level: number) => lines.filter((line) => line.level === level).map((line) => line.msg ?? '');
+const messages = (lines: LogLine[], level: number) =>
+  lines.filter((line) => line.level === level).map((line) => line.msg ?? '');
 
 describe('start-up as main.ts does it (e2e)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nta-startup-'));
@@ -39,7 +40,9 @@ describe('start-up as main.ts does it (e2e)', () => {
       await request(first.app!.getHttpServer()).get('/').expect(200);
       // Nest's ~40 lines of modules and routes are debug output now, not the first thing a person reads.
       const info = first.lines.filter((line) => line.level >= INFO);
-      expect(info.filter((line) => ['InstanceLoader', 'RoutesResolver', 'RouterExplorer'].includes(line.context ?? ''))).toEqual([]);
+      expect(
+        info.filter((line) => ['InstanceLoader', 'RoutesResolver', 'RouterExplorer'].includes(line.context ?? '')),
+      ).toEqual([]);
       expect(info.length).toBeLessThanOrEqual(4);
     } finally {
       await first.close();
@@ -48,7 +51,9 @@ describe('start-up as main.ts does it (e2e)', () => {
     const second = await startInProcess({ DATABASE_URL: `sqlite:${file}` });
     try {
       const ready = second.lines.find((line) => line.msg?.startsWith('Ready'));
-      expect(ready?.msg).toContain(`Migrations: none pending (${migrationNames.length} applied before, latest ${migrationNames.at(-1)})`);
+      expect(ready?.msg).toContain(
+        `Migrations: none pending (${migrationNames.length} applied before, latest ${migrationNames.at(-1)})`,
+      );
     } finally {
       await second.close();
     }
@@ -82,8 +87,12 @@ describe('start-up as main.ts does it (e2e)', () => {
     expect(started.error).toBeUndefined();
     const warnings = messages(started.lines, WARN);
     expect(warnings).toEqual([
-      expect.stringMatching(/^JWT_ISSUER is http:\/\/localhost:0 in production: .*a local, plain-http address.*set JWT_ISSUER/),
-      expect.stringMatching(/^KEYS_ENCRYPTION_KEY is not set in production: private signing keys are stored .* in the clear/),
+      expect.stringMatching(
+        /^JWT_ISSUER is http:\/\/localhost:0 in production: .*a local, plain-http address.*set JWT_ISSUER/,
+      ),
+      expect.stringMatching(
+        /^KEYS_ENCRYPTION_KEY is not set in production: private signing keys are stored .* in the clear/,
+      ),
       expect.stringMatching(/^COOKIE_SECURE=false in production: /),
     ]);
   });

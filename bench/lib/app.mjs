@@ -37,7 +37,12 @@ let clockTicks;
 /** CPU time (user + system) of `pid` in ms, from /proc/<pid>/stat; NaN where there is no /proc. */
 function cpuTimeMs(pid) {
   try {
-    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) || 100;
+    clockTicks ??=
+      Number(
+        execFileSync('getconf', ['CLK_TCK'], { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim(),
+      ) || 100;
     // Fields after the command name (which is in parentheses and may contain spaces).
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -50,7 +55,12 @@ function cpuTimeMs(pid) {
 /** Busy CPU time of the whole machine in ms (all cores; from /proc/stat), NaN where there is none. */
 function machineBusyMs() {
   try {
-    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()) || 100;
+    clockTicks ??=
+      Number(
+        execFileSync('getconf', ['CLK_TCK'], { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim(),
+      ) || 100;
     const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
     // user nice system idle iowait irq softirq steal (guest time is already in user)
     const [user, nice, system, , , irq, softirq, steal] = ticks;
@@ -83,7 +93,9 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   const dir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
   tempDirs.add(dir);
   const port = await freePort();
-  const env = Object.fromEntries(PASS_THROUGH.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
+  const env = Object.fromEntries(
+    PASS_THROUGH.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]),
+  );
   Object.assign(env, {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -100,8 +112,12 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   const t0 = performance.now();
   // The IPC channel only carries the event-loop readings of the preload (see eventloop-preload.mjs).
   const logFile = join(dir, 'app.log');
-  const child = spawnChild(process.execPath, ['-r', PROCESS_PRELOAD, '--import', PRELOAD, MAIN], { cwd: dir, env, logFile, ipc: true });
-
+  const child = spawnChild(process.execPath, ['-r', PROCESS_PRELOAD, '--import', PRELOAD, MAIN], {
+    cwd: dir,
+    env,
+    logFile,
+    ipc: true,
+  });
 
   const app = {
     label,
@@ -142,10 +158,14 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
   const deadline = t0 + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitInfo) {
-      await fail(`app (${label}) exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.lastOutput(15).join('\n')}`);
+      await fail(
+        `app (${label}) exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.lastOutput(15).join('\n')}`,
+      );
     }
     if (performance.now() > deadline) {
-      await fail(`app (${label}) did not answer 200 on /.well-known/jwks.json within ${START_TIMEOUT_MS} ms:\n${child.lastOutput(15).join('\n')}`);
+      await fail(
+        `app (${label}) did not answer 200 on /.well-known/jwks.json within ${START_TIMEOUT_MS} ms:\n${child.lastOutput(15).join('\n')}`,
+      );
     }
     try {
       const res = await request(baseUrl, { path: '/.well-known/jwks.json', timeoutMs: 1000 });
@@ -165,7 +185,12 @@ export async function startApp({ alg, label = alg, extraEnv = {} }) {
     await app.eventLoopDelay();
     app.rss.phasePeak = 0;
     await sample();
-    app.phaseStart = { cpuMs: cpuTimeMs(child.pid), machineMs: machineBusyMs(), wallMs: performance.now(), benchCpu: process.cpuUsage() };
+    app.phaseStart = {
+      cpuMs: cpuTimeMs(child.pid),
+      machineMs: machineBusyMs(),
+      wallMs: performance.now(),
+      benchCpu: process.cpuUsage(),
+    };
   };
 
   /**

@@ -33,7 +33,10 @@ export function request(baseUrl, { method = 'GET', path, headers = {}, body, age
         res.on('error', fail);
       },
     );
-    const timer = setTimeout(() => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)),
+      timeoutMs,
+    );
     function fail(error) {
       clearTimeout(timer);
       reject(error);

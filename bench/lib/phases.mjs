@@ -26,7 +26,9 @@ export function loadTest({ url, seconds, connections = 50, headers = {} }) {
           non2xx: result.non2xx,
           errors: result.errors,
           timeouts: result.timeouts,
-          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+          statusCodes: Object.fromEntries(
+            Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+          ),
         });
       },
     );
@@ -43,7 +45,8 @@ export function mergeLoadTests(runs) {
   const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
   const summary = summarize(latencies);
   const statusCodes = {};
-  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  for (const r of runs)
+    for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
   return {
     runs: runs.length,
     seconds,
@@ -136,7 +139,9 @@ export async function refreshChains({ baseUrl, username, sessions, seconds, via 
       errors++;
       chainErrors++;
       if (errorSamples.length < MAX_ERROR_SAMPLES) {
-        errorSamples.push(`HTTP ${outcome.status}${outcome.status === 200 ? ' without a new refresh token' : ''}: ${String(outcome.body).slice(0, 160)}`);
+        errorSamples.push(
+          `HTTP ${outcome.status}${outcome.status === 200 ? ' without a new refresh token' : ''}: ${String(outcome.body).slice(0, 160)}`,
+        );
       }
       if (chainErrors >= 3) {
         chainsAbandoned++;

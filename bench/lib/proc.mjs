@@ -23,7 +23,10 @@ export function spawnChild(command, args, { logFile, ipc = false, ...options } =
     }
     child.lastOutput = (n = 15) => {
       try {
-        return readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim()).slice(-n);
+        return readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+          .slice(-n);
       } catch {
         return [];
       }
@@ -122,7 +125,10 @@ export function freePort() {
 /** Resolves with the first stdout line matching `pattern`, or rejects on exit/timeout. */
 export function waitForLine(child, pattern, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}`)),
+      timeoutMs,
+    );
     const onData = (chunk) => {
       const match = chunk.toString().match(pattern);
       if (match) done(null, match);

@@ -41,8 +41,7 @@ export interface AuthEvent {
 
 /** Messages tabs exchange on the BroadcastChannel. */
 export type AuthChannelMessage =
-  | { type: 'token'; accessToken: string; expiresAt: number }
-  | { type: 'logout'; reason?: 'logout' | 'expired' };
+  { type: 'token'; accessToken: string; expiresAt: number } | { type: 'logout'; reason?: 'logout' | 'expired' };
 
 /** The part of the Web Locks API we use; `navigator.locks` satisfies it. */
 export interface LockManagerLike {
@@ -173,7 +172,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   const url = (path: string) => `${baseUrl}${path}`;
   const tokenOrigins = new Set(
-    (options.tokenOrigins ?? [baseUrl]).map((origin) => originOf(origin)).filter((origin) => origin !== undefined && origin !== 'null'),
+    (options.tokenOrigins ?? [baseUrl])
+      .map((origin) => originOf(origin))
+      .filter((origin) => origin !== undefined && origin !== 'null'),
   );
   /** A URL no base can resolve (relative, in a page-less runtime) goes to the same place as baseUrl: allowed only then. */
   const mayCarryToken = (target: string | URL): boolean => {
@@ -326,7 +327,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     emit({ type: 'refresh-start', url: refreshUrl, method: 'POST' });
     let response: Response;
     try {
-      response = await send(refreshUrl, { method: 'POST', credentials: 'include', headers: { Accept: 'application/json' } });
+      response = await send(refreshUrl, {
+        method: 'POST',
+        credentials: 'include',
+        headers: { Accept: 'application/json' },
+      });
     } catch (error) {
       emit({ type: 'refresh-failure', url: refreshUrl, method: 'POST', error });
       throw error;
@@ -544,7 +549,11 @@ async function readBody(response: Response): Promise<unknown> {
 function errorFrom(response: Response, body: unknown, fallback: string): AuthError {
   const message = (body as { message?: unknown } | null)?.message;
   const detail = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : undefined;
-  return new AuthError(detail ? `${fallback}: ${detail}` : `${fallback} (HTTP ${response.status})`, response.status, body);
+  return new AuthError(
+    detail ? `${fallback}: ${detail}` : `${fallback} (HTTP ${response.status})`,
+    response.status,
+    body,
+  );
 }
 
 async function readTokens(response: Response, fallback: string): Promise<{ accessToken: string; expiresAt: number }> {
@@ -564,5 +573,7 @@ function defaultLocks(): LockManagerLike | null {
 
 function defaultBroadcastChannel(): (new (name: string) => BroadcastChannelLike) | null {
   // The real onmessage hands over a MessageEvent; we only read its `data`.
-  return typeof BroadcastChannel === 'undefined' ? null : (BroadcastChannel as unknown as new (name: string) => BroadcastChannelLike);
+  return typeof BroadcastChannel === 'undefined'
+    ? null
+    : (BroadcastChannel as unknown as new (name: string) => BroadcastChannelLike);
 }

@@ -102,7 +102,8 @@ class FakeAuthServer {
     switch (call.path) {
       case '/auth/register': {
         const { username, password } = JSON.parse(call.body) as { username: string; password: string };
-        if (this.users.has(username)) return json(409, { statusCode: 409, error: 'Conflict', message: 'Username is taken' });
+        if (this.users.has(username))
+          return json(409, { statusCode: 409, error: 'Conflict', message: 'Username is taken' });
         this.users.set(username, password);
         return json(201, { id: `user-${username}`, username, createdAt: '2026-01-01T00:00:00.000Z' });
       }
@@ -124,7 +125,11 @@ class FakeAuthServer {
           this.refreshTokens.clear();
         }
         this.jar = null;
-        return json(401, { statusCode: 401, error: 'Unauthorized', message: 'Refresh token is missing, invalid, expired or revoked; log in again' });
+        return json(401, {
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: 'Refresh token is missing, invalid, expired or revoked; log in again',
+        });
       }
       case '/auth/logout':
         this.refreshTokens.clear();
@@ -137,14 +142,21 @@ class FakeAuthServer {
 
   private protectedRoute(call: Call): Response {
     if (!call.authorization) {
-      return json(401, { statusCode: 401, message: 'An access token is required' }, { 'WWW-Authenticate': 'Bearer realm="nest-token-auth"' });
+      return json(
+        401,
+        { statusCode: 401, message: 'An access token is required' },
+        { 'WWW-Authenticate': 'Bearer realm="nest-token-auth"' },
+      );
     }
     const token = call.authorization.replace(/^Bearer /, '');
     if (this.refuseAllAccessTokens || !this.liveAccessTokens.has(token)) {
       return json(
         401,
         { statusCode: 401, message: 'The access token is invalid or expired' },
-        { 'WWW-Authenticate': 'Bearer realm="nest-token-auth", error="invalid_token", error_description="The access token is invalid or expired"' },
+        {
+          'WWW-Authenticate':
+            'Bearer realm="nest-token-auth", error="invalid_token", error_description="The access token is invalid or expired"',
+        },
       );
     }
     if (call.path === '/api/no-challenge') return json(401, { statusCode: 401, message: 'Not yours' });
@@ -181,7 +193,10 @@ function createLocks() {
           stats.held--;
         }
       });
-      tails.set(name, run.catch(() => undefined));
+      tails.set(
+        name,
+        run.catch(() => undefined),
+      );
       return run;
     },
   };
@@ -243,7 +258,13 @@ describe('createAuthClient', () => {
 
   /** One "tab". Cross-tab machinery is off unless a test passes it in. */
   function makeClient(overrides: Partial<AuthClientOptions> = {}): AuthClient {
-    const client = createAuthClient({ baseUrl: `${BASE}/`, fetch: server.fetch, locks: null, BroadcastChannel: null, ...overrides });
+    const client = createAuthClient({
+      baseUrl: `${BASE}/`,
+      fetch: server.fetch,
+      locks: null,
+      BroadcastChannel: null,
+      ...overrides,
+    });
     clients.push(client);
     return client;
   }
@@ -283,12 +304,18 @@ describe('createAuthClient', () => {
         expect(states).toEqual([state]);
         expect(client.getAccessToken()).toBe('access-1');
         expect(server.callsTo('/auth/login')).toEqual([
-          expect.objectContaining({ method: 'POST', credentials: 'include', body: JSON.stringify({ username: 'alice', password: PASSWORD }) }),
+          expect.objectContaining({
+            method: 'POST',
+            credentials: 'include',
+            body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+          }),
         ]);
 
         const response = await client.fetch(ITEMS);
         expect(response.status).toBe(200);
-        expect(server.callsTo('/api/items')).toEqual([expect.objectContaining({ authorization: 'Bearer access-1', credentials: 'include' })]);
+        expect(server.callsTo('/api/items')).toEqual([
+          expect.objectContaining({ authorization: 'Bearer access-1', credentials: 'include' }),
+        ]);
         for (const fn of Object.values(storage)) expect(fn).not.toHaveBeenCalled();
       } finally {
         delete g.localStorage;
@@ -303,7 +330,10 @@ describe('createAuthClient', () => {
       const failure = client.login('alice', 'wrong');
 
       await expect(failure).rejects.toBeInstanceOf(AuthError);
-      await expect(failure).rejects.toMatchObject({ status: 401, message: 'Login failed: Invalid username or password' });
+      await expect(failure).rejects.toMatchObject({
+        status: 401,
+        message: 'Login failed: Invalid username or password',
+      });
       expect(client.getAccessToken()).toBeNull();
       expect(states).toEqual([]);
     });
@@ -311,7 +341,11 @@ describe('createAuthClient', () => {
     it('registers without logging in, and reports a taken name', async () => {
       const client = makeClient();
 
-      await expect(client.register('bob', PASSWORD)).resolves.toEqual({ id: 'user-bob', username: 'bob', createdAt: expect.any(String) });
+      await expect(client.register('bob', PASSWORD)).resolves.toEqual({
+        id: 'user-bob',
+        username: 'bob',
+        createdAt: expect.any(String),
+      });
       expect(client.getAccessToken()).toBeNull();
       expect(server.jar).toBeNull();
       await expect(client.register('bob', PASSWORD)).rejects.toMatchObject({ name: 'AuthError', status: 409 });
@@ -327,7 +361,9 @@ describe('createAuthClient', () => {
 
       expect(states).toEqual([{ accessToken: null, expiresAt: null }]);
       expect(client.getAccessToken()).toBeNull();
-      expect(server.callsTo('/auth/logout')).toEqual([expect.objectContaining({ method: 'POST', credentials: 'include', cookie: 'refresh-1' })]);
+      expect(server.callsTo('/auth/logout')).toEqual([
+        expect.objectContaining({ method: 'POST', credentials: 'include', cookie: 'refresh-1' }),
+      ]);
 
       const response = await client.fetch(ITEMS);
       expect(response.status).toBe(401);
@@ -357,7 +393,11 @@ describe('createAuthClient', () => {
       const states = record(client);
       server.expireAccessTokens();
 
-      const response = await client.fetch(ITEMS, { method: 'POST', body: '{"n":1}', headers: { 'Content-Type': 'application/json' } });
+      const response = await client.fetch(ITEMS, {
+        method: 'POST',
+        body: '{"n":1}',
+        headers: { 'Content-Type': 'application/json' },
+      });
 
       expect(response.status).toBe(200);
       await expect(response.json()).resolves.toEqual({ path: '/api/items', token: 'access-2', body: '{"n":1}' });
@@ -365,10 +405,20 @@ describe('createAuthClient', () => {
         expect.objectContaining({ authorization: 'Bearer access-1', status: 401, body: '{"n":1}' }),
         expect.objectContaining({ authorization: 'Bearer access-2', status: 200, body: '{"n":1}' }),
       ]);
-      expect(server.callsTo('/auth/refresh')).toEqual([expect.objectContaining({ credentials: 'include', cookie: 'refresh-1', status: 200 })]);
+      expect(server.callsTo('/auth/refresh')).toEqual([
+        expect.objectContaining({ credentials: 'include', cookie: 'refresh-1', status: 200 }),
+      ]);
       expect(client.getAccessToken()).toBe('access-2');
       expect(states).toEqual([{ accessToken: 'access-2', expiresAt: expect.any(Number) }]);
-      expect(events.map((event) => event.type)).toEqual(['request', 'response', 'refresh-start', 'refresh-success', 'retry', 'request', 'response']);
+      expect(events.map((event) => event.type)).toEqual([
+        'request',
+        'response',
+        'refresh-start',
+        'refresh-success',
+        'retry',
+        'request',
+        'response',
+      ]);
     });
 
     it('clones a Request object before the first send so the retry still has its body', async () => {
@@ -406,13 +456,24 @@ describe('createAuthClient', () => {
 
       expect(response.status).toBe(401);
       expect(server.callsTo('/api/items')).toEqual([
-        expect.objectContaining({ origin: 'http://evil.test', authorization: null, credentials: 'same-origin', status: 401 }),
+        expect.objectContaining({
+          origin: 'http://evil.test',
+          authorization: null,
+          credentials: 'same-origin',
+          status: 401,
+        }),
       ]);
       expect(server.count('/auth/refresh')).toBe(0);
       expect(client.getAccessToken()).toBe('access-1');
       expect(client.mayCarryToken(`${BASE}/api/items`)).toBe(true);
       expect(client.mayCarryToken(new URL('/x', BASE))).toBe(true);
-      for (const elsewhere of ['http://auth.test.evil.test/', 'http://auth.test:8080/', 'https://auth.test/', '//evil.test/x', 'data:text/plain,hi']) {
+      for (const elsewhere of [
+        'http://auth.test.evil.test/',
+        'http://auth.test:8080/',
+        'https://auth.test/',
+        '//evil.test/x',
+        'data:text/plain,hi',
+      ]) {
         expect({ elsewhere, allowed: client.mayCarryToken(elsewhere) }).toEqual({ elsewhere, allowed: false });
       }
     });
@@ -421,10 +482,15 @@ describe('createAuthClient', () => {
       const client = makeClient();
       await client.login('alice', PASSWORD);
 
-      const response = await client.fetch(new Request('http://evil.test/api/items', { method: 'POST', body: 'payload' }), { headers: { 'X-Trace': '1' } });
+      const response = await client.fetch(
+        new Request('http://evil.test/api/items', { method: 'POST', body: 'payload' }),
+        { headers: { 'X-Trace': '1' } },
+      );
 
       expect(response.status).toBe(401);
-      expect(server.callsTo('/api/items')).toEqual([expect.objectContaining({ origin: 'http://evil.test', authorization: null, body: 'payload' })]);
+      expect(server.callsTo('/api/items')).toEqual([
+        expect.objectContaining({ origin: 'http://evil.test', authorization: null, body: 'payload' }),
+      ]);
     });
 
     it('sends the token to the origins listed in tokenOrigins, and refreshes for them', async () => {
@@ -444,7 +510,9 @@ describe('createAuthClient', () => {
 
     it('resolves a relative URL against the document base, as fetch does, so a <base href> elsewhere gets no token', async () => {
       const g = globalThis as Record<string, unknown>;
-      const saved = (['document', 'location'] as const).map((key) => [key, Object.getOwnPropertyDescriptor(g, key)] as const);
+      const saved = (['document', 'location'] as const).map(
+        (key) => [key, Object.getOwnPropertyDescriptor(g, key)] as const,
+      );
       g.document = { baseURI: 'https://cdn.other.test/' };
       g.location = { href: `${BASE}/page` };
       try {
@@ -464,8 +532,18 @@ describe('createAuthClient', () => {
         expect(relative.status).toBe(401);
         expect(absolute.status).toBe(200);
         expect(server.callsTo('/api/items')).toEqual([
-          expect.objectContaining({ origin: 'https://cdn.other.test', authorization: null, credentials: 'same-origin', status: 401 }),
-          expect.objectContaining({ origin: BASE, authorization: 'Bearer access-1', credentials: 'include', status: 200 }),
+          expect.objectContaining({
+            origin: 'https://cdn.other.test',
+            authorization: null,
+            credentials: 'same-origin',
+            status: 401,
+          }),
+          expect.objectContaining({
+            origin: BASE,
+            authorization: 'Bearer access-1',
+            credentials: 'include',
+            status: 200,
+          }),
         ]);
         expect(server.count('/auth/refresh')).toBe(0);
 
@@ -526,9 +604,11 @@ describe('createAuthClient', () => {
       expect(server.count('/auth/refresh')).toBe(1);
       expect(server.reuseDetected).toBe(0);
       expect(server.count('/api/items', 200)).toBe(5);
-      expect(server.calls.filter((call) => call.status === 200 && call.path === '/api/items').map((call) => call.authorization)).toEqual(
-        Array(5).fill('Bearer access-2'),
-      );
+      expect(
+        server.calls
+          .filter((call) => call.status === 200 && call.path === '/api/items')
+          .map((call) => call.authorization),
+      ).toEqual(Array(5).fill('Bearer access-2'));
     });
 
     it('restores the session from the cookie after a page reload (no token in memory yet)', async () => {
@@ -569,7 +649,9 @@ describe('createAuthClient', () => {
 
       expect(response.status).toBe(200);
       expect(server.count('/auth/refresh')).toBe(1);
-      expect(server.callsTo('/api/items')).toEqual([expect.objectContaining({ authorization: 'Bearer access-2', status: 200 })]);
+      expect(server.callsTo('/api/items')).toEqual([
+        expect.objectContaining({ authorization: 'Bearer access-2', status: 200 }),
+      ]);
     });
   });
 
@@ -724,7 +806,10 @@ describe('createAuthClient', () => {
       const release = server.hold('/auth/refresh');
 
       const pending = [tabA.fetch(ITEMS), tabB.fetch(ITEMS)];
-      await until(() => server.count('/api/items', 401) === 2 && server.count('/auth/refresh') >= 1, 'both tabs to get 401');
+      await until(
+        () => server.count('/api/items', 401) === 2 && server.count('/auth/refresh') >= 1,
+        'both tabs to get 401',
+      );
       await settle();
       release();
       const responses = await Promise.all(pending);

@@ -44,7 +44,10 @@ export class AuthServerClient {
   /** `GET /auth/revocations?since=<cursor>`: the polling form. */
   async revocations(since: string | undefined, signal: AbortSignal): Promise<RevocationPage> {
     const query = since === undefined ? '' : `?since=${encodeURIComponent(since)}`;
-    const response = await this.request(`/auth/revocations${query}`, { headers: { accept: 'application/json' }, signal });
+    const response = await this.request(`/auth/revocations${query}`, {
+      headers: { accept: 'application/json' },
+      signal,
+    });
     const body = await this.json(response, 'revocations');
     if (!Array.isArray(body.items)) throw new AuthServerError('revocations: no "items" array');
     const next = body.next;
@@ -96,7 +99,11 @@ export class AuthServerClient {
         ...init,
         headers,
         redirect: 'error',
-        signal: !timeout ? init.signal : init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs),
+        signal: !timeout
+          ? init.signal
+          : init.signal
+            ? AbortSignal.any([init.signal, AbortSignal.timeout(this.timeoutMs)])
+            : AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       throw new AuthServerError(`${path.split('?')[0]}: ${describe(error)}`);

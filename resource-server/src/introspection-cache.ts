@@ -1,7 +1,6 @@
 /** What the auth server said about a token: active (naming whose it is) or not. */
 export type Introspection =
-  | { active: true; sub: string | undefined; sid: string | undefined; username: string | undefined }
-  | { active: false };
+  { active: true; sub: string | undefined; sid: string | undefined; username: string | undefined } | { active: false };
 
 interface Entry {
   startedAt: number;

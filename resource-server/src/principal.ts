@@ -28,12 +28,14 @@ export function principalOf(payload: JWTPayload): Principal | undefined {
   // Tokens from before the roles claim existed carry none: no roles, rather than a refusal.
   if (roles !== undefined && !isStringArray(roles)) return undefined;
   if (scope !== undefined && typeof scope !== 'string') return undefined;
-  const username = [payload.username, payload.preferred_username].find((value): value is string => typeof value === 'string');
+  const username = [payload.username, payload.preferred_username].find(
+    (value): value is string => typeof value === 'string',
+  );
   return Object.freeze({
     sub,
     sid,
     ...(username === undefined ? {} : { username }),
-    roles: Object.freeze([...((roles) ?? [])]),
+    roles: Object.freeze([...(roles ?? [])]),
     scopes: Object.freeze(typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []),
     claims: deepFreeze(payload),
   });
@@ -62,7 +64,9 @@ export function checkRequirements(requirements: AuthRequirements | undefined, wh
   ] as const) {
     if (list === undefined) continue;
     if (!Array.isArray(list) || !list.length || !list.every((item) => typeof item === 'string' && item.length > 0)) {
-      throw new TypeError(`@nest-token-auth/resource-server: ${where}: ${name} must be a non-empty array of non-empty strings`);
+      throw new TypeError(
+        `@nest-token-auth/resource-server: ${where}: ${name} must be a non-empty array of non-empty strings`,
+      );
     }
   }
   return { roles: roles && [...roles], scopes: scopes && [...scopes] };

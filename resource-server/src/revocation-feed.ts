@@ -150,7 +150,8 @@ export class RevocationFeed {
         await body.cancel().catch(() => {});
       }
     } catch (error) {
-      if (controller.signal.aborted && !this.stopped) throw new Error('revocation stream: silent for too long', { cause: error });
+      if (controller.signal.aborted && !this.stopped)
+        throw new Error('revocation stream: silent for too long', { cause: error });
       throw error;
     } finally {
       clearInterval(watchdog);

@@ -1,7 +1,6 @@
 /** One entry of the revocation feed: a session, or every token of a user issued before `notBefore`. */
 export type Revocation =
-  | { sid: string; sub: string; until: number }
-  | { sid?: undefined; sub: string; notBefore: number; until: number };
+  { sid: string; sub: string; until: number } | { sid?: undefined; sub: string; notBefore: number; until: number };
 
 /** The feed's `data` (or a polled item), or undefined when it is neither shape. */
 export function parseRevocation(value: unknown): Revocation | undefined {

@@ -63,7 +63,13 @@ export class TokenErrors {
         ? `The access token lacks a required role (one of: ${required.join(', ')})`
         : `The access token lacks a required scope (all of: ${required.join(' ')})`;
     const scope = reason === 'scopes' ? required.join(' ') : undefined;
-    return new TokenError(403, 'insufficient_scope', description, this.challenge('insufficient_scope', description, scope), reason);
+    return new TokenError(
+      403,
+      'insufficient_scope',
+      description,
+      this.challenge('insufficient_scope', description, scope),
+      reason,
+    );
   }
 
   /** 503: the kit could not hear the auth server recently enough to vouch for the token. */

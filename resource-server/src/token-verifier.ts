@@ -4,13 +4,7 @@ import { readCanonicalHeader } from './compact-jws.js';
 import { IntrospectionCache, type Introspection } from './introspection-cache.js';
 import { KeysUnavailableError, RemoteKeySet } from './key-set.js';
 import { resolveOptions, type ResolvedOptions, type TokenVerifierOptions } from './options.js';
-import {
-  principalOf,
-  unmetRequirement,
-  withUsername,
-  type AuthRequirements,
-  type Principal,
-} from './principal.js';
+import { principalOf, unmetRequirement, withUsername, type AuthRequirements, type Principal } from './principal.js';
 import { RevocationFeed } from './revocation-feed.js';
 import { RevocationList } from './revocation-list.js';
 import { TokenErrors } from './token-error.js';
@@ -283,5 +277,3 @@ function bearerToken(authorization: string | undefined): string | undefined {
   const token = authorization.slice(7).trim();
   return /\s/.test(token) ? '' : token;
 }
-
-

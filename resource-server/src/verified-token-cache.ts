@@ -41,7 +41,8 @@ export class VerifiedTokenCache {
 
   /** Drops tokens signed by keys the auth server no longer publishes. */
   dropKeys(keep: ReadonlySet<string>): void {
-    for (const [token, entry] of this.entries) if (entry.kid === undefined || !keep.has(entry.kid)) this.entries.delete(token);
+    for (const [token, entry] of this.entries)
+      if (entry.kid === undefined || !keep.has(entry.kid)) this.entries.delete(token);
   }
 
   get size(): number {

@@ -31,7 +31,9 @@ function twin(token: string, order: bigint): string {
 describe('readCanonicalHeader', () => {
   it('reads the header of a token in canonical base64url', async () => {
     const { privateKey } = await generateKeyPair('RS256');
-    const token = await new SignJWT({ sub: 'u' }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k' }).sign(privateKey);
+    const token = await new SignJWT({ sub: 'u' })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'k' })
+      .sign(privateKey);
     expect(readCanonicalHeader(token)).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: 'k' });
   });
 
@@ -70,7 +72,12 @@ describe('readCanonicalHeader', () => {
       const key = createPublicKey({ key: (await exportJWK(publicKey)) as never, format: 'jwk' });
       for (const token of [low, highTwin]) {
         const [h, p, s] = token.split('.');
-        const ok = cryptoVerify(HASHES[alg], Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
+        const ok = cryptoVerify(
+          HASHES[alg],
+          Buffer.from(`${h}.${p}`),
+          { key, dsaEncoding: 'ieee-p1363' },
+          Buffer.from(s, 'base64url'),
+        );
         expect(ok).toBe(true);
       }
       expect(readCanonicalHeader(low)).toEqual({ alg });

@@ -174,11 +174,20 @@ export class FakeAuthServer {
     const stream = (req.headers.accept ?? '').includes('text/event-stream');
     const authorized = this.isClient(req.headers.authorization);
     const lastEventId = req.headers['last-event-id'] as string | undefined;
-    this.requests.push({ method: req.method!, path: url.pathname, since: url.searchParams.get('since'), lastEventId, stream, authorized });
+    this.requests.push({
+      method: req.method!,
+      path: url.pathname,
+      since: url.searchParams.get('since'),
+      lastEventId,
+      stream,
+      authorized,
+    });
 
     if (url.pathname === '/.well-known/jwks.json') {
       this.jwksRequests++;
-      const keys = this.keys.filter((k) => this.published.has(k.kid)).map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' }));
+      const keys = this.keys
+        .filter((k) => this.published.has(k.kid))
+        .map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' }));
       return json(res, 200, { keys });
     }
     if (url.pathname === '/auth/revocations' || url.pathname === '/auth/introspect') {
@@ -202,7 +211,10 @@ export class FakeAuthServer {
       const items = pending.slice(0, this.pollPageSize);
       const head = this.feed.at(-1)?.id;
       const next = items.length ? items.at(-1)!.id : (since ?? head ?? null);
-      json(res, 200, { items: items.map((item) => ({ ...item, id: String(item.id) })), next: next === null ? null : String(next) });
+      json(res, 200, {
+        items: items.map((item) => ({ ...item, id: String(item.id) })),
+        next: next === null ? null : String(next),
+      });
       this.afterPoll?.(items.length);
       return;
     }
@@ -224,7 +236,10 @@ export class FakeAuthServer {
     const colon = decoded.indexOf(':');
     if (colon === -1) return false;
     const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-    return formDecode(decoded.slice(0, colon)) === this.clientId && formDecode(decoded.slice(colon + 1)) === this.clientSecret;
+    return (
+      formDecode(decoded.slice(0, colon)) === this.clientId &&
+      formDecode(decoded.slice(colon + 1)) === this.clientSecret
+    );
   }
 
   private async introspect(token: string): Promise<Record<string, unknown>> {
@@ -232,7 +247,9 @@ export class FakeAuthServer {
       const keys = createLocalJWKSet({ keys: this.keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg })) });
       const { payload } = await jwtVerify(token, keys, { issuer: this.issuer, audience: this.audience });
       const revoked = this.feed.some(
-        (e) => (e.sid !== undefined && e.sid === payload.sid) || (e.sid === undefined && e.sub === payload.sub && payload.iat! < e.notBefore!),
+        (e) =>
+          (e.sid !== undefined && e.sid === payload.sid) ||
+          (e.sid === undefined && e.sub === payload.sub && payload.iat! < e.notBefore!),
       );
       if (revoked) return { active: false };
       return { active: true, token_type: 'Bearer', username: `name-of-${payload.sub}`, ...payload };
@@ -294,7 +311,10 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

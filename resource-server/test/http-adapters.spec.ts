@@ -19,7 +19,10 @@ const METADATA_URL = 'https://api.test/.well-known/oauth-protected-resource/orde
 /** The same routes on Express and on Fastify, checked by the same table. */
 interface Target {
   name: string;
-  get(path: string, authorization?: string): Promise<{ status: number; headers: Record<string, unknown>; body: unknown }>;
+  get(
+    path: string,
+    authorization?: string,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: unknown }>;
 }
 
 describe('bearerAuth (Express) and fastifyBearerAuth', () => {
@@ -31,7 +34,11 @@ describe('bearerAuth (Express) and fastifyBearerAuth', () => {
 
   beforeAll(async () => {
     fake = await FakeAuthServer.start();
-    verifier = createTokenVerifier({ ...fake.verifierOptions(), resource: RESOURCE, scopesSupported: ['orders:read', 'orders:write'] });
+    verifier = createTokenVerifier({
+      ...fake.verifierOptions(),
+      resource: RESOURCE,
+      scopesSupported: ['orders:read', 'orders:write'],
+    });
     await verifier.ready();
     tokens = {
       plain: await fake.sign({ sub: 'plain' }),
@@ -62,9 +69,13 @@ describe('bearerAuth (Express) and fastifyBearerAuth', () => {
       scoped.get('/staff', { onRequest: fastifyBearerAuth(verifier, { roles: ['admin', 'editor'] }) }, async (req) => ({
         sub: (req as unknown as AuthenticatedRequest).auth!.sub,
       }));
-      scoped.get('/orders', { onRequest: fastifyBearerAuth(verifier, { scopes: ['orders:read', 'orders:write'] }) }, async (req) => ({
-        sub: (req as unknown as AuthenticatedRequest).auth!.sub,
-      }));
+      scoped.get(
+        '/orders',
+        { onRequest: fastifyBearerAuth(verifier, { scopes: ['orders:read', 'orders:write'] }) },
+        async (req) => ({
+          sub: (req as unknown as AuthenticatedRequest).auth!.sub,
+        }),
+      );
     });
     await fastify.ready();
   });
@@ -87,7 +98,11 @@ describe('bearerAuth (Express) and fastifyBearerAuth', () => {
     {
       name: 'Fastify',
       async get(path, authorization) {
-        const res = await fastify.inject({ method: 'GET', url: path, headers: authorization === undefined ? {} : { authorization } });
+        const res = await fastify.inject({
+          method: 'GET',
+          url: path,
+          headers: authorization === undefined ? {} : { authorization },
+        });
         return { status: res.statusCode, headers: res.headers, body: res.json() };
       },
     },
@@ -135,7 +150,10 @@ describe('bearerAuth (Express) and fastifyBearerAuth', () => {
           'Bearer error="insufficient_scope", error_description="The access token lacks a required role (one of: admin, editor)", ' +
             `resource_metadata="${METADATA_URL}"`,
         );
-        expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'The access token lacks a required role (one of: admin, editor)' });
+        expect(res.body).toEqual({
+          error: 'insufficient_scope',
+          error_description: 'The access token lacks a required role (one of: admin, editor)',
+        });
       });
 
       it('scopes: needs all of them, else 403 with error="insufficient_scope" and the scope it needs', async () => {
@@ -190,6 +208,9 @@ describe('bearerAuth (Express) and fastifyBearerAuth', () => {
     const res = await request(strictApp).get('/me').set('Authorization', `Bearer ${tokens.plain}`);
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
-    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The authorization server cannot be reached; try again shortly' });
+    expect(res.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'The authorization server cannot be reached; try again shortly',
+    });
   });
 });

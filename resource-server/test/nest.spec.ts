@@ -5,7 +5,15 @@ import { Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { ClientAuthenticationError, type TokenVerifier } from '../src/index.js';
-import { Principal, Public, ResourceServerGuard, ResourceServerModule, Roles, Scopes, TOKEN_VERIFIER } from '../src/nest/index.js';
+import {
+  Principal,
+  Public,
+  ResourceServerGuard,
+  ResourceServerModule,
+  Roles,
+  Scopes,
+  TOKEN_VERIFIER,
+} from '../src/nest/index.js';
 import { FakeAuthServer, rejectionOf } from './fake-auth-server.js';
 
 @Controller()
@@ -91,7 +99,9 @@ describe('ResourceServerModule (Nest, Fastify adapter)', () => {
     const res = await get('/me');
     expect(res.status).toBe(401);
     expect(res.body).toEqual({ error: 'invalid_token', error_description: 'A Bearer access token is required' });
-    expect(res.headers['www-authenticate']).toBe('Bearer resource_metadata="https://api.test/.well-known/oauth-protected-resource"');
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer resource_metadata="https://api.test/.well-known/oauth-protected-resource"',
+    );
 
     const expired = await get('/me', await fake.sign({}, { expiresIn: -60 }));
     expect(expired.status).toBe(401);
@@ -111,7 +121,10 @@ describe('ResourceServerModule (Nest, Fastify adapter)', () => {
   it('@Roles(): at least one; a handler’s list replaces the controller’s', async () => {
     const admin = await fake.sign({ roles: ['admin'] });
     const support = await fake.sign({ roles: ['support'] });
-    expect(await get('/admin/stats', admin)).toMatchObject({ status: 200, body: { admin: true, verifierInjected: true } });
+    expect(await get('/admin/stats', admin)).toMatchObject({
+      status: 200,
+      body: { admin: true, verifierInjected: true },
+    });
     const refused = await get('/admin/stats', support);
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: 'insufficient_scope' });
@@ -148,14 +161,22 @@ describe('ResourceServerModule (Nest, Fastify adapter)', () => {
   it('serves the RFC 9728 metadata without a token', async () => {
     expect(await get('/.well-known/oauth-protected-resource')).toMatchObject({
       status: 200,
-      body: { resource: 'https://api.test', authorization_servers: [fake.issuer], bearer_methods_supported: ['header'] },
+      body: {
+        resource: 'https://api.test',
+        authorization_servers: [fake.issuer],
+        bearer_methods_supported: ['header'],
+      },
     });
   });
 
   it('refuses non-HTTP contexts (WebSockets, RPC) unless @Public(), since it cannot read their credentials', async () => {
     const guard = new ResourceServerGuard(new Reflector(), app.get<TokenVerifier>(TOKEN_VERIFIER));
     const context = (handler: (...args: never[]) => unknown) =>
-      ({ getType: () => 'ws', getHandler: () => handler, getClass: () => OpenController }) as unknown as ExecutionContext;
+      ({
+        getType: () => 'ws',
+        getHandler: () => handler,
+        getClass: () => OpenController,
+      }) as unknown as ExecutionContext;
     await expect(guard.canActivate(context(OpenController.prototype.me))).resolves.toBe(false);
     await expect(guard.canActivate(context(OpenController.prototype.health))).resolves.toBe(true);
   });

@@ -34,7 +34,9 @@ describe('createTokenVerifier: the revocation feed', () => {
     expect(await refused(v, cutOffUser)).toBe('revoked');
     await expect(v.verify(await fake.sign())).resolves.toMatchObject({ sub: 'user-1' });
     // Paged catch-up, then the stream from the last cursor, each authenticated as the client.
-    expect(fake.requests.filter((r) => r.path === '/auth/revocations').map((r) => [r.stream, r.since, r.lastEventId])).toEqual([
+    expect(
+      fake.requests.filter((r) => r.path === '/auth/revocations').map((r) => [r.stream, r.since, r.lastEventId]),
+    ).toEqual([
       [false, null, undefined],
       [false, '1', undefined],
       [false, '2', undefined],
@@ -85,7 +87,9 @@ describe('createTokenVerifier: the revocation feed', () => {
       fake.afterPoll = undefined;
       fake.revokeSession('s3');
     };
-    await eventually(async () => (await refused(v, tokens[1])) === 'revoked' && (await refused(v, tokens[2])) === 'revoked');
+    await eventually(
+      async () => (await refused(v, tokens[1])) === 'revoked' && (await refused(v, tokens[2])) === 'revoked',
+    );
 
     const streams = fake.streamRequests();
     expect(streams.map((r) => r.lastEventId)).toEqual([undefined, '2']);

@@ -38,9 +38,25 @@ describe('RevocationList', () => {
 describe('parseRevocation', () => {
   it('reads both shapes of the contract and refuses anything else', () => {
     expect(parseRevocation({ sid: 's', sub: 'u', until: 9 })).toEqual({ sid: 's', sub: 'u', until: 9 });
-    expect(parseRevocation({ id: '4', sub: 'u', notBefore: 5, until: 9 })).toEqual({ sub: 'u', notBefore: 5, until: 9 });
-    expect(parseRevocation({ id: '4', sid: null, sub: 'u', notBefore: 5, until: 9 })).toEqual({ sub: 'u', notBefore: 5, until: 9 });
-    for (const bad of [null, 'x', {}, { sid: 's', until: 9 }, { sid: 's', sub: 'u' }, { sub: 'u', until: 9 }, { sub: 'u', notBefore: '5', until: 9 }]) {
+    expect(parseRevocation({ id: '4', sub: 'u', notBefore: 5, until: 9 })).toEqual({
+      sub: 'u',
+      notBefore: 5,
+      until: 9,
+    });
+    expect(parseRevocation({ id: '4', sid: null, sub: 'u', notBefore: 5, until: 9 })).toEqual({
+      sub: 'u',
+      notBefore: 5,
+      until: 9,
+    });
+    for (const bad of [
+      null,
+      'x',
+      {},
+      { sid: 's', until: 9 },
+      { sid: 's', sub: 'u' },
+      { sub: 'u', until: 9 },
+      { sub: 'u', notBefore: '5', until: 9 },
+    ]) {
       expect(parseRevocation(bad)).toBeUndefined();
     }
   });

@@ -24,7 +24,13 @@ describe('createTokenVerifier: local verification', () => {
   }
 
   it('returns the principal of a valid token: sub, sid, roles, scopes, username, every claim', async () => {
-    const token = await fake.sign({ sub: 'u1', sid: 's1', roles: ['admin', 'editor'], scope: 'orders:read  orders:write', preferred_username: 'alice' });
+    const token = await fake.sign({
+      sub: 'u1',
+      sid: 's1',
+      roles: ['admin', 'editor'],
+      scope: 'orders:read  orders:write',
+      preferred_username: 'alice',
+    });
     const principal = await verifier.verify(token);
     expect(principal).toEqual({
       sub: 'u1',
@@ -34,7 +40,9 @@ describe('createTokenVerifier: local verification', () => {
       scopes: ['orders:read', 'orders:write'],
       claims: expect.objectContaining({ sub: 'u1', sid: 's1', iss: fake.issuer, aud: fake.audience }),
     });
-    expect(Object.isFrozen(principal) && Object.isFrozen(principal.roles) && Object.isFrozen(principal.claims)).toBe(true);
+    expect(Object.isFrozen(principal) && Object.isFrozen(principal.roles) && Object.isFrozen(principal.claims)).toBe(
+      true,
+    );
   });
 
   it('gives no roles and no scopes when the token has none, and no username', async () => {
@@ -85,7 +93,9 @@ describe('createTokenVerifier: local verification', () => {
   it('refuses a JWT that is not an access token (typ other than at+jwt)', async () => {
     expect((await refusal(await fake.sign({}, { typ: 'JWT' }))).reason).toBe('invalid');
     // RFC 9068 allows the long form.
-    await expect(verifier.verify(await fake.sign({}, { typ: 'application/at+jwt' }))).resolves.toMatchObject({ sub: 'user-1' });
+    await expect(verifier.verify(await fake.sign({}, { typ: 'application/at+jwt' }))).resolves.toMatchObject({
+      sub: 'user-1',
+    });
   });
 
   it('refuses an algorithm that is not pinned, even with a published key of that type', async () => {
@@ -119,7 +129,9 @@ describe('createTokenVerifier: local verification', () => {
   it('refuses a token whose payload was changed after signing', async () => {
     const token = await fake.sign({ sub: 'u1' });
     const [header, , signature] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()), sub: 'admin' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()), sub: 'admin' }),
+    ).toString('base64url');
     expect((await refusal(`${header}.${forged}.${signature}`)).reason).toBe('invalid');
   });
 
@@ -127,7 +139,9 @@ describe('createTokenVerifier: local verification', () => {
     const token = await fake.sign();
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const twin = token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) ^ 1];
-    expect(Buffer.from(twin.split('.')[2], 'base64url').equals(Buffer.from(token.split('.')[2], 'base64url'))).toBe(true);
+    expect(Buffer.from(twin.split('.')[2], 'base64url').equals(Buffer.from(token.split('.')[2], 'base64url'))).toBe(
+      true,
+    );
     expect((await refusal(twin)).reason).toBe('malformed');
     await verifier.verify(token);
     expect((await refusal(twin)).reason).toBe('malformed');
@@ -185,7 +199,13 @@ describe('createTokenVerifier: local verification', () => {
 });
 
 describe('createTokenVerifier: options', () => {
-  const base: TokenVerifierOptions = { issuer: 'https://auth.test', audience: 'a', clientId: 'c', clientSecret: 's', log: false };
+  const base: TokenVerifierOptions = {
+    issuer: 'https://auth.test',
+    audience: 'a',
+    clientId: 'c',
+    clientSecret: 's',
+    log: false,
+  };
 
   it('fails at creation with one clear line on a bad option', () => {
     const cases: [Partial<TokenVerifierOptions>, RegExp][] = [

@@ -70,20 +70,28 @@ export class AuditEventRepository {
    * (the unique key decides, also between instances). Returns the occurrences now counted, or
    * undefined (nothing written) when no such account exists.
    */
-  async upsertRepeatableForUsername(event: AuditEvent, dedupeKey: string, usernameNormalized: string): Promise<number | undefined> {
+  async upsertRepeatableForUsername(
+    event: AuditEvent,
+    dedupeKey: string,
+    usernameNormalized: string,
+  ): Promise<number | undefined> {
     const { id, type, ip, userAgent, detail, createdAt } = event;
-    const rows = await this.events.query<Array<{
-      occurrences: number | string;
-    }>>(this.sql.upsertForUsername, [id, type, ip, userAgent, detail, createdAt, dedupeKey, usernameNormalized]);
+    const rows = await this.events.query<
+      Array<{
+        occurrences: number | string;
+      }>
+    >(this.sql.upsertForUsername, [id, type, ip, userAgent, detail, createdAt, dedupeKey, usernameNormalized]);
     return rows.length ? Number(rows[0].occurrences) : undefined;
   }
 
   /** The same for an event of no account (e.g. refusals of unknown usernames). */
   async upsertRepeatable(event: AuditEvent, dedupeKey: string): Promise<number> {
     const { id, type, ip, userAgent, detail, createdAt } = event;
-    const rows = await this.events.query<Array<{
-      occurrences: number | string;
-    }>>(this.sql.upsert, [id, type, ip, userAgent, detail, createdAt, dedupeKey]);
+    const rows = await this.events.query<
+      Array<{
+        occurrences: number | string;
+      }>
+    >(this.sql.upsert, [id, type, ip, userAgent, detail, createdAt, dedupeKey]);
     return Number(rows[0]?.occurrences);
   }
 
@@ -148,7 +156,9 @@ export class AuditEventRepository {
     if (cursor) {
       query.andWhere(
         new Brackets((q) =>
-          q.where('e.created_at < :at', { at: cursor.at }).orWhere('e.created_at = :at AND e.id < :id', { id: cursor.id }),
+          q
+            .where('e.created_at < :at', { at: cursor.at })
+            .orWhere('e.created_at = :at AND e.id < :id', { id: cursor.id }),
         ),
       );
     }

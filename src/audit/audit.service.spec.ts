@@ -37,13 +37,29 @@ describe('AuditService.recordRepeatableForSession', () => {
     const detail = { route: 'refresh', cookies: 2 };
 
     for (const now of [T0, T0 + 1000, T0 + HOUR - 1]) {
-      await audit.recordRepeatableForSession('refresh_cookie_conflict', session, scopeOf(now), { ip: '203.0.113.7', detail }, now);
+      await audit.recordRepeatableForSession(
+        'refresh_cookie_conflict',
+        session,
+        scopeOf(now),
+        { ip: '203.0.113.7', detail },
+        now,
+      );
     }
     await audit.recordRepeatableForSession('refresh_cookie_conflict', other, scopeOf(T0), { detail }, T0);
-    await audit.recordRepeatableForSession('refresh_cookie_conflict', session, scopeOf(T0 + HOUR), { detail }, T0 + HOUR);
+    await audit.recordRepeatableForSession(
+      'refresh_cookie_conflict',
+      session,
+      scopeOf(T0 + HOUR),
+      { detail },
+      T0 + HOUR,
+    );
 
     const page = await audit.listForUser(session.userId, 10);
-    const rows = page.items.map((e) => ({ sessionId: e.sessionId, createdAt: e.createdAt, occurrences: e.occurrences }));
+    const rows = page.items.map((e) => ({
+      sessionId: e.sessionId,
+      createdAt: e.createdAt,
+      occurrences: e.occurrences,
+    }));
     expect(rows).toHaveLength(3);
     expect(rows).toEqual(
       expect.arrayContaining([
@@ -52,7 +68,9 @@ describe('AuditService.recordRepeatableForSession', () => {
         { sessionId: session.sessionId, createdAt: T0, occurrences: 3 },
       ]),
     );
-    const first = await dataSource.getRepository(AuditEvent).findOneByOrFail({ sessionId: session.sessionId, createdAt: T0 });
+    const first = await dataSource
+      .getRepository(AuditEvent)
+      .findOneByOrFail({ sessionId: session.sessionId, createdAt: T0 });
     expect(first).toMatchObject({ type: 'refresh_cookie_conflict', userId: session.userId, ip: '203.0.113.7' });
     expect(JSON.parse(first.detail!)).toEqual(detail);
   });

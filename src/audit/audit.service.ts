@@ -76,7 +76,8 @@ export class AuditService implements OnModuleDestroy {
         rowKey = await this.insertRepeatable(type, requestKey, normalized, scope, input, now);
         this.repeats.remember(requestKey, rowKey);
       }
-      if (source !== null && !this.repeats.knowsSource(rowKey, source)) await this.addSource(rowKey, source.slice(0, 64));
+      if (source !== null && !this.repeats.knowsSource(rowKey, source))
+        await this.addSource(rowKey, source.slice(0, 64));
     } catch (error) {
       this.logger.error(`Could not store audit event ${type}: ${(error as Error).message}`);
     }
@@ -189,7 +190,14 @@ export class AuditService implements OnModuleDestroy {
 
   private log(type: AuditEventType, event: AuditEvent, input: AuditInput, extra: Record<string, boolean> = {}): void {
     const level = type === 'refresh_token_reuse' || type === 'login_throttled' ? 'warn' : 'log';
-    this.logger[level]({ event: type, userId: event.userId, sessionId: event.sessionId, ip: event.ip, ...input.detail, ...extra });
+    this.logger[level]({
+      event: type,
+      userId: event.userId,
+      sessionId: event.sessionId,
+      ip: event.ip,
+      ...input.detail,
+      ...extra,
+    });
   }
 
   /** A user's events, newest first, keyset-paginated by an opaque cursor. */

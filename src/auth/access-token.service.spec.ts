@@ -14,7 +14,8 @@ const TTL_SECONDS = 60;
 const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 const segments = (jwt: string) => jwt.split('.');
-const decode = (segment: string) => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
+const decode = (segment: string) =>
+  JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 let moduleRef: TestingModule;
 let service: AccessTokenService;
@@ -39,7 +40,15 @@ afterEach(async () => {
 async function signedWithOurKey(header: Record<string, unknown>, claims: Partial<AccessTokenClaims>): Promise<string> {
   const { kid, signingKey } = keys.currentSigningKey();
   const now = Math.floor(Date.now() / 1000);
-  const base = { sub: 'user-1', sid: 'session-1', jti: 'jti-1', iat: now, exp: now + TTL_SECONDS, iss: ISSUER, aud: ISSUER };
+  const base = {
+    sub: 'user-1',
+    sid: 'session-1',
+    jti: 'jti-1',
+    iat: now,
+    exp: now + TTL_SECONDS,
+    iss: ISSUER,
+    aud: ISSUER,
+  };
   return signJwt({ alg: 'ES256', typ: ACCESS_TOKEN_TYPE, kid, ...header }, { ...base, ...claims }, signingKey);
 }
 
@@ -77,7 +86,12 @@ describe('AccessTokenService.sign', () => {
 describe('AccessTokenService.verify', () => {
   it('returns the claims of a token it signed', async () => {
     const { token } = await service.sign('user-1', 'session-1');
-    await expect(service.verify(token)).resolves.toMatchObject({ sub: 'user-1', sid: 'session-1', iss: ISSUER, aud: ISSUER });
+    await expect(service.verify(token)).resolves.toMatchObject({
+      sub: 'user-1',
+      sid: 'session-1',
+      iss: ISSUER,
+      aud: ISSUER,
+    });
   });
 
   it('refuses a token whose payload was changed after signing', async () => {
@@ -137,7 +151,14 @@ describe('AccessTokenService.verify', () => {
   });
 
   it('answers undefined, never throws, for strings that are no JWT at all', async () => {
-    for (const junk of ['', 'abc', 'a.b', 'a.b.c.d', '!!!.???.###', `${Buffer.from('[1]').toString('base64url')}.e30.`]) {
+    for (const junk of [
+      '',
+      'abc',
+      'a.b',
+      'a.b.c.d',
+      '!!!.???.###',
+      `${Buffer.from('[1]').toString('base64url')}.e30.`,
+    ]) {
       await expect(service.verify(junk)).resolves.toBeUndefined();
     }
   });

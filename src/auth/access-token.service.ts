@@ -58,7 +58,9 @@ export class AccessTokenService {
       jti: randomUUID(),
     };
     // Never behind password hashes: while they fill libuv's pool, sign on the event loop.
-    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, { inline: this.hashing.saturated });
+    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, {
+      inline: this.hashing.saturated,
+    });
     return { token, expiresIn: exp - iat };
   }
 
@@ -72,8 +74,12 @@ export class AccessTokenService {
     if (!isCanonicalCompactJws(rawJwt)) return undefined;
     const header = readHeader(rawJwt);
     if (!header || !isAccessTokenType(header.typ)) return undefined;
-    const key = await this.keys.verificationKey(typeof header.kid === 'string' ? header.kid : undefined, String(header.alg));
-    if (key?.alg === 'ES256' && !isLowS(Buffer.from(rawJwt.slice(rawJwt.lastIndexOf('.') + 1), 'base64url'))) return undefined;
+    const key = await this.keys.verificationKey(
+      typeof header.kid === 'string' ? header.kid : undefined,
+      String(header.alg),
+    );
+    if (key?.alg === 'ES256' && !isLowS(Buffer.from(rawJwt.slice(rawJwt.lastIndexOf('.') + 1), 'base64url')))
+      return undefined;
     return key;
   }
 
@@ -111,7 +117,9 @@ function isCanonicalCompactJws(rawJwt: string): boolean {
   const segments = rawJwt.split('.');
   return (
     segments.length === 3 &&
-    segments.every((segment) => BASE64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment)
+    segments.every(
+      (segment) => BASE64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment,
+    )
   );
 }
 
@@ -121,7 +129,7 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 function readHeader(rawJwt: string): JoseHeader | undefined {
   try {
     const header = JSON.parse(Buffer.from(rawJwt.split('.')[0], 'base64url').toString('utf8')) as unknown;
-    return typeof header === 'object' && header !== null ? (header) : undefined;
+    return typeof header === 'object' && header !== null ? header : undefined;
   } catch {
     return undefined;
   }

@@ -62,11 +62,17 @@ export class AuthController {
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field')
   @ApiErrorResponse(HttpStatus.CONFLICT, 'Username taken (case-insensitive)', { message: 'Username is already taken' })
-  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many registrations from this IP, or too many password hashes at once from it; see Retry-After', {
-    message: 'Too many registrations from this address; try again in 3600 s',
+  @ApiErrorResponse(
+    HttpStatus.TOO_MANY_REQUESTS,
+    'Too many registrations from this IP, or too many password hashes at once from it; see Retry-After',
+    {
+      message: 'Too many registrations from this address; try again in 3600 s',
+      headers: RETRY_AFTER_HEADER,
+    },
+  )
+  @ApiErrorResponse(HttpStatus.SERVICE_UNAVAILABLE, 'Password hashing is saturated; see Retry-After', {
     headers: RETRY_AFTER_HEADER,
   })
-  @ApiErrorResponse(HttpStatus.SERVICE_UNAVAILABLE, 'Password hashing is saturated; see Retry-After', { headers: RETRY_AFTER_HEADER })
   async register(@Body() body: RegisterDto, @Client() client: ClientInfo): Promise<UserResponseDto> {
     const user = await this.users.register(body.username, body.password, client.ip);
     return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
@@ -192,7 +198,9 @@ export class AuthController {
     message: ['newPassword must be longer than or equal to 8 characters'],
   })
   @ApiErrorResponse(HttpStatus.FORBIDDEN, 'Current password is wrong', { message: WRONG_CURRENT_PASSWORD })
-  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many wrong passwords or password checks; see Retry-After', { headers: RETRY_AFTER_HEADER })
+  @ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many wrong passwords or password checks; see Retry-After', {
+    headers: RETRY_AFTER_HEADER,
+  })
   async changePassword(
     @CurrentUser() principal: AccessTokenPrincipal,
     @Body() body: ChangePasswordDto,

@@ -96,7 +96,10 @@ describe('AuthService.login', () => {
     const alice = await users.register('alice', PASSWORD);
     const pair = await loginAs(auth, alice);
     expect(pair.refresh).toMatchObject({ userId: alice.id, token: expect.any(String) });
-    await expect(accessTokens.verify(pair.access.token)).resolves.toMatchObject({ sub: alice.id, sid: pair.refresh.sessionId });
+    await expect(accessTokens.verify(pair.access.token)).resolves.toMatchObject({
+      sub: alice.id,
+      sid: pair.refresh.sessionId,
+    });
     expect(await events(alice.id)).toEqual([
       { type: 'login_success', sessionId: pair.refresh.sessionId, ...CLIENT, detail: null },
     ]);
@@ -122,7 +125,12 @@ describe('AuthService.login', () => {
     await loginAs(auth, alice);
     const third = await loginAs(auth, alice);
     expect((await events(alice.id)).filter((e) => e.type === 'session_evicted')).toEqual([
-      { type: 'session_evicted', sessionId: first.refresh.sessionId, ...CLIENT, detail: { bySessionId: third.refresh.sessionId } },
+      {
+        type: 'session_evicted',
+        sessionId: first.refresh.sessionId,
+        ...CLIENT,
+        detail: { bySessionId: third.refresh.sessionId },
+      },
     ]);
     await expect(auth.refresh(first.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
   });
@@ -159,8 +167,13 @@ describe('AuthService with several refresh cookies at once', () => {
     const a1 = await loginAs(auth, alice);
     const a2 = await loginAs(auth, alice);
     const b = await loginAs(auth, bob);
-    await auth.resolveCookieConflict([a1.refresh.token, 'planted', a2.refresh.token, b.refresh.token], 'refresh', CLIENT);
-    for (const pair of [a1, a2, b]) await expect(auth.refresh(pair.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
+    await auth.resolveCookieConflict(
+      [a1.refresh.token, 'planted', a2.refresh.token, b.refresh.token],
+      'refresh',
+      CLIENT,
+    );
+    for (const pair of [a1, a2, b])
+      await expect(auth.refresh(pair.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
     const conflicts = (await events(alice.id)).filter((e) => e.type === 'refresh_cookie_conflict');
     expect(conflicts.map((e) => e.sessionId).sort()).toEqual([a1.refresh.sessionId, a2.refresh.sessionId].sort());
     expect(conflicts[0].detail).toMatchObject({ route: 'refresh', cookies: 4, liveSessions: 3, sessionRevoked: true });
@@ -176,7 +189,14 @@ describe('AuthService with several refresh cookies at once', () => {
     await expect(auth.refresh(a1.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
     await expect(auth.refresh(a2.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
     expect((await types(alice.id)).sort()).toEqual(
-      ['login_success', 'login_success', 'logout', 'logout', 'refresh_cookie_conflict', 'refresh_cookie_conflict'].sort(),
+      [
+        'login_success',
+        'login_success',
+        'logout',
+        'logout',
+        'refresh_cookie_conflict',
+        'refresh_cookie_conflict',
+      ].sort(),
     );
   });
 
@@ -185,7 +205,9 @@ describe('AuthService with several refresh cookies at once', () => {
     const alice = await users.register('alice', PASSWORD);
     const a1 = await loginAs(auth, alice);
     const presented = [a1.refresh.token, ...Array.from({ length: MAX_REFRESH_COOKIES }, (_, i) => `planted-${i}`)];
-    await expect(auth.resolveCookieConflict(presented, 'refresh', CLIENT)).rejects.toBeInstanceOf(TooManyRefreshCookiesException);
+    await expect(auth.resolveCookieConflict(presented, 'refresh', CLIENT)).rejects.toBeInstanceOf(
+      TooManyRefreshCookiesException,
+    );
     await expect(auth.refresh(a1.refresh.token)).resolves.toBeDefined();
   });
 });
@@ -197,7 +219,8 @@ describe('AuthService.logoutAll and changePassword', () => {
     const a1 = await loginAs(auth, alice);
     const a2 = await loginAs(auth, alice);
     await auth.logoutAll(alice.id, a1.refresh.sessionId, CLIENT);
-    for (const pair of [a1, a2]) await expect(auth.refresh(pair.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
+    for (const pair of [a1, a2])
+      await expect(auth.refresh(pair.refresh.token)).rejects.toBeInstanceOf(InvalidRefreshTokenError);
     expect((await events(alice.id)).find((e) => e.type === 'logout_all')).toEqual({
       type: 'logout_all',
       sessionId: a1.refresh.sessionId,

@@ -42,7 +42,9 @@ export class AuthService {
    */
   async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
     const attempt = await this.beginAttempt(username, client);
-    const user = await this.refundingWhenRefused(attempt, () => this.users.verifyCredentials(username, password, client.ip));
+    const user = await this.refundingWhenRefused(attempt, () =>
+      this.users.verifyCredentials(username, password, client.ip),
+    );
     if (user) await attempt.succeeded();
     else await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
     return user;
@@ -91,12 +93,21 @@ export class AuthService {
     const userId = user.id;
     const refresh = await this.sessions.create(userId, client, Date.now(), user.passwordHash);
     if (!refresh) {
-      await this.audit.record('login_failure', { userId, ...client, detail: { reason: 'password_changed_during_login' } });
+      await this.audit.record('login_failure', {
+        userId,
+        ...client,
+        detail: { reason: 'password_changed_during_login' },
+      });
       return null;
     }
     await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
     for (const evicted of await this.sessions.evictBeyondLimit(userId, refresh.sessionId)) {
-      await this.audit.record('session_evicted', { userId, sessionId: evicted, ...client, detail: { bySessionId: refresh.sessionId } });
+      await this.audit.record('session_evicted', {
+        userId,
+        sessionId: evicted,
+        ...client,
+        detail: { bySessionId: refresh.sessionId },
+      });
     }
     return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
   }
@@ -107,7 +118,10 @@ export class AuthService {
    */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client);
-    return { access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
+    return {
+      access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt),
+      refresh,
+    };
   }
 
   /** Revokes the session behind a refresh token (current or already rotated). */
@@ -133,7 +147,13 @@ export class AuthService {
   ): Promise<void> {
     const cookies = presented.length;
     if (cookies > MAX_REFRESH_COOKIES) {
-      conflictLogger.warn({ event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, refusedUnread: true });
+      conflictLogger.warn({
+        event: 'refresh_cookie_conflict',
+        route,
+        cookies,
+        ip: client.ip ?? null,
+        refusedUnread: true,
+      });
       throw new TooManyRefreshCookiesException();
     }
     const sessions = await this.sessions.liveSessionsOf(presented, now);
@@ -143,11 +163,21 @@ export class AuthService {
     }
     const scope = String(Math.floor(now / COOKIE_CONFLICT_AUDIT_WINDOW_MS));
     for (const session of sessions) {
-      const revoked = await this.sessions.revoke(session.sessionId, route === 'refresh' ? 'refresh_cookie_conflict' : 'logout', now);
+      const revoked = await this.sessions.revoke(
+        session.sessionId,
+        route === 'refresh' ? 'refresh_cookie_conflict' : 'logout',
+        now,
+      );
       // A revocation happens once per session, so its logout row is bounded by nature.
       if (revoked && route === 'logout') await this.audit.record('logout', { ...session, ...client }, now);
       const detail = { route, cookies, liveSessions: sessions.length, sessionRevoked: revoked };
-      await this.audit.recordRepeatableForSession('refresh_cookie_conflict', session, scope, { ...client, detail }, now);
+      await this.audit.recordRepeatableForSession(
+        'refresh_cookie_conflict',
+        session,
+        scope,
+        { ...client, detail },
+        now,
+      );
     }
   }
 
@@ -171,13 +201,22 @@ export class AuthService {
     const { userId, sessionId } = principal;
     const attempt = await this.beginAttempt(principal.username, client);
     const hashing = { ip: client.ip, username: principal.username };
-    if (!(await this.refundingWhenRefused(attempt, () => this.users.changePassword(userId, currentPassword, newPassword, hashing)))) {
+    if (
+      !(await this.refundingWhenRefused(attempt, () =>
+        this.users.changePassword(userId, currentPassword, newPassword, hashing),
+      ))
+    ) {
       await this.audit.record('password_change_failure', { userId, sessionId, ...client });
       return false;
     }
     await attempt.succeeded();
     const count = await this.sessions.revokeAllForUser(userId, 'password_changed', sessionId);
-    await this.audit.record('password_changed', { userId, sessionId, ...client, detail: { otherSessionsRevoked: count } });
+    await this.audit.record('password_changed', {
+      userId,
+      sessionId,
+      ...client,
+      detail: { otherSessionsRevoked: count },
+    });
     return true;
   }
 }

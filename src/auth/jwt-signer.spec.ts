@@ -13,7 +13,9 @@ describe('signJwt', () => {
       const [header, payload, signature] = token.split('.');
       const bytes = Buffer.from(signature, 'base64url');
       expect(isLowS(bytes)).toBe(true);
-      expect(verify('sha256', Buffer.from(`${header}.${payload}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, bytes)).toBe(true);
+      expect(
+        verify('sha256', Buffer.from(`${header}.${payload}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, bytes),
+      ).toBe(true);
     }
   });
 });

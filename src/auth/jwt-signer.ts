@@ -23,7 +23,8 @@ export function signJwt(
   // ES256 signatures are the raw r||s pair in JWS (RFC 7518 §3.4), not DER.
   const keyInput = header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
   // Low s only: its twin (r, n − s) would be a second spelling of the same token (es256-signature.ts).
-  const jws = (signature: Buffer) => `${input}.${(header.alg === 'ES256' ? toLowS(signature) : signature).toString('base64url')}`;
+  const jws = (signature: Buffer) =>
+    `${input}.${(header.alg === 'ES256' ? toLowS(signature) : signature).toString('base64url')}`;
   // `inline`: the thread pool is full of password hashes; waiting for one would cost far more than signing here.
   if (inline) return Promise.resolve(jws(cryptoSign('sha256', Buffer.from(input), keyInput)));
   return new Promise((resolve, reject) => {

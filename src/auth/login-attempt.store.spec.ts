@@ -68,7 +68,13 @@ describe('MemoryLoginAttemptStore', () => {
 
   it('while full, a fresh IP guessing at a fresh username is still stopped at the limit', async () => {
     const store = new MemoryLoginAttemptStore(20);
-    const limits = { window: 900, maxFailuresPerIp: 20, maxFailuresPerUser: 5, maxChecksPerIp: 1000, maxChecksPerUser: 1000 };
+    const limits = {
+      window: 900,
+      maxFailuresPerIp: 20,
+      maxFailuresPerUser: 5,
+      maxChecksPerIp: 1000,
+      maxChecksPerUser: 1000,
+    };
     const t = new LoginThrottleService(store, { get: () => limits } as unknown as ConfigService<AppConfig, true>);
     // Many sources fill the store with live failures (two IP keys and two username keys each).
     for (let i = 0; i < 5; i++) await t.begin(`198.51.100.${i}`, `filler-${i}`);
@@ -129,7 +135,9 @@ describe('MemoryLoginAttemptStore', () => {
 
 describe('LoginThrottleService with the memory store', () => {
   function throttle(store: MemoryLoginAttemptStore, limits: Partial<ThrottleConfig>): LoginThrottleService {
-    const config = { get: () => ({ window: 900, maxChecksPerIp: 1000, maxChecksPerUser: 1000, ...limits }) } as unknown as ConfigService<AppConfig, true>;
+    const config = {
+      get: () => ({ window: 900, maxChecksPerIp: 1000, maxChecksPerUser: 1000, ...limits }),
+    } as unknown as ConfigService<AppConfig, true>;
     return new LoginThrottleService(store, config);
   }
 
@@ -137,7 +145,9 @@ describe('LoginThrottleService with the memory store', () => {
     const store = new MemoryLoginAttemptStore(100);
     const t = throttle(store, { maxFailuresPerIp: 3, maxFailuresPerUser: 100 });
     for (let i = 1; i <= 3; i++) await t.begin(`2001:db8:1:2::${i}`, `user-${i}`);
-    await expect(t.begin('2001:db8:1:2:ffff:ffff:ffff:ffff', 'user-4')).rejects.toBeInstanceOf(TooManyAttemptsException);
+    await expect(t.begin('2001:db8:1:2:ffff:ffff:ffff:ffff', 'user-4')).rejects.toBeInstanceOf(
+      TooManyAttemptsException,
+    );
     // The next /64 and IPv4 clients have limits of their own.
     await t.begin('2001:db8:1:3::1', 'user-5');
     await t.begin('203.0.113.7', 'user-6');

@@ -74,7 +74,12 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
    * One attempt on the key's counter in `map`, which starts over (in its own slot) when its window
    * has ended. No await between read and write: one reservation at a time, even under a burst.
    */
-  private bump(map: Map<string, Counter>, key: string, windowMs: number, now: number): { count: number; resetInMs: number } {
+  private bump(
+    map: Map<string, Counter>,
+    key: string,
+    windowMs: number,
+    now: number,
+  ): { count: number; resetInMs: number } {
     let counter = map.get(key);
     if (!counter || counter.windowEndsAt <= now) {
       counter = { count: 0, windowEndsAt: now + windowMs };

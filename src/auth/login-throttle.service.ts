@@ -91,9 +91,19 @@ export class LoginThrottleService {
     const { maxFailuresPerIp, maxFailuresPerUser, maxChecksPerIp, maxChecksPerUser } = this.config;
     return [
       { key: `login:ip:${bucket}`, max: maxFailuresPerIp, what: 'failed login attempts', failuresOnly: true },
-      { key: `checks:ip:${bucket}`, max: maxChecksPerIp, what: 'login attempts from this address', failuresOnly: false },
+      {
+        key: `checks:ip:${bucket}`,
+        max: maxChecksPerIp,
+        what: 'login attempts from this address',
+        failuresOnly: false,
+      },
       { key: `login:user:${user}`, max: maxFailuresPerUser, what: 'failed login attempts', failuresOnly: true },
-      { key: `checks:user:${user}`, max: maxChecksPerUser, what: 'login attempts for this account', failuresOnly: false },
+      {
+        key: `checks:user:${user}`,
+        max: maxChecksPerUser,
+        what: 'login attempts for this account',
+        failuresOnly: false,
+      },
     ];
   }
 }

@@ -56,7 +56,8 @@ function collectMessages(errors: ValidationError[], parentPath: string, out: str
     if (out.length >= MAX_ERROR_MESSAGES) return;
     const message = firstFailure(error);
     if (message !== undefined) out.push(parentPath ? `${parentPath}.${message}` : message);
-    if (error.children?.length) collectMessages(error.children, parentPath ? `${parentPath}.${error.property}` : error.property, out);
+    if (error.children?.length)
+      collectMessages(error.children, parentPath ? `${parentPath}.${error.property}` : error.property, out);
   }
 }
 

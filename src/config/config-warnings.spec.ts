@@ -40,6 +40,8 @@ describe('configWarnings', () => {
   });
 
   it('warns about COOKIE_SECURE=false in production', () => {
-    expect(warnings({ ...SAFE, COOKIE_SECURE: 'false' })).toEqual([expect.stringMatching(/^COOKIE_SECURE=false in production: /)]);
+    expect(warnings({ ...SAFE, COOKIE_SECURE: 'false' })).toEqual([
+      expect.stringMatching(/^COOKIE_SECURE=false in production: /),
+    ]);
   });
 });

@@ -57,7 +57,10 @@ describe('configuration documentation', () => {
     const table = readmeTable();
     expect([...table.keys()].sort()).toEqual([...NAMES].sort());
     for (const variable of ENV_VARS) {
-      expect({ name: variable.name, default: table.get(variable.name) }).toEqual({ name: variable.name, default: readmeDefault(variable) });
+      expect({ name: variable.name, default: table.get(variable.name) }).toEqual({
+        name: variable.name,
+        default: readmeDefault(variable),
+      });
     }
   });
 
@@ -78,18 +81,24 @@ describe('configuration documentation', () => {
   it('.env.example copied as it is configures exactly the defaults, and changing PORT still moves the issuer', () => {
     const example = parseEnv(ENV_EXAMPLE);
     expect(loadConfig(example)).toEqual(loadConfig({}));
-    expect(loadConfig({ ...example, PORT: '3001' }).auth).toMatchObject({ issuer: 'http://localhost:3001', audience: 'http://localhost:3001' });
+    expect(loadConfig({ ...example, PORT: '3001' }).auth).toMatchObject({
+      issuer: 'http://localhost:3001',
+      audience: 'http://localhost:3001',
+    });
     expect(loadConfig({ ...example, NODE_ENV: 'production' }).http.cookieSecure).toBe(true);
   });
 
   it('the loader reads exactly the variables of the schema', () => {
     const read = new Set<string>();
-    const env = new Proxy({}, {
-      get: (_target, name) => {
-        if (typeof name === 'string') read.add(name);
-        return undefined;
+    const env = new Proxy(
+      {},
+      {
+        get: (_target, name) => {
+          if (typeof name === 'string') read.add(name);
+          return undefined;
+        },
       },
-    });
+    );
     loadConfig(env);
     expect([...read].sort()).toEqual([...NAMES].sort());
   });
@@ -97,13 +106,15 @@ describe('configuration documentation', () => {
   it('no other source file reads a variable of its own from process.env', () => {
     // Node's own settings, read by the preamble and the preload script.
     const nodeOwn = ['NODE_OPTIONS', 'UV_THREADPOOL_SIZE'];
-    const files = (readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }))
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
       .map((file) => join(ROOT, 'src', file))
       .concat(readdirSync(join(ROOT, 'scripts')).map((file) => join(ROOT, 'scripts', file)));
     const read = new Set<string>();
     for (const file of files) {
-      for (const match of readFileSync(file, 'utf8').matchAll(/process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[['"]([A-Z_][A-Z0-9_]*)['"]\])/g)) {
+      for (const match of readFileSync(file, 'utf8').matchAll(
+        /process\.env(?:\.([A-Z_][A-Z0-9_]*)|\[['"]([A-Z_][A-Z0-9_]*)['"]\])/g,
+      )) {
         read.add(match[1] ?? match[2]);
       }
     }

@@ -92,7 +92,11 @@ export const MIN_SECRET_LENGTH = 32;
 
 function isWeakSecret(secret: string): boolean {
   const lower = secret.toLowerCase();
-  return secret.length < MIN_SECRET_LENGTH || new Set(secret).size < 10 || PLACEHOLDER_HINTS.some((hint) => lower.includes(hint));
+  return (
+    secret.length < MIN_SECRET_LENGTH ||
+    new Set(secret).size < 10 ||
+    PLACEHOLDER_HINTS.some((hint) => lower.includes(hint))
+  );
 }
 
 // ---- The variables ----
@@ -184,7 +188,10 @@ export const KEYS_ENCRYPTION_KEY = variable<string | undefined>('KEYS_ENCRYPTION
 export const ACCESS_TOKEN_TTL = variable('ACCESS_TOKEN_TTL', { default: '1h', parse: duration() });
 export const REFRESH_TOKEN_TTL = variable('REFRESH_TOKEN_TTL', { default: '1d', parse: duration() });
 export const SESSION_MAX_AGE = variable('SESSION_MAX_AGE', { default: '30d', parse: duration() });
-export const REFRESH_REUSE_GRACE = variable('REFRESH_REUSE_GRACE', { default: '10s', parse: duration({ allowZero: true }) });
+export const REFRESH_REUSE_GRACE = variable('REFRESH_REUSE_GRACE', {
+  default: '10s',
+  parse: duration({ allowZero: true }),
+});
 
 export const COOKIE_SECURE = variable('COOKIE_SECURE', {
   default: { describe: '`true` in production, else `false`', value: (ctx) => ctx.get(NODE_ENV) === 'production' },
@@ -216,8 +223,14 @@ export const TRUST_PROXY = variable<boolean | number | string>('TRUST_PROXY', {
 
 export const PASSWORD_GRANT_ENABLED = variable('PASSWORD_GRANT_ENABLED', { default: 'true', parse: boolean });
 
-export const LOGIN_MAX_FAILURES_PER_IP = variable('LOGIN_MAX_FAILURES_PER_IP', { default: '20', parse: integer(1, 1_000_000) });
-export const LOGIN_MAX_FAILURES_PER_USER = variable('LOGIN_MAX_FAILURES_PER_USER', { default: '5', parse: integer(1, 1_000_000) });
+export const LOGIN_MAX_FAILURES_PER_IP = variable('LOGIN_MAX_FAILURES_PER_IP', {
+  default: '20',
+  parse: integer(1, 1_000_000),
+});
+export const LOGIN_MAX_FAILURES_PER_USER = variable('LOGIN_MAX_FAILURES_PER_USER', {
+  default: '5',
+  parse: integer(1, 1_000_000),
+});
 export const LOGIN_THROTTLE_WINDOW = variable('LOGIN_THROTTLE_WINDOW', { default: '15m', parse: duration() });
 /** Password checks (right or wrong) per client IP and per username within LOGIN_THROTTLE_WINDOW. */
 export const LOGIN_MAX_PER_IP = variable('LOGIN_MAX_PER_IP', { default: '300', parse: integer(1, 1_000_000) });
@@ -233,12 +246,18 @@ export const PASSWORD_HASH_QUEUE = variable<number | undefined>('PASSWORD_HASH_Q
 });
 export const AUDIT_RETENTION = variable('AUDIT_RETENTION', { default: '90d', parse: duration() });
 
-export const ARGON2_MEMORY_KIB = variable('ARGON2_MEMORY_KIB', { default: '19456', parse: integer(1024, 4 * 1024 * 1024) });
+export const ARGON2_MEMORY_KIB = variable('ARGON2_MEMORY_KIB', {
+  default: '19456',
+  parse: integer(1024, 4 * 1024 * 1024),
+});
 export const ARGON2_ITERATIONS = variable('ARGON2_ITERATIONS', { default: '2', parse: integer(1, 100) });
 export const ARGON2_PARALLELISM = variable('ARGON2_PARALLELISM', { default: '1', parse: integer(1, 16) });
 
 export const LOG_LEVEL = variable('LOG_LEVEL', {
-  default: { describe: '`info` (`warn` when `NODE_ENV=test`)', value: (ctx) => (ctx.get(NODE_ENV) === 'test' ? 'warn' : 'info') },
+  default: {
+    describe: '`info` (`warn` when `NODE_ENV=test`)',
+    value: (ctx) => (ctx.get(NODE_ENV) === 'test' ? 'warn' : 'info'),
+  },
   parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
 
@@ -260,7 +279,8 @@ export const DEMO_ENABLED = variable('DEMO_ENABLED', { default: 'true', parse: b
 
 export const REDIS_URL = variable<string | undefined>('REDIS_URL', {
   parse: (url) => {
-    if (!/^rediss?:\/\/\S+$/.test(url)) throw new InvalidValue(`must look like redis://host:6379, got "${redactedUrl(url)}"`);
+    if (!/^rediss?:\/\/\S+$/.test(url))
+      throw new InvalidValue(`must look like redis://host:6379, got "${redactedUrl(url)}"`);
     return url;
   },
 });

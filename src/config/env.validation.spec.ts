@@ -91,7 +91,9 @@ describe('loadConfig', () => {
     });
 
     it('treats empty and blank variables as unset', () => {
-      expect(loadConfig({ PORT: '', HOST: '  ', ACCESS_TOKEN_TTL: ' ', NODE_ENV: ' ', JWT_SECRET: '' })).toEqual(config);
+      expect(loadConfig({ PORT: '', HOST: '  ', ACCESS_TOKEN_TTL: ' ', NODE_ENV: ' ', JWT_SECRET: '' })).toEqual(
+        config,
+      );
     });
   });
 
@@ -158,7 +160,12 @@ describe('loadConfig', () => {
         LOGIN_MAX_PER_IP: '50',
         LOGIN_MAX_PER_USER: '7',
       });
-      expect(config.throttle).toMatchObject({ registerMaxPerIp: 5, registerWindow: 600, maxChecksPerIp: 50, maxChecksPerUser: 7 });
+      expect(config.throttle).toMatchObject({
+        registerMaxPerIp: 5,
+        registerWindow: 600,
+        maxChecksPerIp: 50,
+        maxChecksPerUser: 7,
+      });
       expect(config.auth).toMatchObject({ maxSessionsPerUser: 3, passwordHashQueue: 0 });
       expect(config.audit.retention).toBe(30 * 86400);
     });
@@ -177,7 +184,10 @@ describe('loadConfig', () => {
     });
 
     it('accepts an in-memory SQLite database', () => {
-      expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toMatchObject({ type: 'sqlite', sqlitePath: ':memory:' });
+      expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toMatchObject({
+        type: 'sqlite',
+        sqlitePath: ':memory:',
+      });
     });
   });
 
@@ -324,7 +334,9 @@ describe('loadConfig', () => {
 
     it('trims the secret', () => {
       const secret = randomBytes(32).toString('hex');
-      expect(loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: `  ${secret}\n` }).auth.jwtSecret).toBe(secret);
+      expect(loadConfig({ NODE_ENV: 'production', JWT_ALG: 'HS256', JWT_SECRET: `  ${secret}\n` }).auth.jwtSecret).toBe(
+        secret,
+      );
     });
 
     it('is refused unless JWT_ALG=HS256 opts in to a shared secret', () => {
@@ -336,7 +348,9 @@ describe('loadConfig', () => {
 
     it('accepts a short one outside production', () => {
       expect(loadConfig({ NODE_ENV: 'development', JWT_ALG: 'HS256', JWT_SECRET: 'dev' }).auth.jwtSecret).toBe('dev');
-      expect(loadConfig({ NODE_ENV: 'test', JWT_ALG: 'HS256', JWT_SECRET: 'changeme' }).auth.jwtSecret).toBe('changeme');
+      expect(loadConfig({ NODE_ENV: 'test', JWT_ALG: 'HS256', JWT_SECRET: 'changeme' }).auth.jwtSecret).toBe(
+        'changeme',
+      );
     });
   });
 

@@ -103,7 +103,11 @@ function toAppConfig(get: <T>(variable: EnvVar<T>) => T): AppConfig {
       passwordHashQueue: get(vars.PASSWORD_HASH_QUEUE),
       maxSessionsPerUser: get(vars.MAX_SESSIONS_PER_USER),
     },
-    database: { ...get(vars.DATABASE_URL), logging: get(vars.DATABASE_LOGGING), busyTimeout: get(vars.DATABASE_BUSY_TIMEOUT) },
+    database: {
+      ...get(vars.DATABASE_URL),
+      logging: get(vars.DATABASE_LOGGING),
+      busyTimeout: get(vars.DATABASE_BUSY_TIMEOUT),
+    },
     redis: { url: get(vars.REDIS_URL), prefix: get(vars.REDIS_PREFIX) },
   };
 }

@@ -13,6 +13,8 @@ export class DatabaseBusyError extends Error {
 
 /** SQLITE_BUSY and its extended codes (…_SNAPSHOT, …_RECOVERY, …_TIMEOUT), raw or wrapped by TypeORM. */
 export function isSqliteBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code ?? (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  const code =
+    (error as { code?: unknown } | null)?.code ??
+    (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }

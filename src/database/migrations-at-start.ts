@@ -13,7 +13,10 @@ export async function initializeWithMigrations(options?: DataSourceOptions): Pro
   try {
     if (options.migrationsRun) {
       const applied = await dataSource.runMigrations({ transaction: options.migrationsTransactionMode ?? 'all' });
-      appliedAtStart.set(dataSource, applied.map((migration) => migration.name));
+      appliedAtStart.set(
+        dataSource,
+        applied.map((migration) => migration.name),
+      );
     }
   } catch (error) {
     // A database server may be retried; do not leave this attempt's pool open.

@@ -20,7 +20,8 @@ describe('SqliteAdapter', () => {
   let other: Database.Database;
 
   const adapterWith = (busyTimeoutMs: number) => new SqliteAdapter(dataSource, busyTimeoutMs);
-  const count = async () => Number((await dataSource.query<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
+  const count = async () =>
+    Number((await dataSource.query<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
   const hold = () => other.exec('BEGIN IMMEDIATE');
   const release = () => other.inTransaction && other.exec('ROLLBACK');
   const releaseIn = (ms: number) => setTimeout(release, ms);
@@ -29,7 +30,13 @@ describe('SqliteAdapter', () => {
     dir = mkdtempSync(join(tmpdir(), 'nta-sqlite-adapter-'));
     file = join(dir, 'auth.sqlite');
     dataSource = await new DataSource(
-      buildDataSourceOptions({ type: 'sqlite', url: `sqlite:${file}`, sqlitePath: file, logging: false, busyTimeout: 5 }),
+      buildDataSourceOptions({
+        type: 'sqlite',
+        url: `sqlite:${file}`,
+        sqlitePath: file,
+        logging: false,
+        busyTimeout: 5,
+      }),
     ).initialize();
     other = new Database(file, { timeout: 0 });
   });
@@ -61,7 +68,9 @@ describe('SqliteAdapter', () => {
     adapterWith(5000);
     hold();
     const types = ['login_success', 'refresh', 'logout'];
-    const writes = types.map((type, i) => dataSource.query(INSERT, [`00000000-0000-0000-0000-00000000000${i}`, type, 1000 + i]));
+    const writes = types.map((type, i) =>
+      dataSource.query(INSERT, [`00000000-0000-0000-0000-00000000000${i}`, type, 1000 + i]),
+    );
     releaseIn(50);
     await Promise.all(writes);
     const stored = await dataSource.query<Array<{ type: string }>>('SELECT type FROM audit_events ORDER BY rowid');

@@ -40,7 +40,9 @@ export function ensureSqliteWritable(path: string): void {
   const file = resolve(path);
   const folder = dirname(file);
   const fail = (cause: string) =>
-    new StartupError(`Cannot use the SQLite database ${file}: ${cause}; fix that or set DATABASE_URL=sqlite:<a writable path>`);
+    new StartupError(
+      `Cannot use the SQLite database ${file}: ${cause}; fix that or set DATABASE_URL=sqlite:<a writable path>`,
+    );
   try {
     mkdirSync(folder, { recursive: true });
   } catch (error) {

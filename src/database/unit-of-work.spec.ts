@@ -9,20 +9,31 @@ import { UnitOfWork, type Statement } from './unit-of-work.js';
 
 const INSERT = 'INSERT INTO audit_events (id, type, created_at, dedupe_key) VALUES (?, ?, ?, ?)';
 /** A row; two with one `key` break the unique index on dedupe_key. */
-const insert = (type: string, key: string = randomUUID()): Statement => ({ text: INSERT, params: [randomUUID(), type, Date.now(), key] });
+const insert = (type: string, key: string = randomUUID()): Statement => ({
+  text: INSERT,
+  params: [randomUUID(), type, Date.now(), key],
+});
 
 describe('UnitOfWork (SQLite)', () => {
   let dataSource: DataSource;
   let unitOfWork: UnitOfWork;
 
   const stored = async () =>
-    (await dataSource.query<Array<{ type: string }>>('SELECT type FROM audit_events ORDER BY rowid')).map((row) => row.type);
+    (await dataSource.query<Array<{ type: string }>>('SELECT type FROM audit_events ORDER BY rowid')).map(
+      (row) => row.type,
+    );
   /** Another request's write, as the rest of the app makes them: one autocommit statement on the shared connection. */
   const otherRequestWrites = (type: string) => dataSource.query(INSERT, insert(type).params as unknown[]);
 
   beforeEach(async () => {
     dataSource = await new DataSource(
-      buildDataSourceOptions({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false, busyTimeout: 5 }),
+      buildDataSourceOptions({
+        type: 'sqlite',
+        url: 'sqlite::memory:',
+        sqlitePath: ':memory:',
+        logging: false,
+        busyTimeout: 5,
+      }),
     ).initialize();
     unitOfWork = new UnitOfWork(dataSource, new SqliteAdapter(dataSource, 5000));
   });
@@ -49,7 +60,10 @@ describe('UnitOfWork (SQLite)', () => {
   it('commit(): a failing unit rolls back its own writes only; writes of requests made meanwhile are kept', async () => {
     const key = randomUUID();
     // The second write breaks a unique index: the unit must leave nothing behind.
-    const failure = unitOfWork.commit([insert('mine', key), insert('mine again', key)]).then(() => undefined, (error: unknown) => error);
+    const failure = unitOfWork.commit([insert('mine', key), insert('mine again', key)]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     // Other requests write meanwhile, one after each step of the promise machinery, so that one
     // lands between any two steps of the unit were it not a single synchronous transaction.
     const theirs = Array.from({ length: 60 }, (_, i) => `theirs ${i}`);

@@ -42,7 +42,8 @@ export class UnitOfWork {
   async commit(writes: readonly Statement[], onlyIf?: Statement): Promise<boolean> {
     if (this.postgres) {
       return this.dataSource.transaction(async (manager) => {
-        if (onlyIf && !(await manager.query<unknown[]>(`${onlyIf.text} FOR SHARE`, [...onlyIf.params])).length) return false;
+        if (onlyIf && !(await manager.query<unknown[]>(`${onlyIf.text} FOR SHARE`, [...onlyIf.params])).length)
+          return false;
         for (const write of writes) await manager.query(write.text, [...write.params]);
         return true;
       });

@@ -12,7 +12,11 @@ describe('HealthTransitions', () => {
     const transitions = new HealthTransitions(logger, 'Redis');
 
     expect(transitions.publish('redis', up())).toEqual(up());
-    for (const detail of ['connect ECONNREFUSED 10.0.0.7:6379', 'connect ECONNREFUSED 10.0.0.7:6379', 'timeout of 1500ms exceeded']) {
+    for (const detail of [
+      'connect ECONNREFUSED 10.0.0.7:6379',
+      'connect ECONNREFUSED 10.0.0.7:6379',
+      'timeout of 1500ms exceeded',
+    ]) {
       expect(transitions.publish('redis', down(detail))).toEqual({ redis: { status: 'down', message: UNAVAILABLE } });
     }
     expect(logger.error.mock.calls).toEqual([['Redis is down: connect ECONNREFUSED 10.0.0.7:6379']]);

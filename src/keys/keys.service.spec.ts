@@ -33,7 +33,13 @@ describe('KeysService', () => {
     const { keys } = await keysWith();
     const { keys: published } = keys.jwks();
     expect(published).toHaveLength(1);
-    expect(published[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: keys.currentSigningKey().kid });
+    expect(published[0]).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
+      use: 'sig',
+      kid: keys.currentSigningKey().kid,
+    });
     expect(published[0]).not.toHaveProperty('d');
   });
 
@@ -103,8 +109,14 @@ describe('KeysService', () => {
       // Whatever the reload timing: the rotator (which knows of the retirement) and the serving
       // instance after a reload both keep publishing and accepting the key until that exp.
       await reload();
-      for (const [name, keys] of [['rotator', rotator], ['serving instance', serving]] as const) {
-        expect({ name, kids: keys.jwks(lastExp - 1).keys.map((k) => k.kid) }).toEqual({ name, kids: [keys.currentSigningKey().kid, old.kid] });
+      for (const [name, keys] of [
+        ['rotator', rotator],
+        ['serving instance', serving],
+      ] as const) {
+        expect({ name, kids: keys.jwks(lastExp - 1).keys.map((k) => k.kid) }).toEqual({
+          name,
+          kids: [keys.currentSigningKey().kid, old.kid],
+        });
       }
       await expect(rotator.verificationKey(old.kid, 'ES256')).resolves.toMatchObject({ kid: old.kid });
     });
@@ -132,7 +144,9 @@ describe('KeysService', () => {
   it('stores private keys encrypted when KEYS_ENCRYPTION_KEY is set, and reads them back', async () => {
     const secret = 'k'.repeat(8) + 'Zq81nW0pXv3rTt6yB2mCe9sLa5';
     const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret });
-    const rows = await dataSource.query<Array<{ purpose: string; material: string }>>('SELECT purpose, material FROM signing_keys');
+    const rows = await dataSource.query<Array<{ purpose: string; material: string }>>(
+      'SELECT purpose, material FROM signing_keys',
+    );
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.material.startsWith('enc1:')).toBe(true);
@@ -146,7 +160,9 @@ describe('KeysService', () => {
 
   it('gives the refresh-token MAC key a fixed id, so instances starting together agree on it', async () => {
     const { dataSource } = await keysWith();
-    const rows = await dataSource.query<Array<{ id: string }>>("SELECT id FROM signing_keys WHERE purpose = 'refresh_token_mac'");
+    const rows = await dataSource.query<Array<{ id: string }>>(
+      "SELECT id FROM signing_keys WHERE purpose = 'refresh_token_mac'",
+    );
     expect(rows).toEqual([{ id: 'refresh-token-mac' }]);
   });
 
@@ -170,7 +186,9 @@ describe('KeysService', () => {
   it('with encryption on, ignores a key row slipped into the table in the clear', async () => {
     const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: 'Zq81nW0pXv3rTt6yB2mCe9sLa5kkkkkkk' });
     const honest = keys.currentSigningKey().kid;
-    const { privateKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+    const { privateKey } = await import('node:crypto').then((c) =>
+      c.generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    );
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     await dataSource.query(
       "INSERT INTO signing_keys (id, purpose, alg, material, created_at, retired_at) VALUES ('planted', 'access_token', 'ES256', ?, ?, NULL)",
@@ -188,7 +206,9 @@ describe('KeysService', () => {
     try {
       const first = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
       const honest = first.keys.currentSigningKey().kid;
-      const { privateKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('rsa', { modulusLength: 2048 }));
+      const { privateKey } = await import('node:crypto').then((c) =>
+        c.generateKeyPairSync('rsa', { modulusLength: 2048 }),
+      );
       const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
       await first.dataSource.query(
         "INSERT INTO signing_keys (id, purpose, alg, material, created_at, retired_at) VALUES ('planted', 'access_token', 'RS256', ?, ?, NULL)",
@@ -199,7 +219,9 @@ describe('KeysService', () => {
       const { keys, dataSource } = await keysWith({ KEYS_ENCRYPTION_KEY: secret }, file);
       expect(keys.currentSigningKey().kid).toBe(honest);
       expect(keys.jwks().keys.map((k) => k.kid)).toEqual([honest]);
-      const planted = await dataSource.query<Array<{ material: string }>>("SELECT material FROM signing_keys WHERE id = 'planted'");
+      const planted = await dataSource.query<Array<{ material: string }>>(
+        "SELECT material FROM signing_keys WHERE id = 'planted'",
+      );
       expect(planted[0].material).toBe(pem);
     } finally {
       rmSync(dir, { recursive: true, force: true });

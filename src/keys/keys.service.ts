@@ -81,7 +81,8 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     this.auth = config.get('auth', { infer: true });
     this.encryption = new KeyEncryption(this.auth.keysEncryptionKey);
     const busyTimeoutMs = config.get('database', { infer: true }).busyTimeout * 1000;
-    this.retiredKeyLifetimeMs = this.auth.accessTokenTtl * 1000 + SIGNING_KEY_CONFIRMATION_MS + busyTimeoutMs + CLOCK_SKEW_MS;
+    this.retiredKeyLifetimeMs =
+      this.auth.accessTokenTtl * 1000 + SIGNING_KEY_CONFIRMATION_MS + busyTimeoutMs + CLOCK_SKEW_MS;
   }
 
   async onModuleInit(): Promise<void> {
@@ -103,7 +104,10 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     if (this.auth.jwtAlg === 'HS256') {
       this.logger.warn('JWT_ALG=HS256: access tokens use a shared secret; JWKS is empty');
     }
-    this.timer = setInterval(() => void this.tick().catch((e: Error) => this.logger.error(e.message)), RELOAD_INTERVAL_MS);
+    this.timer = setInterval(
+      () => void this.tick().catch((e: Error) => this.logger.error(e.message)),
+      RELOAD_INTERVAL_MS,
+    );
     this.timer.unref();
   }
 
@@ -126,7 +130,9 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     this.confirming ??= this.reload(now).finally(() => (this.confirming = undefined));
     await this.confirming;
     if (now - this.confirmedAt > SIGNING_KEY_CONFIRMATION_MS) {
-      throw new Error('The current signing key could not be confirmed in the database; not signing with a possibly retired key');
+      throw new Error(
+        'The current signing key could not be confirmed in the database; not signing with a possibly retired key',
+      );
     }
     return this.current;
   }
@@ -166,7 +172,8 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
    * before keep verifying until they expire. Safe when several processes rotate together.
    */
   async rotate(now = Date.now()): Promise<AccessTokenKey> {
-    if (this.auth.jwtSecret) throw new Error('Keys cannot be rotated while JWT_SECRET is set; change the secret instead');
+    if (this.auth.jwtSecret)
+      throw new Error('Keys cannot be rotated while JWT_SECRET is set; change the secret instead');
     const kid = await this.insertSigningKey(now);
     // Retire only keys older than ours: if two rotations race, the newest key wins everywhere.
     // Stamped after the key generation, as close to the commit as we can: the published window
@@ -261,10 +268,13 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     const plaintext = rows.filter((r) => !KeyEncryption.isSealed(r.material));
     if (!plaintext.length) return;
     if (plaintext.length < rows.length) {
-      for (const row of plaintext) this.logger.error(`Refusing ${row.purpose} key ${row.id}: stored in the clear although the keys are encrypted`);
+      for (const row of plaintext)
+        this.logger.error(`Refusing ${row.purpose} key ${row.id}: stored in the clear although the keys are encrypted`);
       return;
     }
-    await this.keys.replaceMaterials(plaintext.map((row) => ({ id: row.id, from: row.material, to: this.encryption.seal(row.material) })));
+    await this.keys.replaceMaterials(
+      plaintext.map((row) => ({ id: row.id, from: row.material, to: this.encryption.seal(row.material) })),
+    );
     for (const row of plaintext) this.logger.log(`Encrypted ${row.purpose} key ${row.id} at rest`);
   }
 
@@ -288,7 +298,12 @@ export class KeysService implements OnModuleInit, OnApplicationShutdown {
     }
     const privateKey = createPrivateKey(material);
     const publicKey = createPublicKey(privateKey);
-    return { ...base, signingKey: privateKey, verificationKey: publicKey, publicJwk: publicKey.export({ format: 'jwk' }) };
+    return {
+      ...base,
+      signingKey: privateKey,
+      verificationKey: publicKey,
+      publicJwk: publicKey.export({ format: 'jwk' }),
+    };
   }
 }
 

@@ -46,7 +46,10 @@ export class SigningKeyRepository {
 
   /** Retires the live access-token keys created before `createdBefore`; a newer key (a racing rotation's) stays live. */
   async retireAccessTokenKeysCreatedBefore(createdBefore: number, retiredAt: number): Promise<void> {
-    await this.keys.update({ purpose: 'access_token', retiredAt: IsNull(), createdAt: LessThan(createdBefore) }, { retiredAt });
+    await this.keys.update(
+      { purpose: 'access_token', retiredAt: IsNull(), createdAt: LessThan(createdBefore) },
+      { retiredAt },
+    );
   }
 
   /**
@@ -57,7 +60,8 @@ export class SigningKeyRepository {
   async replaceMaterials(changes: ReadonlyArray<{ id: string; from: string; to: string }>): Promise<void> {
     await this.sqlite.retry(() =>
       this.keys.manager.transaction(async (manager) => {
-        for (const { id, from, to } of changes) await manager.update(SigningKey, { id, material: from }, { material: to });
+        for (const { id, from, to } of changes)
+          await manager.update(SigningKey, { id, material: from }, { material: to });
       }),
     );
   }

@@ -51,10 +51,14 @@ export class OAuthController {
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: OAuthTokenResponseDto })
-  @ApiBadRequestResponse({ type: OAuthErrorDto, description: 'invalid_request, invalid_grant or unsupported_grant_type' })
+  @ApiBadRequestResponse({
+    type: OAuthErrorDto,
+    description: 'invalid_request, invalid_grant or unsupported_grant_type',
+  })
   @ApiTooManyRequestsResponse({
     type: OAuthErrorDto,
-    description: 'grant_type=password: too many failed attempts or password checks for this IP or username, or too many at once from it; see Retry-After',
+    description:
+      'grant_type=password: too many failed attempts or password checks for this IP or username, or too many at once from it; see Retry-After',
     headers: RETRY_AFTER_HEADER,
     example: { error: 'slow_down', error_description: 'Too many failed login attempts; try again in 900 s' },
   })

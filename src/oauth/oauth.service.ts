@@ -42,7 +42,10 @@ export class OAuthService {
         return await this.authFlow.refresh(refreshToken, client);
       } catch (error) {
         if (error instanceof InvalidRefreshTokenError) {
-          throw new OAuthException('invalid_grant', 'The refresh token is invalid, expired, revoked or was already used');
+          throw new OAuthException(
+            'invalid_grant',
+            'The refresh token is invalid, expired, revoked or was already used',
+          );
         }
         throw error;
       }
@@ -75,7 +78,8 @@ export class OAuthService {
         revoked = { sessionId: claims.sid, userId: claims.sub };
       }
     }
-    if (revoked) await this.audit.record('session_revoked', { ...revoked, ...client, detail: { via: 'revocation_endpoint' } });
+    if (revoked)
+      await this.audit.record('session_revoked', { ...revoked, ...client, detail: { via: 'revocation_endpoint' } });
   }
 
   /** RFC 8414 metadata; endpoints are relative to the issuer URL. */

@@ -107,7 +107,12 @@ describe('RefreshTokenRotationService', () => {
 
         const events = await dataSource.getRepository(AuditEvent).findBy({ type: 'refresh_token_reuse' });
         expect(events).toHaveLength(1);
-        expect(events[0]).toMatchObject({ userId, sessionId: first.sessionId, ip: thief.ip, userAgent: thief.userAgent });
+        expect(events[0]).toMatchObject({
+          userId,
+          sessionId: first.sessionId,
+          ip: thief.ip,
+          userAgent: thief.userAgent,
+        });
         const stored = JSON.stringify(await dataSource.query('SELECT * FROM audit_events'));
         expect(stored).not.toContain(first.token);
       });
@@ -187,7 +192,10 @@ describe('RefreshTokenRotationService', () => {
 
     describe('expiry', () => {
       it('rejects a refresh token at its expiresAt, without revoking the session', async () => {
-        const { service, rotate, dataSource, userId } = await setup({ REFRESH_TOKEN_TTL: '1h', SESSION_MAX_AGE: '30d' });
+        const { service, rotate, dataSource, userId } = await setup({
+          REFRESH_TOKEN_TTL: '1h',
+          SESSION_MAX_AGE: '30d',
+        });
         const first = await service.create(userId, {}, T0);
 
         await expectRejected(rotate(first.token, T0 + HOUR), 'expired');

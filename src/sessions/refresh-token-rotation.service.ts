@@ -50,27 +50,47 @@ export class RefreshTokenRotationService {
   }
 
   /** What the presented token is worth, one rule per line. */
-  private async decide(presented: string, state: RefreshTokenState, client: ClientInfo, now: number): Promise<IssuedRefreshToken> {
+  private async decide(
+    presented: string,
+    state: RefreshTokenState,
+    client: ClientInfo,
+    now: number,
+  ): Promise<IssuedRefreshToken> {
     const graceMs = this.auth.refreshReuseGrace * 1000;
     if (isSessionRevoked(state)) throw new InvalidRefreshTokenError('revoked');
     if (isSessionExpired(state, now)) throw new InvalidRefreshTokenError('session_expired');
     // A child that does not derive from the presented token is no retry of it: reuse.
-    if (isGraceRetry(state, now, graceMs)) return (await this.retry(presented, state, now)) ?? this.reuse(state, client, now);
+    if (isGraceRetry(state, now, graceMs))
+      return (await this.retry(presented, state, now)) ?? this.reuse(state, client, now);
     if (isReuse(state, now, graceMs)) return this.reuse(state, client, now);
     if (isExpired(state, now)) throw new InvalidRefreshTokenError('expired');
     return this.rotateCurrent(presented, state, client, now);
   }
 
   /** The token is the session's current one: derive its child and store it, unless a concurrent call did first. */
-  private async rotateCurrent(presented: string, state: RefreshTokenState, client: ClientInfo, now: number): Promise<IssuedRefreshToken> {
+  private async rotateCurrent(
+    presented: string,
+    state: RefreshTokenState,
+    client: ClientInfo,
+    now: number,
+  ): Promise<IssuedRefreshToken> {
     const nonce = codec.newNonce();
     const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, state.session.expiresAt);
-    const child = { id: randomUUID(), sessionId: state.session.id, parentId: state.token.id, tokenHash: codec.hash(token), nonce, createdAt: now, expiresAt };
+    const child = {
+      id: randomUUID(),
+      sessionId: state.session.id,
+      parentId: state.token.id,
+      tokenHash: codec.hash(token),
+      nonce,
+      createdAt: now,
+      expiresAt,
+    };
     if (await this.sessionRepository.rotate(child)) return this.issued(state, token, expiresAt);
     // A concurrent request rotated this token first: decide again on what it stored (a replay).
     const current = await this.tokens.findTokenState(codec.hash(presented));
-    if (!current || !isRotated(current)) throw new Error('The refresh token could not be rotated, and no concurrent rotation explains it');
+    if (!current || !isRotated(current))
+      throw new Error('The refresh token could not be rotated, and no concurrent rotation explains it');
     return this.decide(presented, current, client, now);
   }
 
@@ -97,6 +117,12 @@ export class RefreshTokenRotationService {
   }
 
   private issued(state: RefreshTokenState, token: string, expiresAt: number): IssuedRefreshToken {
-    return { userId: state.session.userId, sessionId: state.session.id, token, expiresAt, sessionExpiresAt: state.session.expiresAt };
+    return {
+      userId: state.session.userId,
+      sessionId: state.session.id,
+      token,
+      expiresAt,
+      sessionExpiresAt: state.session.expiresAt,
+    };
   }
 }

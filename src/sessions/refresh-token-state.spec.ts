@@ -14,12 +14,26 @@ const T0 = Date.UTC(2031, 0, 1);
 const GRACE = 10_000;
 
 /** A current token of a live session, at T0; `child` makes it a rotated one (rotated at T0). */
-function state(overrides: { session?: Partial<RefreshTokenState['session']>; token?: Partial<RefreshTokenState['token']>; child?: Partial<RotatedChild> } = {}): RefreshTokenState {
+function state(
+  overrides: {
+    session?: Partial<RefreshTokenState['session']>;
+    token?: Partial<RefreshTokenState['token']>;
+    child?: Partial<RotatedChild>;
+  } = {},
+): RefreshTokenState {
   return {
     token: { id: 't', expiresAt: T0 + 60_000, ...overrides.token },
     session: { id: 's', userId: 'u', expiresAt: T0 + 3_600_000, revokedAt: null, ...overrides.session },
     child: overrides.child
-      ? { id: 'c', createdAt: T0, expiresAt: T0 + 60_000, nonce: 'n', tokenHash: 'h', rotated: false, ...overrides.child }
+      ? {
+          id: 'c',
+          createdAt: T0,
+          expiresAt: T0 + 60_000,
+          nonce: 'n',
+          tokenHash: 'h',
+          rotated: false,
+          ...overrides.child,
+        }
       : null,
   };
 }

@@ -85,7 +85,11 @@ describe('refreshTokenCodec', () => {
     it('is not a plain hash of its inputs (needs the key)', () => {
       const child = codec.deriveChild(parent, nonce, key);
       expect(child).not.toBe(createHash('sha256').update(`rt1.${parent}.${nonce}`).digest('base64url'));
-      expect(child).not.toBe(createHash('sha256').update(parent + nonce).digest('base64url'));
+      expect(child).not.toBe(
+        createHash('sha256')
+          .update(parent + nonce)
+          .digest('base64url'),
+      );
     });
   });
 

@@ -2,7 +2,6 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { RedisConnections } from '../redis/redis.module.js';
 import { SessionStateCache } from './session-state.cache.js';
 
-
 type RevocationMessage = { session: string } | { user: string; keep?: string };
 
 /**
@@ -30,7 +29,9 @@ export class SessionRevocationBus implements OnModuleInit {
     });
     // Subscribe on every (re)connection; a Redis that is down at start-up must not stop the app.
     const subscribe = () =>
-      subscriber.subscribe(this.channel).catch((error: Error) => this.logger.warn(`Could not subscribe: ${error.message}`));
+      subscriber
+        .subscribe(this.channel)
+        .catch((error: Error) => this.logger.warn(`Could not subscribe: ${error.message}`));
     subscriber.on('ready', () => void subscribe());
     if (subscriber.status === 'ready') await subscribe();
   }
@@ -57,7 +58,8 @@ export class SessionRevocationBus implements OnModuleInit {
     try {
       const message = JSON.parse(raw) as RevocationMessage;
       if ('session' in message && typeof message.session === 'string') this.cache.markRevoked(message.session);
-      else if ('user' in message && typeof message.user === 'string') this.cache.markUserRevoked(message.user, message.keep);
+      else if ('user' in message && typeof message.user === 'string')
+        this.cache.markUserRevoked(message.user, message.keep);
     } catch {
       this.logger.warn('Ignored a malformed revocation message');
     }

@@ -65,7 +65,10 @@ export class SessionRepository {
     const { id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip } = session;
     return this.unitOfWork.commit(
       [
-        { text: this.sql.insert, params: [id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip] },
+        {
+          text: this.sql.insert,
+          params: [id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip],
+        },
         this.tokens.insertion(firstToken),
       ],
       whilePasswordHash === undefined ? undefined : this.users.stillHasPasswordHash(userId, whilePasswordHash),
@@ -79,7 +82,10 @@ export class SessionRepository {
    */
   async rotate(child: RefreshToken): Promise<boolean> {
     try {
-      return await this.unitOfWork.commit([this.tokens.insertion(child), this.touching(child.sessionId, child.createdAt)]);
+      return await this.unitOfWork.commit([
+        this.tokens.insertion(child),
+        this.touching(child.sessionId, child.createdAt),
+      ]);
     } catch (error) {
       if (isUniqueViolation(error)) return false;
       throw error;
@@ -94,12 +100,14 @@ export class SessionRepository {
 
   /** The session's owner, username and standing; undefined when it (or its user) does not exist. */
   async findStanding(sessionId: string): Promise<SessionStanding | undefined> {
-    const rows = await this.sessions.query<Array<{
-      user_id: string;
-      username: string;
-      revoked_at: string | number | null;
-      expires_at: string | number;
-    }>>(this.sql.standing, [sessionId]);
+    const rows = await this.sessions.query<
+      Array<{
+        user_id: string;
+        username: string;
+        revoked_at: string | number | null;
+        expires_at: string | number;
+      }>
+    >(this.sql.standing, [sessionId]);
     const row = rows[0];
     if (!row) return undefined;
     return {
@@ -112,7 +120,10 @@ export class SessionRepository {
 
   /** Marks a session revoked; false when it was already revoked or does not exist. */
   async revoke(sessionId: string, reason: SessionRevokeReason, now: number): Promise<boolean> {
-    const result = await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: now, revokedReason: reason });
+    const result = await this.sessions.update(
+      { id: sessionId, revokedAt: IsNull() },
+      { revokedAt: now, revokedReason: reason },
+    );
     return (result.affected ?? 0) > 0;
   }
 
@@ -126,7 +137,12 @@ export class SessionRepository {
   }
 
   /** Revokes every unrevoked session of a user, except `keepSessionId`; returns how many. */
-  async revokeAllForUser(userId: string, reason: SessionRevokeReason, keepSessionId: string | undefined, now: number): Promise<number> {
+  async revokeAllForUser(
+    userId: string,
+    reason: SessionRevokeReason,
+    keepSessionId: string | undefined,
+    now: number,
+  ): Promise<number> {
     const result = await this.sessions.update(
       { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
       { revokedAt: now, revokedReason: reason },
@@ -139,7 +155,13 @@ export class SessionRepository {
    * the `offset`-th on (at most EVICTION_BATCH): those beyond a limit of `offset + 1`.
    */
   async findLiveIdsBeyond(userId: string, keepSessionId: string, offset: number, now: number): Promise<string[]> {
-    const rows = await this.sessions.query<Array<{ id: string }>>(this.sql.liveBeyond, [userId, now, keepSessionId, now, offset]);
+    const rows = await this.sessions.query<Array<{ id: string }>>(this.sql.liveBeyond, [
+      userId,
+      now,
+      keepSessionId,
+      now,
+      offset,
+    ]);
     return rows.map((row) => row.id);
   }
 
@@ -164,7 +186,10 @@ export class SessionRepository {
       .createQueryBuilder()
       .delete()
       .where('last_used_at < :cutoff', { cutoff })
-      .andWhere('NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id AND t.expires_at > :cutoff)', { cutoff })
+      .andWhere(
+        'NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id AND t.expires_at > :cutoff)',
+        { cutoff },
+      )
       .execute();
     return (revoked.affected ?? 0) + (expired.affected ?? 0) + (idle.affected ?? 0);
   }

@@ -66,7 +66,12 @@ describe('SessionsService', () => {
       const issued = await service.create(userId, {}, T0);
       const rows = await tokenRows(dataSource, issued.sessionId);
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ parentId: null, nonce: null, tokenHash: codec.hash(issued.token), createdAt: T0 });
+      expect(rows[0]).toMatchObject({
+        parentId: null,
+        nonce: null,
+        tokenHash: codec.hash(issued.token),
+        createdAt: T0,
+      });
       expect(await allStoredText(dataSource)).not.toContain(issued.token);
     });
 
@@ -93,7 +98,6 @@ describe('SessionsService', () => {
     });
   });
 
-
   describe('revokeByToken', () => {
     it('revokes the session of the current token, as a logout by default', async () => {
       const { service, rotate, dataSource, userId } = await setup();
@@ -109,7 +113,10 @@ describe('SessionsService', () => {
       const second = await rotate(first.token, T0 + 1);
       const third = await rotate(second.token, T0 + 2);
 
-      await expect(service.revokeByToken(first.token, 'revoked')).resolves.toEqual({ sessionId: first.sessionId, userId });
+      await expect(service.revokeByToken(first.token, 'revoked')).resolves.toEqual({
+        sessionId: first.sessionId,
+        userId,
+      });
 
       expect((await session(dataSource, first.sessionId)).revokedReason).toBe('revoked');
       await expectRejected(rotate(third.token, T0 + 3), 'revoked');
@@ -198,7 +205,10 @@ describe('SessionsService', () => {
       for (const id of [a.sessionId, b.sessionId]) {
         expect(await session(dataSource, id)).toMatchObject({ revokedAt: T0 + 1, revokedReason: 'logout_all' });
       }
-      expect(await session(dataSource, alreadyRevoked.sessionId)).toMatchObject({ revokedAt: T0, revokedReason: 'logout' });
+      expect(await session(dataSource, alreadyRevoked.sessionId)).toMatchObject({
+        revokedAt: T0,
+        revokedReason: 'logout',
+      });
       expect((await session(dataSource, kept.sessionId)).revokedAt).toBeNull();
       expect((await session(dataSource, theirs.sessionId)).revokedAt).toBeNull();
       await expectRejected(rotate(a.token, T0 + 2), 'revoked');

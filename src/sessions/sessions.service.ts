@@ -42,8 +42,18 @@ export class SessionsService {
    * change committed would else outlive the change, which revokes every other session.
    */
   create(userId: string, client: ClientInfo, now?: number): Promise<IssuedRefreshToken>;
-  create(userId: string, client: ClientInfo, now: number, passwordHash: string | undefined): Promise<IssuedRefreshToken | undefined>;
-  async create(userId: string, client: ClientInfo, now = Date.now(), passwordHash?: string): Promise<IssuedRefreshToken | undefined> {
+  create(
+    userId: string,
+    client: ClientInfo,
+    now: number,
+    passwordHash: string | undefined,
+  ): Promise<IssuedRefreshToken | undefined>;
+  async create(
+    userId: string,
+    client: ClientInfo,
+    now = Date.now(),
+    passwordHash?: string,
+  ): Promise<IssuedRefreshToken | undefined> {
     const session: Session = {
       id: randomUUID(),
       userId,
@@ -57,9 +67,19 @@ export class SessionsService {
     };
     const token = codec.generate();
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
-    const first = { id: randomUUID(), sessionId: session.id, parentId: null, tokenHash: codec.hash(token), nonce: null, createdAt: now, expiresAt };
+    const first = {
+      id: randomUUID(),
+      sessionId: session.id,
+      parentId: null,
+      tokenHash: codec.hash(token),
+      nonce: null,
+      createdAt: now,
+      expiresAt,
+    };
     const created = await this.sessions.create(session, first, passwordHash);
-    return created ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt } : undefined;
+    return created
+      ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt }
+      : undefined;
   }
 
   /**
@@ -82,7 +102,9 @@ export class SessionsService {
    * dead ones are skipped. One query for all: callers bound how many tokens they pass.
    */
   async liveSessionsOf(presented: unknown[], now = Date.now()): Promise<Array<{ sessionId: string; userId: string }>> {
-    const hashes = [...new Set(presented.filter((token) => codec.isWellFormed(token)).map((token) => codec.hash(token)))];
+    const hashes = [
+      ...new Set(presented.filter((token) => codec.isWellFormed(token)).map((token) => codec.hash(token))),
+    ];
     if (!hashes.length) return [];
     const byHash = await this.tokens.findLiveSessionsOf(hashes, now);
     const sessions = new Map<string, { sessionId: string; userId: string }>();

@@ -16,11 +16,15 @@ import { startupSummary } from './startup-summary.js';
  */
 export async function startApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
   for (const warning of configWarnings(config)) logger.warn(warning);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createHttpAdapter(config, logger), {
-    logger: new PinoLoggerService(logger),
-    // Hand errors back to main.ts instead of logging them and calling process.abort().
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createHttpAdapter(config, logger),
+    {
+      logger: new PinoLoggerService(logger),
+      // Hand errors back to main.ts instead of logging them and calling process.abort().
+      abortOnError: false,
+    },
+  );
   try {
     await configureApp(app, config);
     await listen(app, config);
@@ -46,11 +50,15 @@ async function listen(app: NestFastifyApplication, config: AppConfig): Promise<v
           `${at}: the address is already in use (another instance, or another program); stop it, or set PORT (and HOST) to a free address`,
         );
       case 'EACCES':
-        throw new StartupError(`${at}: permission denied (ports below 1024 need privileges); set PORT to 1024 or above`);
+        throw new StartupError(
+          `${at}: permission denied (ports below 1024 need privileges); set PORT to 1024 or above`,
+        );
       case 'EADDRNOTAVAIL':
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
-        throw new StartupError(`${at}: HOST is not an address of this machine; set HOST to 127.0.0.1, 0.0.0.0 or one of its addresses`);
+        throw new StartupError(
+          `${at}: HOST is not an address of this machine; set HOST to 127.0.0.1, 0.0.0.0 or one of its addresses`,
+        );
       default:
         throw error;
     }

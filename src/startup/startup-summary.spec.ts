@@ -17,8 +17,14 @@ describe('describeDatabase', () => {
   });
 
   it('names a SQLite database by its file', () => {
-    expect(describeDatabase({ type: 'sqlite', url: 'sqlite::memory:', sqlitePath: ':memory:', logging: false, busyTimeout: 5 })).toBe(
-      'SQLite in memory (gone at exit)',
-    );
+    expect(
+      describeDatabase({
+        type: 'sqlite',
+        url: 'sqlite::memory:',
+        sqlitePath: ':memory:',
+        logging: false,
+        busyTimeout: 5,
+      }),
+    ).toBe('SQLite in memory (gone at exit)');
   });
 });

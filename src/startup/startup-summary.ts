@@ -17,7 +17,9 @@ export function localBaseUrl(host: string, port: number): string {
 /** Where the data is, without the password, query string (TLS keys) or fragment a PostgreSQL URL may carry. */
 export function describeDatabase(database: DatabaseConfig): string {
   if (database.type === 'sqlite') {
-    return database.sqlitePath === ':memory:' ? 'SQLite in memory (gone at exit)' : `SQLite ${resolve(database.sqlitePath!)}`;
+    return database.sqlitePath === ':memory:'
+      ? 'SQLite in memory (gone at exit)'
+      : `SQLite ${resolve(database.sqlitePath!)}`;
   }
   return `PostgreSQL ${describeUrl(database.url)}`;
 }
@@ -26,7 +28,11 @@ export interface StartupSummary {
   /** One line for the person who started the service. */
   line: string;
   /** The same, as fields, for log collectors. */
-  fields: { urls: { demo?: string; docs?: string }; database: string; migrations: { appliedNow: string[]; total: number; latest?: string } };
+  fields: {
+    urls: { demo?: string; docs?: string };
+    database: string;
+    migrations: { appliedNow: string[]; total: number; latest?: string };
+  };
 }
 
 /** What to open, where the data is, what the start did to the schema. */
@@ -45,7 +51,9 @@ export async function startupSummary(app: NestFastifyApplication, config: AppCon
   const migrations = appliedNow.length
     ? `${appliedNow.length} applied now (${appliedNow.join(', ')})`
     : `none pending (${applied.length} applied before${latest ? `, latest ${latest}` : ''})`;
-  const everywhere = WILDCARD_HOSTS.has(config.http.host) ? ` (listening on all interfaces, ${config.http.host || '*'}:${port})` : '';
+  const everywhere = WILDCARD_HOSTS.has(config.http.host)
+    ? ` (listening on all interfaces, ${config.http.host || '*'}:${port})`
+    : '';
   return {
     line: `Ready${everywhere}. ${[...opens, `Database: ${database}`, `Migrations: ${migrations}`].join(' · ')}`,
     fields: { urls, database, migrations: { appliedNow, total: applied.length, latest } },

@@ -142,9 +142,12 @@ describe('PasswordHashQueue', () => {
 
       let ran = false;
       const refused = await queue
-        .run(async () => {
-          ran = true;
-        }, { ip: '203.0.113.5', username: 'someone-else' })
+        .run(
+          async () => {
+            ran = true;
+          },
+          { ip: '203.0.113.5', username: 'someone-else' },
+        )
         .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(TooManyAttemptsException);
       expect((refused as TooManyAttemptsException).getStatus()).toBe(429);
@@ -154,8 +157,12 @@ describe('PasswordHashQueue', () => {
       // Same address in its /64 for IPv6, and the same account from elsewhere, share one allowance too.
       const v6 = hold(queue, queue.share, { ip: '2001:db8:1:2::1' });
       await flush();
-      await expect(queue.run(async () => 'x', { ip: '2001:db8:1:2:ffff::9' })).rejects.toBeInstanceOf(TooManyAttemptsException);
-      await expect(queue.run(async () => 'x', { ip: '198.51.100.1', username: 'ATTACKER' })).rejects.toBeInstanceOf(TooManyAttemptsException);
+      await expect(queue.run(async () => 'x', { ip: '2001:db8:1:2:ffff::9' })).rejects.toBeInstanceOf(
+        TooManyAttemptsException,
+      );
+      await expect(queue.run(async () => 'x', { ip: '198.51.100.1', username: 'ATTACKER' })).rejects.toBeInstanceOf(
+        TooManyAttemptsException,
+      );
 
       const other = queue.run(async () => 'victim', { ip: '198.51.100.2', username: 'victim' });
       await held.finish();
@@ -195,9 +202,14 @@ describe('PasswordHashQueue', () => {
       // Tasks that fail, synchronously or not, while running or after waiting.
       const failures = Array.from({ length: queue.share }, (_, i) =>
         queue
-          .run(i % 2 ? async () => Promise.reject(new Error('argon2 failed')) : () => {
-            throw new Error('threw');
-          }, client)
+          .run(
+            i % 2
+              ? async () => Promise.reject(new Error('argon2 failed'))
+              : () => {
+                  throw new Error('threw');
+                },
+            client,
+          )
           .catch((e: Error) => e.message),
       );
       // Over the share, refused at once.

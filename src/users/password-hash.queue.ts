@@ -56,7 +56,8 @@ export class PasswordHashQueue {
 
   constructor(config: ConfigService<AppConfig, true>) {
     this.concurrency = threadPoolSize();
-    this.maxWaiting = config.get('auth', { infer: true }).passwordHashQueue ?? DEFAULT_WAITING_PER_THREAD * this.concurrency;
+    this.maxWaiting =
+      config.get('auth', { infer: true }).passwordHashQueue ?? DEFAULT_WAITING_PER_THREAD * this.concurrency;
     const capacity = this.concurrency + this.maxWaiting;
     this.share = Math.max(1, Math.ceil(capacity / 4));
     this.reserve = Math.floor(capacity / 4);
@@ -99,14 +100,23 @@ export class PasswordHashQueue {
   private acquire(keys: string[]): Promise<void> | void {
     const holding = keys.map((key) => this.held.get(key) ?? 0);
     if (holding.some((n) => n >= this.share)) {
-      throw new TooManyAttemptsException(this.retryAfterSeconds(), 'password checks at once from this address or for this account');
+      throw new TooManyAttemptsException(
+        this.retryAfterSeconds(),
+        'password checks at once from this address or for this account',
+      );
     }
     const taken = this.running + this.waiting.length;
     if (holding.some((n) => n > 0) && taken >= this.concurrency + this.maxWaiting - this.reserve) {
-      throw new TooManyAttemptsException(this.retryAfterSeconds(), 'password checks at once from this address or for this account');
+      throw new TooManyAttemptsException(
+        this.retryAfterSeconds(),
+        'password checks at once from this address or for this account',
+      );
     }
     if (this.running >= this.concurrency && this.waiting.length >= this.maxWaiting) {
-      throw new ServerBusyException('The server is busy checking passwords; try again shortly', this.retryAfterSeconds());
+      throw new ServerBusyException(
+        'The server is busy checking passwords; try again shortly',
+        this.retryAfterSeconds(),
+      );
     }
     for (const key of keys) this.held.set(key, (this.held.get(key) ?? 0) + 1);
     if (this.running < this.concurrency) {

@@ -3,7 +3,7 @@ import type { TestingModule } from '@nestjs/testing';
 import * as argon2 from 'argon2';
 import { createTestingModule } from '../../test/utils/testing-module.js';
 import { PasswordHashQueue } from './password-hash.queue.js';
-import { PasswordHasher } from './password-hasher.service.js';
+import { PasswordHasherService } from './password-hasher.service.js';
 
 const PASSWORD = 'correct horse battery staple';
 /** argon2's PHC string: $argon2id$v=19$m=<KiB>,p=<lanes>,t=<iterations>$<salt>$<hash> (parameter order varies). */
@@ -11,9 +11,13 @@ const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$([A-Za-
 
 let moduleRef: TestingModule | undefined;
 
-async function hasherWith(env: Record<string, string> = {}): Promise<PasswordHasher> {
-  moduleRef = await createTestingModule({ env, database: false, providers: [PasswordHasher, PasswordHashQueue] });
-  return moduleRef.get(PasswordHasher);
+async function hasherWith(env: Record<string, string> = {}): Promise<PasswordHasherService> {
+  moduleRef = await createTestingModule({
+    env,
+    database: false,
+    providers: [PasswordHasherService, PasswordHashQueue],
+  });
+  return moduleRef.get(PasswordHasherService);
 }
 
 afterEach(async () => {
@@ -29,7 +33,7 @@ function params(hash: string) {
   return { type, version: Number(version), m: cost.m, t: cost.t, p: cost.p, salt };
 }
 
-describe('PasswordHasher', () => {
+describe('PasswordHasherService', () => {
   describe('hash', () => {
     it('produces argon2id with the configured cost', async () => {
       const hasher = await hasherWith({ ARGON2_MEMORY_KIB: '2048', ARGON2_ITERATIONS: '2', ARGON2_PARALLELISM: '2' });
@@ -129,7 +133,12 @@ describe('PasswordHasher', () => {
 
     it('is true for another argon2 variant with the same cost', async () => {
       const hasher = await hasherWith();
-      const argon2i = await argon2.hash(PASSWORD, { type: argon2.argon2i, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+      const argon2i = await argon2.hash(PASSWORD, {
+        type: argon2.argon2i,
+        memoryCost: 1024,
+        timeCost: 1,
+        parallelism: 1,
+      });
       expect(params(argon2i).type).toBe('argon2i');
       expect(hasher.needsRehash(argon2i)).toBe(true);
     });

@@ -11,7 +11,7 @@ import { PasswordHashQueue, type HashingClient } from './password-hash.queue.js'
  * (beyond that, TooManyAttemptsException).
  */
 @Injectable()
-export class PasswordHasher implements OnModuleInit {
+export class PasswordHasherService implements OnModuleInit {
   private readonly options: argon2.HashOptions;
   private dummyHash: string;
 

@@ -12,7 +12,10 @@ export class UserRepository {
   private readonly hasPasswordHash: string;
 
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {
-    this.hasPasswordHash = nativeSql(users.manager.connection, 'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ?');
+    this.hasPasswordHash = nativeSql(
+      users.manager.connection,
+      'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ?',
+    );
   }
 
   /** Stores a new account; false when its username is taken (the unique index decides, also between instances). */

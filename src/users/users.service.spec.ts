@@ -5,7 +5,7 @@ import * as argon2 from 'argon2';
 import { DataSource, type Repository } from 'typeorm';
 import { createTestingModule } from '../../test/utils/testing-module.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
-import { PasswordHasher } from './password-hasher.service.js';
+import { PasswordHasherService } from './password-hasher.service.js';
 import { User } from './user.entity.js';
 import { UsersModule } from './users.module.js';
 import { UsersService } from './users.service.js';
@@ -20,7 +20,7 @@ interface Ctx {
 
 let ctx: Ctx | undefined;
 
-/** UsersService with the real PasswordHasher (cheap argon2 cost) on migrated in-memory SQLite. */
+/** UsersService with the real PasswordHasherService (cheap argon2 cost) on migrated in-memory SQLite. */
 async function setup(env: Record<string, string> = {}): Promise<Ctx> {
   const moduleRef = await createTestingModule({ env, imports: [UsersModule] });
   ctx = { moduleRef, service: moduleRef.get(UsersService), users: moduleRef.get(DataSource).getRepository(User) };
@@ -70,7 +70,7 @@ describe('UsersService', () => {
     it('refuses a taken name before hashing the password', async () => {
       const { service, moduleRef } = await setup();
       await service.register('alice', PASSWORD);
-      const hasher = moduleRef.get(PasswordHasher);
+      const hasher = moduleRef.get(PasswordHasherService);
       const hash = jest.spyOn(hasher, 'hash');
       await expect(service.register('ALICE', PASSWORD)).rejects.toThrow(ConflictException);
       expect(hash).not.toHaveBeenCalled();
@@ -80,7 +80,10 @@ describe('UsersService', () => {
 
     it('lets only one of two parallel registrations of a name win', async () => {
       const { service, users } = await setup();
-      const results = await Promise.allSettled([service.register('carol', PASSWORD), service.register('CAROL', PASSWORD)]);
+      const results = await Promise.allSettled([
+        service.register('carol', PASSWORD),
+        service.register('CAROL', PASSWORD),
+      ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const [rejected] = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(rejected.reason).toBeInstanceOf(ConflictException);
@@ -99,7 +102,10 @@ describe('UsersService', () => {
     it('returns the user for the right password, whatever the letter case of the name', async () => {
       const { service } = await setup();
       const user = await service.register('Alice', PASSWORD);
-      await expect(service.verifyCredentials('Alice', PASSWORD)).resolves.toMatchObject({ id: user.id, username: 'Alice' });
+      await expect(service.verifyCredentials('Alice', PASSWORD)).resolves.toMatchObject({
+        id: user.id,
+        username: 'Alice',
+      });
       await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id });
       await expect(service.verifyCredentials('ALICE', PASSWORD)).resolves.toMatchObject({ id: user.id });
     });
@@ -142,14 +148,22 @@ describe('UsersService', () => {
       await users.update({ id: user.id }, { passwordHash: old });
 
       // Both read the old hash; one upgrade wins, and both logins must hand back the stored hash.
-      const [a, b] = await Promise.all([service.verifyCredentials('alice', PASSWORD), service.verifyCredentials('alice', PASSWORD)]);
+      const [a, b] = await Promise.all([
+        service.verifyCredentials('alice', PASSWORD),
+        service.verifyCredentials('alice', PASSWORD),
+      ]);
       const stored = (await users.findOneByOrFail({ id: user.id })).passwordHash;
       expect(cost(stored).m).toBe(1024);
       expect([a?.passwordHash, b?.passwordHash]).toEqual([stored, stored]);
 
       // A login whose upgrade loses to a password change fails.
       await users.update({ id: user.id }, { passwordHash: old });
-      const changed = await argon2.hash('a different password', { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+      const changed = await argon2.hash('a different password', {
+        type: argon2.argon2id,
+        memoryCost: 1024,
+        timeCost: 1,
+        parallelism: 1,
+      });
       const racing = service.verifyCredentials('alice', PASSWORD);
       await users.update({ id: user.id }, { passwordHash: changed });
       await expect(racing).resolves.toBeNull();
@@ -160,10 +174,13 @@ describe('UsersService', () => {
       const user = await service.register('alice', PASSWORD);
       const old = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 2048, timeCost: 2, parallelism: 1 });
       await users.update({ id: user.id }, { passwordHash: old });
-      const hasher = moduleRef.get(PasswordHasher);
+      const hasher = moduleRef.get(PasswordHasherService);
       jest.spyOn(hasher, 'hash').mockRejectedValueOnce(new ServerBusyException('busy', 1));
 
-      await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({ id: user.id, passwordHash: old });
+      await expect(service.verifyCredentials('alice', PASSWORD)).resolves.toMatchObject({
+        id: user.id,
+        passwordHash: old,
+      });
       expect((await users.findOneByOrFail({ id: user.id })).passwordHash).toBe(old);
       await service.verifyCredentials('alice', PASSWORD);
       expect(cost((await users.findOneByOrFail({ id: user.id })).passwordHash).m).toBe(1024);

@@ -3,7 +3,7 @@ import { ConflictException, Injectable } from '@nestjs/common';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { HashingClient } from './password-hash.queue.js';
-import { PasswordHasher } from './password-hasher.service.js';
+import { PasswordHasherService } from './password-hasher.service.js';
 import type { User } from './user.entity.js';
 import { UserRepository } from './user.repository.js';
 
@@ -11,7 +11,7 @@ import { UserRepository } from './user.repository.js';
 export class UsersService {
   constructor(
     private readonly users: UserRepository,
-    private readonly hasher: PasswordHasher,
+    private readonly hasher: PasswordHasherService,
   ) {}
 
   /**
@@ -84,7 +84,12 @@ export class UsersService {
    * so two concurrent changes cannot both win. `client`: whose share of the hashing queue the
    * check and the new hash take.
    */
-  async changePassword(userId: string, currentPassword: string, newPassword: string, client?: HashingClient): Promise<boolean> {
+  async changePassword(
+    userId: string,
+    currentPassword: string,
+    newPassword: string,
+    client?: HashingClient,
+  ): Promise<boolean> {
     const user = await this.users.findById(userId);
     if (!(await this.hasher.verify(user?.passwordHash, currentPassword, client)) || !user) return false;
     const passwordHash = await this.hasher.hash(newPassword, client);

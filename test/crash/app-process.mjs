@@ -23,7 +23,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startAppOnFile({ dir, dbFile, env = {}, nodeArgs = [], timeoutMs = 60_000 }) {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing; run \`npm run build\` first`);
   const port = await freePort();
-  const childEnv = Object.fromEntries(PASS_THROUGH.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
+  const childEnv = Object.fromEntries(
+    PASS_THROUGH.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
+  );
   Object.assign(childEnv, {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -41,7 +43,9 @@ export async function startAppOnFile({ dir, dbFile, env = {}, nodeArgs = [], tim
   const deadline = t0 + timeoutMs;
   for (;;) {
     if (child.exitInfo) {
-      throw new Error(`app exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.lastOutput(15).join('\n')}`);
+      throw new Error(
+        `app exited during start-up (${JSON.stringify(child.exitInfo)}):\n${child.lastOutput(15).join('\n')}`,
+      );
     }
     if (performance.now() > deadline) {
       await stopChild(child);

@@ -253,7 +253,11 @@ function checkFile(db, label) {
   if (mode !== 'wal') problems.push(`journal_mode is ${mode}, expected wal`);
   const fk = db.foreignKeyViolations();
   if (fk.length) problems.push(`foreign_key_check: ${fk.length} violation(s), e.g. ${JSON.stringify(fk[0])}`);
-  record(`(a) PRAGMA integrity_check = ok ${label}`, problems, `integrity_check=${integrity.join(',')}, journal_mode=${mode}`);
+  record(
+    `(a) PRAGMA integrity_check = ok ${label}`,
+    problems,
+    `integrity_check=${integrity.join(',')}, journal_mode=${mode}`,
+  );
 }
 
 /**
@@ -266,14 +270,21 @@ function checkSessionShapes(db, label) {
   const shapes = db.sessionShapes();
   for (const s of shapes) {
     if (s.revoked_at !== null) continue;
-    if (s.current_tokens !== 1) problems.push(`session ${s.id}: ${s.current_tokens} current tokens (of ${s.tokens}), not revoked`);
+    if (s.current_tokens !== 1)
+      problems.push(`session ${s.id}: ${s.current_tokens} current tokens (of ${s.tokens}), not revoked`);
     if (s.roots !== 1) problems.push(`session ${s.id}: ${s.roots} root tokens, not revoked`);
   }
   for (const link of db.brokenParentLinks()) {
-    problems.push(`token ${link.id} (session ${link.session_id}) has parent ${link.parent_id} in ${link.parent_session_id ?? 'no row'}`);
+    problems.push(
+      `token ${link.id} (session ${link.session_id}) has parent ${link.parent_id} in ${link.parent_session_id ?? 'no row'}`,
+    );
   }
   const live = shapes.filter((s) => s.revoked_at === null).length;
-  record(`(b) every session is revoked or has exactly one current token ${label}`, problems, `${shapes.length} sessions, ${live} live`);
+  record(
+    `(b) every session is revoked or has exactly one current token ${label}`,
+    problems,
+    `${shapes.length} sessions, ${live} live`,
+  );
 }
 
 /**
@@ -288,7 +299,9 @@ function checkChains(db, chains, label) {
     const rows = chain.tokens.map((t) => db.token(t.token));
     const missing = rows.findIndex((row) => !row);
     if (missing >= 0) {
-      problems.push(`${where}: received token #${missing} (${short(chain.tokens[missing].token)}) is not in the database: an acknowledged rotation was lost`);
+      problems.push(
+        `${where}: received token #${missing} (${short(chain.tokens[missing].token)}) is not in the database: an acknowledged rotation was lost`,
+      );
       chain.state = { kind: 'broken' };
       continue;
     }
@@ -296,12 +309,15 @@ function checkChains(db, chains, label) {
     chain.sessionId = sessionId;
     if (rows[0].parent_id !== null) problems.push(`${where}: the login token has a parent`);
     for (let i = 1; i < rows.length; i++) {
-      if (rows[i].session_id !== sessionId) problems.push(`${where}: token #${i} is in session ${rows[i].session_id}, not ${sessionId}`);
-      if (rows[i].parent_id !== rows[i - 1].id) problems.push(`${where}: token #${i} is not the child of token #${i - 1}`);
+      if (rows[i].session_id !== sessionId)
+        problems.push(`${where}: token #${i} is in session ${rows[i].session_id}, not ${sessionId}`);
+      if (rows[i].parent_id !== rows[i - 1].id)
+        problems.push(`${where}: token #${i} is not the child of token #${i - 1}`);
     }
     const session = db.session(sessionId);
     if (!session) problems.push(`${where}: session ${sessionId} is missing`);
-    else if (session.revoked_at !== null) problems.push(`${where}: session was revoked (${session.revoked_reason}) though nothing reused a token`);
+    else if (session.revoked_at !== null)
+      problems.push(`${where}: session was revoked (${session.revoked_reason}) though nothing reused a token`);
 
     const lastRow = rows[rows.length - 1];
     const children = db.children(lastRow.id);
@@ -314,10 +330,13 @@ function checkChains(db, chains, label) {
       if (!chain.inflight || chain.inflight.token !== last(chain)) {
         problems.push(`${where}: the last received token has a child, but no refresh with it was in flight`);
       }
-      if (chain.tokens.some((t) => tokenHash(t.token) === child.token_hash)) problems.push(`${where}: the unseen child is a token the client has`);
+      if (chain.tokens.some((t) => tokenHash(t.token) === child.token_hash))
+        problems.push(`${where}: the unseen child is a token the client has`);
       if (db.children(child.id).length) problems.push(`${where}: the child nobody received was itself rotated`);
       if (chain.inflight && child.created_at < chain.inflight.sentAt - 1000) {
-        problems.push(`${where}: the unseen child was created ${chain.inflight.sentAt - child.created_at} ms before the refresh that made it was sent`);
+        problems.push(
+          `${where}: the unseen child was created ${chain.inflight.sentAt - child.created_at} ms before the refresh that made it was sent`,
+        );
       }
     } else {
       problems.push(`${where}: the last received token has ${children.length} children (rotation forked)`);
@@ -325,7 +344,10 @@ function checkChains(db, chains, label) {
     }
     const expected = rows.length + children.length;
     const stored = db.tokensInSession(sessionId);
-    if (stored !== expected) problems.push(`${where}: ${stored} tokens stored in the session, expected ${expected} (received ${rows.length} + unseen ${children.length})`);
+    if (stored !== expected)
+      problems.push(
+        `${where}: ${stored} tokens stored in the session, expected ${expected} (received ${rows.length} + unseen ${children.length})`,
+      );
   }
   const count = (kind) => chains.filter((c) => c.state?.kind === kind).length;
   record(
@@ -349,7 +371,10 @@ function checkChains(db, chains, label) {
 async function checkLastTokens(db, chains, label) {
   const problems = [];
   const tally = { current: 0, graceReplay: 0, reuse: 0, continued: 0 };
-  const ordered = [...chains.filter((c) => c.state.kind === 'unseen-child'), ...chains.filter((c) => c.state.kind === 'current')];
+  const ordered = [
+    ...chains.filter((c) => c.state.kind === 'unseen-child'),
+    ...chains.filter((c) => c.state.kind === 'current'),
+  ];
   for (const chain of ordered) {
     const where = `chain ${chain.index}`;
     const token = last(chain);
@@ -364,12 +389,15 @@ async function checkLastTokens(db, chains, label) {
     const receivedAt = Date.now();
     if (chain.state.kind === 'current') {
       if (res.status !== 200 || !res.next) {
-        problems.push(`${where}: last received token (current on disk) got HTTP ${res.status}, expected 200: ${res.body.slice(0, 120)}`);
+        problems.push(
+          `${where}: last received token (current on disk) got HTTP ${res.status}, expected 200: ${res.body.slice(0, 120)}`,
+        );
         continue;
       }
       const row = db.token(res.next);
       const parent = db.token(token);
-      if (!row || row.parent_id !== parent?.id) problems.push(`${where}: the new token is not stored as the child of the presented one`);
+      if (!row || row.parent_id !== parent?.id)
+        problems.push(`${where}: the new token is not stored as the child of the presented one`);
       tally.current++;
       chain.newest = res.next;
       continue;
@@ -379,29 +407,40 @@ async function checkLastTokens(db, chains, label) {
     const mustBeReuse = sentAt - child.created_at > GRACE_MS;
     const age = `${sentAt - child.created_at}–${receivedAt - child.created_at} ms after the child was created`;
     if (res.status === 200) {
-      if (mustBeReuse) problems.push(`${where}: parent of an unseen child accepted ${age}, past the ${GRACE_MS} ms grace window`);
-      if (!res.next || tokenHash(res.next) !== child.token_hash) problems.push(`${where}: grace replay returned a token other than the child on disk`);
+      if (mustBeReuse)
+        problems.push(`${where}: parent of an unseen child accepted ${age}, past the ${GRACE_MS} ms grace window`);
+      if (!res.next || tokenHash(res.next) !== child.token_hash)
+        problems.push(`${where}: grace replay returned a token other than the child on disk`);
       tally.graceReplay++;
       chain.newest = res.next;
     } else if (res.status === 401) {
       if (mustBeGrace) problems.push(`${where}: retry after the lost answer refused ${age}, inside the grace window`);
       const session = db.session(chain.sessionId);
       if (session?.revoked_reason !== 'refresh_token_reuse') {
-        problems.push(`${where}: reuse past grace answered 401 but the session is ${session?.revoked_at === null ? 'not revoked' : `revoked for ${session?.revoked_reason}`}`);
+        problems.push(
+          `${where}: reuse past grace answered 401 but the session is ${session?.revoked_at === null ? 'not revoked' : `revoked for ${session?.revoked_reason}`}`,
+        );
       }
       tally.reuse++;
     } else {
-      problems.push(`${where}: HTTP ${res.status} for the parent of an unseen child, expected 200 (grace) or 401 (reuse): ${res.body.slice(0, 120)}`);
+      problems.push(
+        `${where}: HTTP ${res.status} for the parent of an unseen child, expected 200 (grace) or 401 (reuse): ${res.body.slice(0, 120)}`,
+      );
     }
   }
   // The chains that survived go on rotating on the restarted process.
   for (const chain of chains.filter((c) => c.newest)) {
-    const res = await refreshViaCookie(app.baseUrl, chain.newest, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((error) => ({ status: 0, body: error.message }));
+    const res = await refreshViaCookie(app.baseUrl, chain.newest, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((error) => ({
+      status: 0,
+      body: error.message,
+    }));
     if (res.status === 200 && res.next) {
       chain.newest = res.next;
       tally.continued++;
     } else {
-      problems.push(`chain ${chain.index}: the next refresh after the restart got HTTP ${res.status}: ${String(res.body).slice(0, 120)}`);
+      problems.push(
+        `chain ${chain.index}: the next refresh after the restart got HTTP ${res.status}: ${String(res.body).slice(0, 120)}`,
+      );
     }
   }
   coverage.current += tally.current;
@@ -430,22 +469,39 @@ async function checkOldTokens(db, chains, label) {
     const where = `chain ${chain.index}`;
     const old = chain.tokens[0].token;
     const age = Date.now() - chain.tokens[1].receivedAt;
-    const res = await refreshViaCookie(app.baseUrl, old, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((error) => ({ status: 0, body: error.message }));
+    const res = await refreshViaCookie(app.baseUrl, old, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((error) => ({
+      status: 0,
+      body: error.message,
+    }));
     if (res.status !== 401) {
-      problems.push(`${where}: token rotated ${age} ms ago got HTTP ${res.status}, expected 401: ${String(res.body).slice(0, 120)}`);
+      problems.push(
+        `${where}: token rotated ${age} ms ago got HTTP ${res.status}, expected 401: ${String(res.body).slice(0, 120)}`,
+      );
       continue;
     }
     const session = db.session(chain.sessionId);
     if (session?.revoked_at === null || session?.revoked_reason !== 'refresh_token_reuse') {
-      problems.push(`${where}: after reuse the session is ${session?.revoked_at === null ? 'still live' : `revoked for ${session?.revoked_reason}`}, expected refresh_token_reuse`);
+      problems.push(
+        `${where}: after reuse the session is ${session?.revoked_at === null ? 'still live' : `revoked for ${session?.revoked_reason}`}, expected refresh_token_reuse`,
+      );
     }
-    if (db.reuseAuditEvents(chain.sessionId) < 1) problems.push(`${where}: no refresh_token_reuse audit event for the session`);
+    if (db.reuseAuditEvents(chain.sessionId) < 1)
+      problems.push(`${where}: no refresh_token_reuse audit event for the session`);
     const newest = chain.newest ?? last(chain);
-    const after = await refreshViaCookie(app.baseUrl, newest, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((error) => ({ status: 0, body: error.message }));
-    if (after.status !== 401) problems.push(`${where}: newest token of the revoked session got HTTP ${after.status}, expected 401`);
+    const after = await refreshViaCookie(app.baseUrl, newest, { timeoutMs: REQUEST_TIMEOUT_MS }).catch((error) => ({
+      status: 0,
+      body: error.message,
+    }));
+    if (after.status !== 401)
+      problems.push(`${where}: newest token of the revoked session got HTTP ${after.status}, expected 401`);
   }
-  if (tested.length < chains.length / 2) problems.push(`only ${tested.length} of ${chains.length} chains had rotated at all before the kill`);
-  record(`(c) token rotated > ${GRACE_SECONDS} s ago → 401 and its session revoked as reuse ${label}`, problems, `${tested.length} chains`);
+  if (tested.length < chains.length / 2)
+    problems.push(`only ${tested.length} of ${chains.length} chains had rotated at all before the kill`);
+  record(
+    `(c) token rotated > ${GRACE_SECONDS} s ago → 401 and its session revoked as reuse ${label}`,
+    problems,
+    `${tested.length} chains`,
+  );
 }
 
 // ---------------------------------------------------------------- main
@@ -467,11 +523,16 @@ async function round(r) {
       `${rotations} rotations acknowledged, ${inflight} refreshes never answered`,
   );
   const stormProblems = chains.filter((c) => c.failure).map((c) => `chain ${c.index}: ${c.failure}`);
-  if (storm.exit.signal !== 'SIGKILL') stormProblems.push(`app exit was ${JSON.stringify(storm.exit)}, not SIGKILL: it was not running at the kill`);
+  if (storm.exit.signal !== 'SIGKILL')
+    stormProblems.push(`app exit was ${JSON.stringify(storm.exit)}, not SIGKILL: it was not running at the kill`);
   const idle = chains.filter((c) => c.tokens.length < 2).length;
   if (idle) stormProblems.push(`${idle} chains had not rotated once before the kill`);
   if (storm.busyAtKill === 0) stormProblems.push('no refresh was in flight at the kill');
-  record(`storm: kill -9 landed mid-storm with no refresh failing before it ${label}`, stormProblems, `${storm.busyAtKill} refreshes in flight when the signal was sent`);
+  record(
+    `storm: kill -9 landed mid-storm with no refresh failing before it ${label}`,
+    stormProblems,
+    `${storm.busyAtKill} refreshes in flight when the signal was sent`,
+  );
   app = undefined;
 
   // The app is gone: look at the file exactly as the crash left it.
@@ -486,7 +547,10 @@ async function round(r) {
   const usable = chains.filter((c) => c.state && c.state.kind !== 'broken');
 
   app = await startAppOnFile({ dir, dbFile, env: APP_ENV });
-  const health = await request(app.baseUrl, { path: '/health', timeoutMs: 5000 }).catch((error) => ({ status: 0, body: error.message }));
+  const health = await request(app.baseUrl, { path: '/health', timeoutMs: 5000 }).catch((error) => ({
+    status: 0,
+    body: error.message,
+  }));
   record(
     `(e) GET /health 200 after restart ${label}`,
     health.status === 200 ? [] : [`HTTP ${health.status}: ${String(health.body).slice(0, 200)}`],
@@ -502,7 +566,9 @@ async function round(r) {
   }
 }
 
-say(`crash-safety: ${ROUNDS} round(s), ${CHAINS} refresh chains, REFRESH_REUSE_GRACE=${GRACE_SECONDS}s, database ${dbFile}`);
+say(
+  `crash-safety: ${ROUNDS} round(s), ${CHAINS} refresh chains, REFRESH_REUSE_GRACE=${GRACE_SECONDS}s, database ${dbFile}`,
+);
 try {
   app = await startAppOnFile({ dir, dbFile, env: APP_ENV });
   say(`app up in ${(app.startMs / 1000).toFixed(1)} s (pid ${app.pid})`);
@@ -520,7 +586,8 @@ try {
   } finally {
     db.close();
   }
-  if (exit.code !== 0 && exit.signal !== 'SIGTERM') say(`  (note: app exit on SIGTERM was ${JSON.stringify(exit)}; log ${stopped.logFile})`);
+  if (exit.code !== 0 && exit.signal !== 'SIGTERM')
+    say(`  (note: app exit on SIGTERM was ${JSON.stringify(exit)}; log ${stopped.logFile})`);
 } catch (error) {
   finish(error.stack ?? String(error));
 }

@@ -19,11 +19,15 @@ export function openReadOnly(file) {
 class DbInspector {
   constructor(db) {
     this.db = db;
-    this.byHash = db.prepare('SELECT id, session_id, parent_id, created_at, expires_at FROM refresh_tokens WHERE token_hash = ?');
+    this.byHash = db.prepare(
+      'SELECT id, session_id, parent_id, created_at, expires_at FROM refresh_tokens WHERE token_hash = ?',
+    );
     this.childOf = db.prepare('SELECT id, token_hash, created_at FROM refresh_tokens WHERE parent_id = ?');
     this.sessionById = db.prepare('SELECT id, revoked_at, revoked_reason FROM sessions WHERE id = ?');
     this.tokenCount = db.prepare('SELECT COUNT(*) AS n FROM refresh_tokens WHERE session_id = ?');
-    this.reuseEvents = db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE type = 'refresh_token_reuse' AND session_id = ?");
+    this.reuseEvents = db.prepare(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE type = 'refresh_token_reuse' AND session_id = ?",
+    );
   }
 
   close() {
@@ -78,7 +82,9 @@ class DbInspector {
     if (!hashes.length) return [];
     const marks = hashes.map(() => '?').join(',');
     return this.db
-      .prepare(`SELECT p.token_hash AS h FROM refresh_tokens p JOIN refresh_tokens c ON c.parent_id = p.id WHERE p.token_hash IN (${marks})`)
+      .prepare(
+        `SELECT p.token_hash AS h FROM refresh_tokens p JOIN refresh_tokens c ON c.parent_id = p.id WHERE p.token_hash IN (${marks})`,
+      )
       .pluck()
       .all(...hashes);
   }

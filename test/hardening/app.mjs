@@ -30,7 +30,10 @@ export function mainThreadCpuMs(pid) {
 
 /** Open file descriptors of a process (sockets included), from /proc/<pid>/fd. */
 export function openFds(pid) {
-  return execFileSync('ls', [`/proc/${pid}/fd`]).toString().trim().split('\n').length;
+  return execFileSync('ls', [`/proc/${pid}/fd`])
+    .toString()
+    .trim()
+    .split('\n').length;
 }
 
 /**

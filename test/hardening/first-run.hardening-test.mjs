@@ -20,8 +20,14 @@ const FAIL_FAST_MS = 15_000;
 
 /** Runs the app once with exactly `env` (plus PATH etc.) in `cwd`; resolves when it exits. */
 function runOnce(env, cwd) {
-  const childEnv = Object.fromEntries(PASS_THROUGH.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]));
-  const child = spawn(process.execPath, ['-r', PRELOAD, MAIN], { cwd, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const childEnv = Object.fromEntries(
+    PASS_THROUGH.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]),
+  );
+  const child = spawn(process.execPath, ['-r', PRELOAD, MAIN], {
+    cwd,
+    env: { ...childEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -31,7 +37,14 @@ function runOnce(env, cwd) {
     const timer = setTimeout(() => child.kill('SIGKILL'), FAIL_FAST_MS);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0, stderrLines: stderr.trim().split('\n').filter(Boolean) });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        ms: performance.now() - t0,
+        stderrLines: stderr.trim().split('\n').filter(Boolean),
+      });
     });
   });
 }
@@ -55,7 +68,13 @@ describe('first run, as a person starts the built app', () => {
     try {
       const port = new URL(first.baseUrl).port;
       const second = await runOnce(
-        { NODE_ENV: 'production', PORT: port, HOST: '127.0.0.1', DATABASE_URL: `sqlite:${join(dir, 'second.sqlite')}`, JWT_ISSUER: 'https://auth.example.com' },
+        {
+          NODE_ENV: 'production',
+          PORT: port,
+          HOST: '127.0.0.1',
+          DATABASE_URL: `sqlite:${join(dir, 'second.sqlite')}`,
+          JWT_ISSUER: 'https://auth.example.com',
+        },
         dir,
       );
       assert.equal(second.code, 1, second.stderr);
@@ -80,10 +99,16 @@ describe('first run, as a person starts the built app', () => {
       undo.push(() => execFileSync('chmod', ['755', parent]));
     }
     const file = join(parent, 'data', 'auth.sqlite');
-    const run = await runOnce({ NODE_ENV: 'production', PORT: '0', DATABASE_URL: `sqlite:${file}`, JWT_ISSUER: 'https://auth.example.com' }, dir);
+    const run = await runOnce(
+      { NODE_ENV: 'production', PORT: '0', DATABASE_URL: `sqlite:${file}`, JWT_ISSUER: 'https://auth.example.com' },
+      dir,
+    );
     assert.equal(run.code, 1, `${run.signal ? `killed after ${FAIL_FAST_MS} ms` : ''}\n${run.stdout}\n${run.stderr}`);
     assert.equal(run.stderrLines.length, 1, run.stderr);
-    assert.match(run.stderrLines[0], new RegExp(`^Cannot use the SQLite database ${file}: its folder cannot be created \\((EACCES|EPERM)`));
+    assert.match(
+      run.stderrLines[0],
+      new RegExp(`^Cannot use the SQLite database ${file}: its folder cannot be created \\((EACCES|EPERM)`),
+    );
     assert.doesNotMatch(run.stdout, /Retrying|Unable to connect/);
     console.log(`  unwritable folder: exit ${run.code} after ${Math.round(run.ms)} ms`);
   });
@@ -109,7 +134,12 @@ describe('first run, as a person starts the built app', () => {
       assert.match(warnings[1], /^KEYS_ENCRYPTION_KEY is not set in production/);
       const ready = lines.filter((line) => line.msg?.startsWith('Ready'));
       assert.equal(ready.length, 1);
-      assert.match(ready[0].msg, new RegExp(`Demo page: ${app.baseUrl}/ · API docs: ${app.baseUrl}/docs · Database: SQLite ${app.dbFile} · Migrations: \\d+ applied now`));
+      assert.match(
+        ready[0].msg,
+        new RegExp(
+          `Demo page: ${app.baseUrl}/ · API docs: ${app.baseUrl}/docs · Database: SQLite ${app.dbFile} · Migrations: \\d+ applied now`,
+        ),
+      );
       assert.equal(lines.filter((line) => line.level === 30).length <= 4, true, 'Nest chatter stays at debug');
     } finally {
       await app.cleanup();

@@ -26,66 +26,96 @@ const PRODUCTION_ARGON2 = { ARGON2_MEMORY_KIB: '19456', ARGON2_ITERATIONS: '2', 
 if (isMainThread) {
   const { startHardeningApp } = await import('./app.mjs');
 
-  describe('a register + login flood (256 connections) leaves other users\u2019 refreshes fast', { timeout: 180_000 }, () => {
-    let app;
-    before(async () => {
-      app = await startHardeningApp(PRODUCTION_ARGON2);
-    });
-    after(async () => {
-      await app?.cleanup();
-    });
+  describe(
+    'a register + login flood (256 connections) leaves other users\u2019 refreshes fast',
+    { timeout: 180_000 },
+    () => {
+      let app;
+      before(async () => {
+        app = await startHardeningApp(PRODUCTION_ARGON2);
+      });
+      after(async () => {
+        await app?.cleanup();
+      });
 
-    it(`keeps refresh p50 < ${BAR.p50Ms} ms and p99 < ${BAR.p99Ms} ms while one client floods`, async () => {
-      const victim = `victim_${randomBytes(4).toString('hex')}`;
-      const attacker = `attacker_${randomBytes(4).toString('hex')}`;
-      for (const username of [victim, attacker]) {
-        const res = await jsonRequest(app.baseUrl, 'POST', '/auth/register', { username, password: PASSWORD });
-        assert.equal(res.status, 201, res.body);
-      }
-      const agent = keepAliveAgent(1);
-      let token = await loginToken(app.baseUrl, victim, agent);
+      it(`keeps refresh p50 < ${BAR.p50Ms} ms and p99 < ${BAR.p99Ms} ms while one client floods`, async () => {
+        const victim = `victim_${randomBytes(4).toString('hex')}`;
+        const attacker = `attacker_${randomBytes(4).toString('hex')}`;
+        for (const username of [victim, attacker]) {
+          const res = await jsonRequest(app.baseUrl, 'POST', '/auth/register', { username, password: PASSWORD });
+          assert.equal(res.status, 201, res.body);
+        }
+        const agent = keepAliveAgent(1);
+        let token = await loginToken(app.baseUrl, victim, agent);
 
-      // Before: the victim's refreshes on a quiet server.
-      const quiet = await refreshFor(app.baseUrl, () => token, (next) => (token = next), 2, agent);
-
-      const flood = runFlood(app.baseUrl, attacker);
-      const during = await refreshFor(app.baseUrl, () => token, (next) => (token = next), SECONDS, agent);
-      const floodResult = await flood;
-      agent.destroy();
-
-      const q = summarize(quiet.latencies);
-      const d = summarize(during.latencies);
-      const afterFlood = Number((await jsonRequest(app.baseUrl, 'POST', '/auth/login', { username: attacker, password: PASSWORD })).status);
-      console.log(
-        JSON.stringify(
-          {
-            quietRefresh: { n: q.count, p50Ms: round(q.p50), p99Ms: round(q.p99) },
-            refreshDuringFlood: { n: d.count, p50Ms: round(d.p50), p90Ms: round(d.p90), p99Ms: round(d.p99), maxMs: round(d.max), errors: during.errors },
-            flood: floodResult,
-          },
-          null,
+        // Before: the victim's refreshes on a quiet server.
+        const quiet = await refreshFor(
+          app.baseUrl,
+          () => token,
+          (next) => (token = next),
           2,
-        ),
-      );
+          agent,
+        );
 
-      assert.equal(app.child.exitInfo, undefined, 'the app died during the flood');
-      assert.deepEqual(during.errors, [], 'every refresh of the victim succeeded');
-      assert.ok(d.count >= 20, `only ${d.count} refreshes completed in ${SECONDS} s`);
-      // Registration: at most REGISTER_MAX_PER_IP (30) from this address, the two above included.
-      assert.ok((floodResult.register['201'] ?? 0) <= 28, `accounts created during the flood: ${floodResult.register['201']}`);
-      assert.ok((floodResult.register['429'] ?? 0) > 0, 'registration was throttled');
-      // Nothing but the documented answers: no 500, no dropped connection.
-      for (const [route, counts] of Object.entries({ register: floodResult.register, login: floodResult.login })) {
-        const unexpected = Object.keys(counts).filter((status) => !['200', '201', '409', '429', '503'].includes(status));
-        assert.deepEqual(unexpected, [], `${route}: unexpected answers ${JSON.stringify(counts)}`);
-      }
-      // The flood used up the attacker account's password checks (LOGIN_MAX_PER_USER) for the
-      // window, so 429 is the designed answer; anything else but a login means damage.
-      assert.ok([200, 429].includes(afterFlood), `the attacker account after the flood: ${afterFlood}`);
-      assert.ok(d.p50 < BAR.p50Ms, `refresh p50 during the flood ${round(d.p50)} ms ≥ ${BAR.p50Ms} ms`);
-      assert.ok(d.p99 < BAR.p99Ms, `refresh p99 during the flood ${round(d.p99)} ms ≥ ${BAR.p99Ms} ms`);
-    });
-  });
+        const flood = runFlood(app.baseUrl, attacker);
+        const during = await refreshFor(
+          app.baseUrl,
+          () => token,
+          (next) => (token = next),
+          SECONDS,
+          agent,
+        );
+        const floodResult = await flood;
+        agent.destroy();
+
+        const q = summarize(quiet.latencies);
+        const d = summarize(during.latencies);
+        const afterFlood = Number(
+          (await jsonRequest(app.baseUrl, 'POST', '/auth/login', { username: attacker, password: PASSWORD })).status,
+        );
+        console.log(
+          JSON.stringify(
+            {
+              quietRefresh: { n: q.count, p50Ms: round(q.p50), p99Ms: round(q.p99) },
+              refreshDuringFlood: {
+                n: d.count,
+                p50Ms: round(d.p50),
+                p90Ms: round(d.p90),
+                p99Ms: round(d.p99),
+                maxMs: round(d.max),
+                errors: during.errors,
+              },
+              flood: floodResult,
+            },
+            null,
+            2,
+          ),
+        );
+
+        assert.equal(app.child.exitInfo, undefined, 'the app died during the flood');
+        assert.deepEqual(during.errors, [], 'every refresh of the victim succeeded');
+        assert.ok(d.count >= 20, `only ${d.count} refreshes completed in ${SECONDS} s`);
+        // Registration: at most REGISTER_MAX_PER_IP (30) from this address, the two above included.
+        assert.ok(
+          (floodResult.register['201'] ?? 0) <= 28,
+          `accounts created during the flood: ${floodResult.register['201']}`,
+        );
+        assert.ok((floodResult.register['429'] ?? 0) > 0, 'registration was throttled');
+        // Nothing but the documented answers: no 500, no dropped connection.
+        for (const [route, counts] of Object.entries({ register: floodResult.register, login: floodResult.login })) {
+          const unexpected = Object.keys(counts).filter(
+            (status) => !['200', '201', '409', '429', '503'].includes(status),
+          );
+          assert.deepEqual(unexpected, [], `${route}: unexpected answers ${JSON.stringify(counts)}`);
+        }
+        // The flood used up the attacker account's password checks (LOGIN_MAX_PER_USER) for the
+        // window, so 429 is the designed answer; anything else but a login means damage.
+        assert.ok([200, 429].includes(afterFlood), `the attacker account after the flood: ${afterFlood}`);
+        assert.ok(d.p50 < BAR.p50Ms, `refresh p50 during the flood ${round(d.p50)} ms ≥ ${BAR.p50Ms} ms`);
+        assert.ok(d.p99 < BAR.p99Ms, `refresh p99 during the flood ${round(d.p99)} ms ≥ ${BAR.p99Ms} ms`);
+      });
+    },
+  );
 } else {
   parentPort.postMessage(await flood(workerData));
 }
@@ -93,7 +123,9 @@ if (isMainThread) {
 /** Starts the flood in a worker thread; resolves with its per-route status counts. */
 function runFlood(baseUrl, attacker) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: { baseUrl, attacker, seconds: SECONDS, connections: CONNECTIONS } });
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: { baseUrl, attacker, seconds: SECONDS, connections: CONNECTIONS },
+    });
     worker.once('message', resolve);
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`flood worker exited with ${code}`)));
@@ -119,7 +151,9 @@ async function flood({ baseUrl, attacker, seconds, connections }) {
           : { username: attacker, password: PASSWORD };
       let status;
       try {
-        status = String((await jsonRequest(baseUrl, 'POST', `/auth/${route}`, body, { agent, timeoutMs: 30_000 })).status);
+        status = String(
+          (await jsonRequest(baseUrl, 'POST', `/auth/${route}`, body, { agent, timeoutMs: 30_000 })).status,
+        );
       } catch (error) {
         status = `error: ${error.code ?? error.message}`;
       }

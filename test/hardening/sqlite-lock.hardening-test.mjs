@@ -66,8 +66,12 @@ test('reads answer within 50 ms while another connection holds the write lock fo
     // TypeORM insert) and the audit rows behind them. Each must wait for the lock.
     const finished = (promise) => promise.then((response) => ({ status: response.status, at: performance.now() }));
     const writes = Promise.all([
-      finished(request(base, { method: 'POST', path: '/auth/refresh', headers: { cookie: `refresh_token=${cookie}` } })),
-      finished(jsonRequest(base, 'POST', '/auth/register', { username: `${user.username}_2`, password: user.password })),
+      finished(
+        request(base, { method: 'POST', path: '/auth/refresh', headers: { cookie: `refresh_token=${cookie}` } }),
+      ),
+      finished(
+        jsonRequest(base, 'POST', '/auth/register', { username: `${user.username}_2`, password: user.password }),
+      ),
     ]);
 
     const latencies = await measure(HOLD_MS - 250 - (performance.now() - heldAt));
@@ -86,7 +90,10 @@ test('reads answer within 50 ms while another connection holds the write lock fo
     );
     assert.deepEqual([refreshed.status, registered.status], [200, 201]);
     // They really waited for the lock (and did not fail or slip past it).
-    assert.ok(refreshed.at >= releasedAt && registered.at >= releasedAt, 'the writes completed before the lock was released');
+    assert.ok(
+      refreshed.at >= releasedAt && registered.at >= releasedAt,
+      'the writes completed before the lock was released',
+    );
     assert.ok(figures.jwks.n >= 10 && figures.me.n >= 10, 'too few reads measured during the hold');
     assert.ok(figures.jwks.max <= BAR_MS, `JWKS took up to ${figures.jwks.max} ms during the hold (bar ${BAR_MS} ms)`);
     assert.ok(figures.me.max <= BAR_MS, `/auth/me took up to ${figures.me.max} ms during the hold (bar ${BAR_MS} ms)`);

@@ -22,7 +22,9 @@ function stalledRequest(port, started) {
   return new Promise((resolve) => {
     const stalled = { socket: undefined, response: '', closedAtMs: undefined };
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write('POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"');
+      socket.write(
+        'POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"',
+      );
       resolve(stalled);
     });
     stalled.socket = socket;
@@ -76,15 +78,25 @@ test(`stalled requests are closed and /health answers again within REQUEST_TIMEO
   const lastClose = Math.max(...closed.map((s) => s.closedAtMs));
 
   t.diagnostic(`stalled connections: ${count}; app fds while stalled: ${fdsWhileStalled} (limit ${NOFILE})`);
-  t.diagnostic(`closed by the server: ${closed.length}/${count} (${answered408.length} with 408), the last at ${Math.round(lastClose)} ms`);
-  t.diagnostic(`/health answered 200 again at ${healthyAtMs === undefined ? 'never' : `${Math.round(healthyAtMs)} ms`}`);
+  t.diagnostic(
+    `closed by the server: ${closed.length}/${count} (${answered408.length} with 408), the last at ${Math.round(lastClose)} ms`,
+  );
+  t.diagnostic(
+    `/health answered 200 again at ${healthyAtMs === undefined ? 'never' : `${Math.round(healthyAtMs)} ms`}`,
+  );
   t.diagnostic(`/health polls (ms:status): ${polls.join(' ')}`);
 
   assert.equal(app.child.exitInfo, undefined, 'the app must survive running out of file descriptors');
   assert.equal(closed.length, count, 'every stalled connection is closed by the server');
   for (const s of closed) {
-    assert.ok(s.response === '' || s.response.startsWith('HTTP/1.1 408 '), `a stalled request got ${JSON.stringify(s.response.slice(0, 40))}`);
+    assert.ok(
+      s.response === '' || s.response.startsWith('HTTP/1.1 408 '),
+      `a stalled request got ${JSON.stringify(s.response.slice(0, 40))}`,
+    );
   }
   assert.ok(lastClose <= DEADLINE_MS, `the last stalled connection closed after ${Math.round(lastClose)} ms`);
-  assert.ok(healthyAtMs !== undefined && healthyAtMs <= DEADLINE_MS, `/health did not answer 200 within ${DEADLINE_MS} ms`);
+  assert.ok(
+    healthyAtMs !== undefined && healthyAtMs <= DEADLINE_MS,
+    `/health did not answer 200 within ${DEADLINE_MS} ms`,
+  );
 });

@@ -44,10 +44,18 @@ function candidates() {
   for (const path of ['/auth/register', '/auth/login']) {
     list.push(
       [`${path}: unknown fields after valid ones`, path, json(fill(C, `{${creds},`, (i) => `"k${i}":0`, '}'))],
-      [`${path}: unknown fields with long names`, path, json(fill(C, `{${creds},`, (i) => `"${String(i).padStart(200, 'k')}":0`, '}'))],
+      [
+        `${path}: unknown fields with long names`,
+        path,
+        json(fill(C, `{${creds},`, (i) => `"${String(i).padStart(200, 'k')}":0`, '}')),
+      ],
       [`${path}: one long username`, path, json(fill(C, '{"password":"x","username":"', () => 'a', '"}', ''))],
       [`${path}: one long password`, path, json(fill(C, '{"username":"alice","password":"', () => 'p', '"}', ''))],
-      [`${path}: a long string of escapes`, path, json(fill(C, '{"password":"x","username":"', () => '\\u0000', '"}', ''))],
+      [
+        `${path}: a long string of escapes`,
+        path,
+        json(fill(C, '{"password":"x","username":"', () => '\\u0000', '"}', '')),
+      ],
       [`${path}: many array items`, path, json(fill(C, '{"password":"x","username":[', () => '0', ']}'))],
       [`${path}: many empty objects`, path, json(fill(C, '{"password":"x","username":[', () => '{}', ']}'))],
       [`${path}: nested to the depth limit, then wide`, path, json(deepWide(C, '{"password":"x","username":', '}'))],
@@ -55,22 +63,43 @@ function candidates() {
     );
   }
   list.push(
-    ['/auth/register: a valid new account', '/auth/register', (i) => json(JSON.stringify({ username: `costuser${i}_${Date.now()}`, password: 'correct horse battery' }))],
-    ['/auth/login: well-formed, unknown user', '/auth/login', json(JSON.stringify({ username: 'nobody-here', password: 'wrong password' }))],
+    [
+      '/auth/register: a valid new account',
+      '/auth/register',
+      (i) => json(JSON.stringify({ username: `costuser${i}_${Date.now()}`, password: 'correct horse battery' })),
+    ],
+    [
+      '/auth/login: well-formed, unknown user',
+      '/auth/login',
+      json(JSON.stringify({ username: 'nobody-here', password: 'wrong password' })),
+    ],
   );
   for (const path of ['/auth/token', '/auth/revoke']) {
     list.push(
       [`${path}: form, many unknown fields`, path, form(fill(C, 'grant_type=password&', (i) => `k${i}=`, '', '&'))],
       [`${path}: form, one field repeated`, path, form(fill(C, '', () => 'token=a', '', '&'))],
-      [`${path}: form, percent-encoded bytes`, path, form(fill(C, 'grant_type=password&username=', () => '%00', '', ''))],
+      [
+        `${path}: form, percent-encoded bytes`,
+        path,
+        form(fill(C, 'grant_type=password&username=', () => '%00', '', '')),
+      ],
       [`${path}: JSON, many unknown fields`, path, json(fill(C, '{"grant_type":"password",', (i) => `"k${i}":0`, '}'))],
       [`${path}: JSON, nested to the depth limit, then wide`, path, json(deepWide(C, '{"grant_type":', '}'))],
       [`${path}: JSON, many empty objects`, path, json(fill(C, '{"token":[', () => '{}', ']}'))],
     );
   }
-  list.push(['/auth/token: password grant, unknown user', '/auth/token', form('grant_type=password&username=nobody-here&password=wrong')]);
+  list.push([
+    '/auth/token: password grant, unknown user',
+    '/auth/token',
+    form('grant_type=password&username=nobody-here&password=wrong'),
+  ]);
   // These take no body, but parse what they are sent (before the Bearer guard runs, for the last two).
-  for (const path of ['/auth/refresh', '/auth/logout', '/auth/logout-all', 'DELETE /auth/sessions/5d9e5f4c-0000-4000-8000-000000000000']) {
+  for (const path of [
+    '/auth/refresh',
+    '/auth/logout',
+    '/auth/logout-all',
+    'DELETE /auth/sessions/5d9e5f4c-0000-4000-8000-000000000000',
+  ]) {
     list.push(
       [`${path}: many array items`, path, json(fill(C, '[', () => '0', ']'))],
       [`${path}: many empty objects`, path, json(fill(C, '[', () => '{}', ']'))],
@@ -145,13 +174,21 @@ test(`no body under its route's limit costs more than ${MAX_RATIO}x a small inva
   baselines.push(await costPerRequest('/auth/register', small));
   const baseline = baselines.map((b) => b.ms).sort((a, b) => a - b)[1];
 
-  t.diagnostic(`baseline: {} on /auth/register, ${baseline.toFixed(3)} ms/request (${baselines.map((b) => b.ms.toFixed(3)).join(', ')})`);
+  t.diagnostic(
+    `baseline: {} on /auth/register, ${baseline.toFixed(3)} ms/request (${baselines.map((b) => b.ms.toFixed(3)).join(', ')})`,
+  );
   for (const row of rows.sort((a, b) => b.ms - a.ms)) {
-    t.diagnostic(`${(row.ms / baseline).toFixed(2)}x  ${row.ms.toFixed(3)} ms  ${row.bytes} B  ${row.statuses.join('/')}  ${row.label}`);
+    t.diagnostic(
+      `${(row.ms / baseline).toFixed(2)}x  ${row.ms.toFixed(3)} ms  ${row.bytes} B  ${row.statuses.join('/')}  ${row.label}`,
+    );
   }
   const worst = rows[0];
   // No request may fail the server either.
-  for (const row of rows) assert.ok(row.statuses.every((s) => s < 500), `${row.label} answered ${row.statuses.join('/')}`);
+  for (const row of rows)
+    assert.ok(
+      row.statuses.every((s) => s < 500),
+      `${row.label} answered ${row.statuses.join('/')}`,
+    );
   assert.ok(
     worst.ms <= MAX_RATIO * baseline,
     `${worst.label}: ${worst.ms.toFixed(3)} ms/request, ${(worst.ms / baseline).toFixed(2)}x the ${baseline.toFixed(3)} ms of a small invalid body`,

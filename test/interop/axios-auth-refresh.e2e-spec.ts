@@ -57,7 +57,12 @@ describe('axios + axios-auth-refresh over the cookie flow (ACCESS_TOKEN_TTL=1s)'
     jar.store(login.headers['set-cookie']);
     expect(jar.get('refresh_token')).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const state = { accessToken: login.data.access_token, refreshCalls: 0, statuses: [] as number[], challenges: [] as string[] };
+    const state = {
+      accessToken: login.data.access_token,
+      refreshCalls: 0,
+      statuses: [] as number[],
+      challenges: [] as string[],
+    };
     const api: AxiosInstance = axios.create({ baseURL: s.issuer });
     api.interceptors.request.use((config) => {
       config.headers.Authorization = `Bearer ${state.accessToken}`;

@@ -38,7 +38,10 @@ describe('express + express-jwt + jwks-rsa as a resource server', () => {
     const app = express();
     const guard = (issuer: string) =>
       expressjwt({
-        secret: jwksRsa.expressJwtSecret({ jwksUri: `${s.issuer}/.well-known/jwks.json`, cache: true }) as GetVerificationKey,
+        secret: jwksRsa.expressJwtSecret({
+          jwksUri: `${s.issuer}/.well-known/jwks.json`,
+          cache: true,
+        }) as GetVerificationKey,
         algorithms: ['RS256'],
         issuer,
       });
@@ -96,7 +99,10 @@ describe('express + express-jwt + jwks-rsa as a resource server', () => {
 
   it('answers 401 when the API expects another issuer', async () => {
     const { accessToken } = await loginOverHttp(s.issuer);
-    await expect(callApi('/protected-elsewhere', accessToken)).resolves.toEqual({ status: 401, body: { code: 'invalid_token' } });
+    await expect(callApi('/protected-elsewhere', accessToken)).resolves.toEqual({
+      status: 401,
+      body: { code: 'invalid_token' },
+    });
   });
 
   it('answers 401 for an HS256 token forged with our public key as the HMAC secret (alg confusion)', async () => {
@@ -104,7 +110,10 @@ describe('express + express-jwt + jwks-rsa as a resource server', () => {
     const { jwks } = await fetchJwks(s.issuer);
     const publicPem = await jose.exportSPKI((await jose.importJWK(jwks.keys[0], 'RS256')) as jose.CryptoKey);
     const { kid } = jwtHeader(accessToken);
-    const claims = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     const forged = forgeJwt({ alg: 'HS256', typ: 'at+jwt', kid }, claims, publicPem);
 
     await expect(callApi('/protected', forged)).resolves.toEqual({ status: 401, body: { code: 'invalid_token' } });

@@ -69,7 +69,11 @@ describe('JWT_SECRET configuration', () => {
   const base = { NODE_ENV: 'test', DATABASE_URL: 'sqlite::memory:' };
 
   it('throws a ConfigError for JWT_SECRET without JWT_ALG=HS256', () => {
-    for (const env of [{ JWT_SECRET: SECRET }, { JWT_SECRET: SECRET, JWT_ALG: 'RS256' }, { JWT_SECRET: SECRET, JWT_ALG: 'ES256' }]) {
+    for (const env of [
+      { JWT_SECRET: SECRET },
+      { JWT_SECRET: SECRET, JWT_ALG: 'RS256' },
+      { JWT_SECRET: SECRET, JWT_ALG: 'ES256' },
+    ]) {
       let thrown: unknown;
       try {
         loadConfig({ ...base, ...env });
@@ -82,6 +86,9 @@ describe('JWT_SECRET configuration', () => {
   });
 
   it('accepts JWT_SECRET together with JWT_ALG=HS256', () => {
-    expect(loadConfig({ ...base, JWT_ALG: 'HS256', JWT_SECRET: SECRET }).auth).toMatchObject({ jwtAlg: 'HS256', jwtSecret: SECRET });
+    expect(loadConfig({ ...base, JWT_ALG: 'HS256', JWT_SECRET: SECRET }).auth).toMatchObject({
+      jwtAlg: 'HS256',
+      jwtSecret: SECRET,
+    });
   });
 });

@@ -65,7 +65,11 @@ export interface HttpSession {
 }
 
 /** Registers a fresh user over real HTTP (fetch). */
-export async function registerOverHttp(issuer: string, username = uniqueUsername('interop'), password = DEFAULT_PASSWORD) {
+export async function registerOverHttp(
+  issuer: string,
+  username = uniqueUsername('interop'),
+  password = DEFAULT_PASSWORD,
+) {
   const response = await fetch(`${issuer}/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -76,7 +80,10 @@ export async function registerOverHttp(issuer: string, username = uniqueUsername
 }
 
 /** Registers (unless given a user) and logs in over real HTTP with the cookie flow. */
-export async function loginOverHttp(issuer: string, user?: { username: string; password: string }): Promise<HttpSession> {
+export async function loginOverHttp(
+  issuer: string,
+  user?: { username: string; password: string },
+): Promise<HttpSession> {
   const { username, password } = user ?? (await registerOverHttp(issuer));
   const response = await fetch(`${issuer}/auth/login`, {
     method: 'POST',
@@ -87,7 +94,12 @@ export async function loginOverHttp(issuer: string, user?: { username: string; p
   const body = (await response.json()) as { access_token: string };
   const cookie = response.headers.getSetCookie().find((c) => c.startsWith('refresh_token='));
   expect(cookie).toBeDefined();
-  return { username, password, accessToken: body.access_token, refreshCookie: cookie!.split(';')[0].slice('refresh_token='.length) };
+  return {
+    username,
+    password,
+    accessToken: body.access_token,
+    refreshCookie: cookie!.split(';')[0].slice('refresh_token='.length),
+  };
 }
 
 /** GET /auth/me over real HTTP; returns status and parsed body. */

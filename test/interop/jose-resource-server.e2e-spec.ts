@@ -60,7 +60,9 @@ describe('jose as a resource server (RS256, the default)', () => {
     const otherId = ((await meOverHttp(s.issuer, other.accessToken)).body as { id: string }).id;
     const forged = tamperPayload(accessToken, { sub: otherId });
 
-    const error = await rejectionOf(jwtVerify(forged, remoteJwks(), { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] }));
+    const error = await rejectionOf(
+      jwtVerify(forged, remoteJwks(), { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] }),
+    );
     expect(error.code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     expect((await meOverHttp(s.issuer, forged)).status).toBe(401);
   });
@@ -70,7 +72,9 @@ describe('jose as a resource server (RS256, the default)', () => {
     const forged = flipSignatureChar(accessToken);
     expect(forged).not.toBe(accessToken);
 
-    const error = await rejectionOf(jwtVerify(forged, remoteJwks(), { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] }));
+    const error = await rejectionOf(
+      jwtVerify(forged, remoteJwks(), { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] }),
+    );
     expect(error.code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     expect((await meOverHttp(s.issuer, forged)).status).toBe(401);
   });
@@ -78,16 +82,24 @@ describe('jose as a resource server (RS256, the default)', () => {
   it('rejects the token when the resource server expects another issuer', async () => {
     const { accessToken } = await loginOverHttp(s.issuer);
     const error = await rejectionOf(
-      jwtVerify(accessToken, remoteJwks(), { issuer: 'http://other-issuer.test', typ: 'at+jwt', algorithms: ['RS256'] }),
+      jwtVerify(accessToken, remoteJwks(), {
+        issuer: 'http://other-issuer.test',
+        typ: 'at+jwt',
+        algorithms: ['RS256'],
+      }),
     );
     expect(error).toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'iss' });
   });
 
   it('rejects the token when the resource server pins another algorithm or token type', async () => {
     const { accessToken } = await loginOverHttp(s.issuer);
-    const wrongAlg = await rejectionOf(jwtVerify(accessToken, remoteJwks(), { issuer: s.issuer, algorithms: ['ES256'] }));
+    const wrongAlg = await rejectionOf(
+      jwtVerify(accessToken, remoteJwks(), { issuer: s.issuer, algorithms: ['ES256'] }),
+    );
     expect(wrongAlg.code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
-    const wrongTyp = await rejectionOf(jwtVerify(accessToken, remoteJwks(), { issuer: s.issuer, typ: 'JWT', algorithms: ['RS256'] }));
+    const wrongTyp = await rejectionOf(
+      jwtVerify(accessToken, remoteJwks(), { issuer: s.issuer, typ: 'JWT', algorithms: ['RS256'] }),
+    );
     expect(wrongTyp).toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'typ' });
   });
 
@@ -102,7 +114,14 @@ describe('jose as a resource server (RS256, the default)', () => {
 
     expect(jwks.keys).toHaveLength(1);
     for (const key of jwks.keys) {
-      expect(key).toEqual({ kty: 'RSA', n: expect.any(String), e: 'AQAB', kid: expect.any(String), alg: 'RS256', use: 'sig' });
+      expect(key).toEqual({
+        kty: 'RSA',
+        n: expect.any(String),
+        e: 'AQAB',
+        kid: expect.any(String),
+        alg: 'RS256',
+        use: 'sig',
+      });
       for (const member of PRIVATE_JWK_MEMBERS) expect(key).not.toHaveProperty(member);
     }
   });
@@ -149,14 +168,21 @@ describe('jose as a resource server (JWT_ALG=ES256)', () => {
     expect(me.status).toBe(200);
     expect(payload.sub).toBe((me.body as { id: string }).id);
 
-    for (const forged of [tamperPayload(session.accessToken, { sub: 'someone-else' }), flipSignatureChar(session.accessToken)]) {
-      const error = await rejectionOf(jwtVerify(forged, remoteJwks(), { issuer: s.issuer, typ: 'at+jwt', algorithms: ['ES256'] }));
+    for (const forged of [
+      tamperPayload(session.accessToken, { sub: 'someone-else' }),
+      flipSignatureChar(session.accessToken),
+    ]) {
+      const error = await rejectionOf(
+        jwtVerify(forged, remoteJwks(), { issuer: s.issuer, typ: 'at+jwt', algorithms: ['ES256'] }),
+      );
       expect(error.code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
       expect((await meOverHttp(s.issuer, forged)).status).toBe(401);
     }
 
     // A resource server still pinned to RS256 refuses it rather than guessing.
-    const pinned = await rejectionOf(jwtVerify(session.accessToken, remoteJwks(), { issuer: s.issuer, algorithms: ['RS256'] }));
+    const pinned = await rejectionOf(
+      jwtVerify(session.accessToken, remoteJwks(), { issuer: s.issuer, algorithms: ['RS256'] }),
+    );
     expect(pinned.code).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
   });
 });

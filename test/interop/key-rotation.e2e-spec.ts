@@ -12,7 +12,15 @@ import { KeysModule } from '../../src/keys/keys.module.js';
 import { KeysService } from '../../src/keys/keys.service.js';
 import { tempSqliteUrl } from '../utils/create-test-app.js';
 import { forgeJwt, sleep } from '../utils/http.js';
-import { fetchJwks, jwtHeader, loginOverHttp, meOverHttp, rejectionOf, startListeningApp, type ListeningApp } from './interop-helpers.js';
+import {
+  fetchJwks,
+  jwtHeader,
+  loginOverHttp,
+  meOverHttp,
+  rejectionOf,
+  startListeningApp,
+  type ListeningApp,
+} from './interop-helpers.js';
 
 // jwks-rsa@4 is CommonJS and requires the ESM-only jose@6: hand jest's CJS registry the same jose
 // module (see express-jwt.e2e-spec.ts).
@@ -40,7 +48,8 @@ describe('key rotation (default ACCESS_TOKEN_TTL)', () => {
     // A resource server that fetched the JWKS before the rotation; no cooldown, so an unknown
     // kid makes it refetch (jose's default would wait 30 s).
     const cachedJwks = createRemoteJWKSet(new URL(`${s.issuer}/.well-known/jwks.json`), { cooldownDuration: 0 });
-    const verify = (token: string, jwks = cachedJwks) => jwtVerify(token, jwks, { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] });
+    const verify = (token: string, jwks = cachedJwks) =>
+      jwtVerify(token, jwks, { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] });
     await verify(before.accessToken);
 
     const rotated = await s.t.app.get(KeysService).rotate();
@@ -62,7 +71,10 @@ describe('key rotation (default ACCESS_TOKEN_TTL)', () => {
     expect((await meOverHttp(s.issuer, after.accessToken)).status).toBe(200);
 
     // Refreshing a pre-rotation session also signs with the new key.
-    const refreshed = await fetch(`${s.issuer}/auth/refresh`, { method: 'POST', headers: { cookie: `refresh_token=${before.refreshCookie}` } });
+    const refreshed = await fetch(`${s.issuer}/auth/refresh`, {
+      method: 'POST',
+      headers: { cookie: `refresh_token=${before.refreshCookie}` },
+    });
     expect(refreshed.status).toBe(200);
     const { access_token } = (await refreshed.json()) as { access_token: string };
     expect(jwtHeader(access_token).kid).toBe(rotated.kid);
@@ -101,7 +113,9 @@ describe('key rotation (ACCESS_TOKEN_TTL=2s)', () => {
 
     const after = await loginOverHttp(s.issuer);
     expect(jwtHeader(after.accessToken).kid).toBe(rotated.kid);
-    await expect(jwtVerify(after.accessToken, fresh, { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] })).resolves.toBeDefined();
+    await expect(
+      jwtVerify(after.accessToken, fresh, { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] }),
+    ).resolves.toBeDefined();
   });
 });
 
@@ -149,7 +163,8 @@ describe('key rotation by another process, while an instance has not reloaded ye
     await sleep(2000);
     const late = await loginOverHttp(s.issuer);
     expect(jwtHeader(late.accessToken).kid).toBe(oldKid);
-    const exp = (JSON.parse(Buffer.from(late.accessToken.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
+    const exp = (JSON.parse(Buffer.from(late.accessToken.split('.')[1], 'base64url').toString()) as { exp: number })
+      .exp;
 
     // Now it reloads (an unknown kid makes it), learning the key was retired 2 s ago...
     const unknownKid = forgeJwt({ alg: 'RS256', typ: 'at+jwt', kid: randomUUID() }, { sub: 'x' });
@@ -166,7 +181,9 @@ describe('key rotation by another process, while an instance has not reloaded ye
     await expect(rotator.verificationKey(oldKid, 'RS256')).resolves.toMatchObject({ kid: oldKid });
 
     // A jwks-rsa resource server fetching the keys now (no cache) finds the kid and accepts the token.
-    const signingKey = await jwksRsa({ jwksUri: `${s.issuer}/.well-known/jwks.json`, cache: false }).getSigningKey(oldKid);
+    const signingKey = await jwksRsa({ jwksUri: `${s.issuer}/.well-known/jwks.json`, cache: false }).getSigningKey(
+      oldKid,
+    );
     const { payload } = await jwtVerify(late.accessToken, await importSPKI(signingKey.getPublicKey(), 'RS256'), {
       algorithms: ['RS256'],
       issuer: s.issuer,

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { sessionRow } from '../utils/db.js';
-import { decodeJwt, expectRefreshCookieCleared, login, me, refresh, refreshCookie, register, sleep } from '../utils/http.js';
+import {
+  decodeJwt,
+  expectRefreshCookieCleared,
+  login,
+  me,
+  refresh,
+  refreshCookie,
+  register,
+  sleep,
+} from '../utils/http.js';
 
 const ISSUER = 'http://issuer.test';
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -27,10 +36,18 @@ function expectOAuthError(response: request.Response, error: string): void {
 }
 
 /** RFC 6749 §5.1 success: the token pair, not cacheable. */
-function expectTokenResponse(response: request.Response, expiresIn = 3600): { access_token: string; refresh_token: string } {
+function expectTokenResponse(
+  response: request.Response,
+  expiresIn = 3600,
+): { access_token: string; refresh_token: string } {
   expect({ status: response.status, body: response.body }).toEqual({
     status: 200,
-    body: { access_token: expect.any(String), token_type: 'Bearer', expires_in: expiresIn, refresh_token: expect.stringMatching(REFRESH_TOKEN) },
+    body: {
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      refresh_token: expect.stringMatching(REFRESH_TOKEN),
+    },
   });
   expectNoStore(response);
   // The token endpoint hands the refresh token to the client in the body, never as a cookie too.
@@ -60,7 +77,10 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
   describe('POST /auth/token', () => {
     it('accepts the password grant form-encoded; the access token works on /auth/me', async () => {
       const { user, access_token } = await passwordGrant();
-      expect((await me(t.server, access_token).expect(200)).body).toEqual({ id: expect.any(String), username: user.username });
+      expect((await me(t.server, access_token).expect(200)).body).toEqual({
+        id: expect.any(String),
+        username: user.username,
+      });
     });
 
     it('accepts the password grant as JSON, with client_id and scope accepted and ignored', async () => {
@@ -72,8 +92,12 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
 
     it('rotates with the refresh_token grant, form and JSON, within one session', async () => {
       const first = await passwordGrant();
-      const second = expectTokenResponse(await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
-      const third = expectTokenResponse(await tokenJson({ grant_type: 'refresh_token', refresh_token: second.refresh_token }));
+      const second = expectTokenResponse(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }),
+      );
+      const third = expectTokenResponse(
+        await tokenJson({ grant_type: 'refresh_token', refresh_token: second.refresh_token }),
+      );
       expect(new Set([first.refresh_token, second.refresh_token, third.refresh_token]).size).toBe(3);
       const sid = (token: string) => decodeJwt(token).payload.sid;
       expect(sid(second.access_token)).toBe(sid(first.access_token));
@@ -88,11 +112,19 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
 
     it('answers a repeated parameter with invalid_request (RFC 6749 §3.2)', async () => {
       const { refresh_token } = await passwordGrant();
-      const repeated = await tokenForm(`grant_type=refresh_token&refresh_token=${refresh_token}&refresh_token=${refresh_token}`);
+      const repeated = await tokenForm(
+        `grant_type=refresh_token&refresh_token=${refresh_token}&refresh_token=${refresh_token}`,
+      );
       expectOAuthError(repeated, 'invalid_request');
       expect(repeated.body.error_description).toContain('refresh_token');
-      expectOAuthError(await tokenForm('grant_type=refresh_token&grant_type=password&refresh_token=a'), 'invalid_request');
-      expectOAuthError(await tokenJson({ grant_type: 'refresh_token', refresh_token: [refresh_token, refresh_token] }), 'invalid_request');
+      expectOAuthError(
+        await tokenForm('grant_type=refresh_token&grant_type=password&refresh_token=a'),
+        'invalid_request',
+      );
+      expectOAuthError(
+        await tokenJson({ grant_type: 'refresh_token', refresh_token: [refresh_token, refresh_token] }),
+        'invalid_request',
+      );
       // Rejected before any rotation: the token is still good.
       expectTokenResponse(await tokenForm({ grant_type: 'refresh_token', refresh_token }));
     });
@@ -105,16 +137,29 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
     });
 
     it('answers a body it cannot read (bad JSON, other media type) with invalid_request', async () => {
-      const badJson = await request(t.server).post('/auth/token').set('Content-Type', 'application/json').send('{"grant_type":');
+      const badJson = await request(t.server)
+        .post('/auth/token')
+        .set('Content-Type', 'application/json')
+        .send('{"grant_type":');
       expectOAuthError(badJson, 'invalid_request');
-      const badJsonWithQuery = await request(t.server).post('/auth/token?x=1').set('Content-Type', 'application/json').send('{');
+      const badJsonWithQuery = await request(t.server)
+        .post('/auth/token?x=1')
+        .set('Content-Type', 'application/json')
+        .send('{');
       expectOAuthError(badJsonWithQuery, 'invalid_request');
-      const plain = await request(t.server).post('/auth/token').set('Content-Type', 'text/plain').send('grant_type=password');
+      const plain = await request(t.server)
+        .post('/auth/token')
+        .set('Content-Type', 'text/plain')
+        .send('grant_type=password');
       expectOAuthError(plain, 'invalid_request');
     });
 
     it('answers unknown grant types with unsupported_grant_type', async () => {
-      for (const grant_type of ['client_credentials', 'authorization_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer']) {
+      for (const grant_type of [
+        'client_credentials',
+        'authorization_code',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      ]) {
         expectOAuthError(await tokenForm({ grant_type }), 'unsupported_grant_type');
       }
     });
@@ -122,15 +167,25 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
     it('answers a wrong password and an unknown user alike with invalid_grant', async () => {
       const { username } = await register(t.server);
       const wrong = await tokenForm({ grant_type: 'password', username, password: 'not the password' });
-      const unknown = await tokenForm({ grant_type: 'password', username: `${username}-nobody`, password: 'not the password' });
+      const unknown = await tokenForm({
+        grant_type: 'password',
+        username: `${username}-nobody`,
+        password: 'not the password',
+      });
       expectOAuthError(wrong, 'invalid_grant');
       expectOAuthError(unknown, 'invalid_grant');
       expect(unknown.body).toEqual(wrong.body);
     });
 
     it('answers unknown and malformed refresh tokens with invalid_grant', async () => {
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: 'A'.repeat(43) }), 'invalid_grant');
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token' }), 'invalid_grant');
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: 'A'.repeat(43) }),
+        'invalid_grant',
+      );
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token' }),
+        'invalid_grant',
+      );
     });
 
     it('answers a revoked refresh token with invalid_grant', async () => {
@@ -141,15 +196,27 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
 
     it('replays within the grace window return the same successor; reuse after that is invalid_grant and revokes the session', async () => {
       const first = await passwordGrant();
-      const second = expectTokenResponse(await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
+      const second = expectTokenResponse(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }),
+      );
       // A retry after a lost response (default grace 10 s): the same successor again.
-      const retry = expectTokenResponse(await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
+      const retry = expectTokenResponse(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }),
+      );
       expect(retry.refresh_token).toBe(second.refresh_token);
 
-      const third = expectTokenResponse(await tokenForm({ grant_type: 'refresh_token', refresh_token: second.refresh_token }));
+      const third = expectTokenResponse(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: second.refresh_token }),
+      );
       // `first` now has a grandchild: presenting it is reuse, whatever the grace window.
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }), 'invalid_grant');
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: third.refresh_token }), 'invalid_grant');
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: first.refresh_token }),
+        'invalid_grant',
+      );
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: third.refresh_token }),
+        'invalid_grant',
+      );
       const session = await sessionRow(t, decodeJwt(first.access_token).payload.sid as string);
       expect(session).toMatchObject({ revoked_at: expect.any(Number), revoked_reason: 'refresh_token_reuse' });
     });
@@ -227,11 +294,17 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
     it('accepts JSON, and revokes the session of an access token too', async () => {
       const viaRefresh = await passwordGrant();
       await request(t.server).post('/auth/revoke').send({ token: viaRefresh.refresh_token }).expect(200);
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: viaRefresh.refresh_token }), 'invalid_grant');
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: viaRefresh.refresh_token }),
+        'invalid_grant',
+      );
 
       const viaAccess = await passwordGrant();
       await revokeForm({ token: viaAccess.access_token, token_type_hint: 'access_token' }).expect(200);
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: viaAccess.refresh_token }), 'invalid_grant');
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: viaAccess.refresh_token }),
+        'invalid_grant',
+      );
     });
   });
 
@@ -245,7 +318,10 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
       expect(decodeJwt(back.access_token).payload.sid).toBe(decodeJwt(fromToken.access_token).payload.sid);
 
       // Reuse detection spans both: the first token, now a grandparent, revokes the session.
-      expectOAuthError(await tokenForm({ grant_type: 'refresh_token', refresh_token: fromToken.refresh_token }), 'invalid_grant');
+      expectOAuthError(
+        await tokenForm({ grant_type: 'refresh_token', refresh_token: fromToken.refresh_token }),
+        'invalid_grant',
+      );
       await refresh(t.server, back.refresh_token).expect(401);
     });
 
@@ -270,10 +346,16 @@ describe('OAuth endpoints with REFRESH_TOKEN_TTL=1s (e2e)', () => {
 
   it('answers an expired refresh token with invalid_grant (and 401 on the cookie flow)', async () => {
     const user = await register(t.server);
-    const response = await request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', ...user });
+    const response = await request(t.server)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'password', ...user });
     const { refresh_token } = expectTokenResponse(response);
     await sleep(1100);
-    expectOAuthError(await request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token }), 'invalid_grant');
+    expectOAuthError(
+      await request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token }),
+      'invalid_grant',
+    );
     await refresh(t.server, refresh_token).expect(401);
   });
 });
@@ -290,7 +372,10 @@ describe('OAuth endpoints with PASSWORD_GRANT_ENABLED=false (e2e)', () => {
 
   it('refuses the password grant with unsupported_grant_type, even with valid credentials', async () => {
     const user = await register(t.server);
-    const response = await request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', ...user });
+    const response = await request(t.server)
+      .post('/auth/token')
+      .type('form')
+      .send({ grant_type: 'password', ...user });
     expectOAuthError(response, 'unsupported_grant_type');
   });
 
@@ -301,7 +386,12 @@ describe('OAuth endpoints with PASSWORD_GRANT_ENABLED=false (e2e)', () => {
 
   it('still serves the refresh_token grant for cookie-flow sessions', async () => {
     const { refreshToken } = await login(t.server);
-    expectTokenResponse(await request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: refreshToken }));
+    expectTokenResponse(
+      await request(t.server)
+        .post('/auth/token')
+        .type('form')
+        .send({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    );
   });
 });
 
@@ -318,7 +408,10 @@ describe('OAuth endpoints under login throttling (LOGIN_MAX_FAILURES_PER_USER=2)
   it('throttles the password grant like /auth/login, with Retry-After, no-store, and an error code OAuth clients can read', async () => {
     const user = await register(t.server);
     const grant = (password: string) =>
-      request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', username: user.username, password });
+      request(t.server)
+        .post('/auth/token')
+        .type('form')
+        .send({ grant_type: 'password', username: user.username, password });
     expectOAuthError(await grant('wrong 1'), 'invalid_grant');
     expectOAuthError(await grant('wrong 2'), 'invalid_grant');
 
@@ -330,10 +423,16 @@ describe('OAuth endpoints under login throttling (LOGIN_MAX_FAILURES_PER_USER=2)
     // OAuth clients (openid-client, oauth4webapi, …) read any `error` member of a token-endpoint
     // error body as an RFC 6749 error code: it must be one (Appendix A.7: 1*NQSCHAR, no spaces),
     // with the human text in error_description.
-    expect(blocked.body).toEqual({ error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/), error_description: expect.any(String) });
+    expect(blocked.body).toEqual({
+      error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/),
+      error_description: expect.any(String),
+    });
 
     // The same endpoint reached through a percent-encoded path answers in the same shape.
-    const encoded = await request(t.server).post('/auth/%74oken').type('form').send({ grant_type: 'password', username: user.username, password: user.password });
+    const encoded = await request(t.server)
+      .post('/auth/%74oken')
+      .type('form')
+      .send({ grant_type: 'password', username: user.username, password: user.password });
     expect({ status: encoded.status, body: encoded.body }).toEqual({ status: 429, body: blocked.body });
   });
 });

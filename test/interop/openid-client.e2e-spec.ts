@@ -31,7 +31,8 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
     return { error: error.error, status, body: cause };
   }
 
-  const passwordGrant = () => client.genericGrantRequest(config, 'password', { username: user.username, password: user.password });
+  const passwordGrant = () =>
+    client.genericGrantRequest(config, 'password', { username: user.username, password: user.password });
 
   it('discovers the RFC 8414 metadata at the issuer', () => {
     expect(config.serverMetadata()).toMatchObject({
@@ -54,16 +55,31 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
     });
 
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-    const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: s.issuer, typ: 'at+jwt', algorithms: ['RS256'] });
+    const { payload } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: s.issuer,
+      typ: 'at+jwt',
+      algorithms: ['RS256'],
+    });
 
-    const response = await client.fetchProtectedResource(config, tokens.access_token, new URL(`${s.issuer}/auth/me`), 'GET');
+    const response = await client.fetchProtectedResource(
+      config,
+      tokens.access_token,
+      new URL(`${s.issuer}/auth/me`),
+      'GET',
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ id: payload.sub, username: user.username });
   });
 
   it('reports a wrong password as invalid_grant', async () => {
-    const failure = await oauthError(client.genericGrantRequest(config, 'password', { username: user.username, password: 'not the password' }));
-    expect(failure).toEqual({ error: 'invalid_grant', status: 400, body: { error: 'invalid_grant', error_description: expect.any(String) } });
+    const failure = await oauthError(
+      client.genericGrantRequest(config, 'password', { username: user.username, password: 'not the password' }),
+    );
+    expect(failure).toEqual({
+      error: 'invalid_grant',
+      status: 400,
+      body: { error: 'invalid_grant', error_description: expect.any(String) },
+    });
   });
 
   it('rotates with refreshTokenGrant; replaying the used refresh token is invalid_grant and ends the session', async () => {
@@ -72,7 +88,8 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
     expect(second.refresh_token).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{43}$/));
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.access_token).not.toBe(first.access_token);
-    const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { sid: string };
+    const claims = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { sid: string };
     expect(claims(second.access_token).sid).toBe(claims(first.access_token).sid);
 
     expect((await oauthError(client.refreshTokenGrant(config, first.refresh_token!))).error).toBe('invalid_grant');
@@ -114,7 +131,8 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
 
   it('surfaces a throttled password grant as a readable OAuth error (429, RFC 6749 error code)', async () => {
     const victim = await registerOverHttp(s.issuer);
-    const attempt = (password: string) => client.genericGrantRequest(config, 'password', { username: victim.username, password });
+    const attempt = (password: string) =>
+      client.genericGrantRequest(config, 'password', { username: victim.username, password });
     // LOGIN_MAX_FAILURES_PER_USER defaults to 5.
     for (let i = 0; i < 5; i += 1) expect((await oauthError(attempt(`wrong ${i}`))).error).toBe('invalid_grant');
 
@@ -122,7 +140,10 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
     expect(throttled.status).toBe(429);
     // openid-client takes the body's `error` member as the OAuth error code; it must be one
     // (RFC 6749 Appendix A.7: 1*NQSCHAR, no spaces), with an error_description for people.
-    expect(throttled.body).toEqual({ error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/), error_description: expect.any(String) });
+    expect(throttled.body).toEqual({
+      error: expect.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]+$/),
+      error_description: expect.any(String),
+    });
   });
 
   it('reports a grant type the server does not offer as unsupported_grant_type', async () => {

@@ -73,7 +73,12 @@ export async function me(base: string, accessToken: string): Promise<Answer> {
 }
 
 export async function deleteSession(base: string, accessToken: string, sessionId: string): Promise<Answer> {
-  return answer(await fetch(`${base}/auth/sessions/${encodeURIComponent(sessionId)}`, { method: 'DELETE', headers: bearer(accessToken) }));
+  return answer(
+    await fetch(`${base}/auth/sessions/${encodeURIComponent(sessionId)}`, {
+      method: 'DELETE',
+      headers: bearer(accessToken),
+    }),
+  );
 }
 
 /** GET /auth/audit?limit=100 with a Bearer token. */
@@ -108,7 +113,12 @@ export interface Refusal {
  * Polls GET /auth/me every `intervalMs` until the token is refused or `deadlineMs` passes; the
  * caller asserts on status and elapsed time.
  */
-export async function pollUntilRefused(base: string, accessToken: string, deadlineMs = 1500, intervalMs = 100): Promise<Refusal> {
+export async function pollUntilRefused(
+  base: string,
+  accessToken: string,
+  deadlineMs = 1500,
+  intervalMs = 100,
+): Promise<Refusal> {
   const started = Date.now();
   const seen: number[] = [];
   for (;;) {
@@ -121,7 +131,11 @@ export async function pollUntilRefused(base: string, accessToken: string, deadli
 }
 
 /** Runs `fn` over `items`, `size` at a time. */
-export async function inBatches<T, R>(items: T[], size: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inBatches<T, R>(
+  items: T[],
+  size: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = [];
   for (let start = 0; start < items.length; start += size) {
     results.push(...(await Promise.all(items.slice(start, start + size).map((item, i) => fn(item, start + i)))));

@@ -60,7 +60,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -117,7 +119,12 @@ export function logDirectory(id: string): string {
  * and waits until GET /health answers 200. The working directory is `dir`, so a developer's
  * `.env` in the repository cannot change what is tested.
  */
-export async function startInstance(name: string, port: number, env: Record<string, string>, dir: string): Promise<Instance> {
+export async function startInstance(
+  name: string,
+  port: number,
+  env: Record<string, string>,
+  dir: string,
+): Promise<Instance> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing; run \`npm run build\` (npm run test:multi does)`);
   const stdoutPath = join(dir, `${name}.stdout.log`);
   const stderrPath = join(dir, `${name}.stderr.log`);
@@ -157,7 +164,9 @@ async function waitForHealth(instance: Instance): Promise<void> {
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (instance.exitInfo) {
-      throw new Error(`instance ${instance.name} exited during start-up (${JSON.stringify(instance.exitInfo)})\n${instanceLogs(instance)}`);
+      throw new Error(
+        `instance ${instance.name} exited during start-up (${JSON.stringify(instance.exitInfo)})\n${instanceLogs(instance)}`,
+      );
     }
     try {
       const response = await fetch(`${instance.baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
@@ -168,7 +177,9 @@ async function waitForHealth(instance: Instance): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`instance ${instance.name} not healthy after ${STARTUP_TIMEOUT_MS} ms (last: ${last})\n${instanceLogs(instance)}`);
+  throw new Error(
+    `instance ${instance.name} not healthy after ${STARTUP_TIMEOUT_MS} ms (last: ${last})\n${instanceLogs(instance)}`,
+  );
 }
 
 /** SIGTERM, then SIGKILL after SHUTDOWN_GRACE_MS; resolves with how the process ended. Idempotent. */

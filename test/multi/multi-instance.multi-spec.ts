@@ -91,12 +91,20 @@ async function newUser(base: string): Promise<string> {
   return username;
 }
 
-async function loggedIn(base: string, username: string): Promise<TokenAnswer & { accessToken: string; refreshToken: string; sid: string }> {
+async function loggedIn(
+  base: string,
+  username: string,
+): Promise<TokenAnswer & { accessToken: string; refreshToken: string; sid: string }> {
   const response = await login(base, username);
   expect({ login: username, status: response.status }).toEqual({ login: username, status: 200 });
   expect(response.accessToken).toEqual(expect.any(String));
   expect(response.refreshToken).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-  return { ...response, accessToken: response.accessToken!, refreshToken: response.refreshToken!, sid: jwtParts(response.accessToken!).payload.sid as string };
+  return {
+    ...response,
+    accessToken: response.accessToken!,
+    refreshToken: response.refreshToken!,
+    sid: jwtParts(response.accessToken!).payload.sid as string,
+  };
 }
 
 async function expectMe(base: string, accessToken: string, status: number, label: string): Promise<void> {
@@ -117,7 +125,11 @@ async function expectRefusedPromptly(base: string, accessToken: string, label: s
 }
 
 function expectBroadcast(elapsedMs: number, label: string): void {
-  expect({ label, broadcast: elapsedMs < BROADCAST_BUDGET_MS, elapsedMs }).toEqual({ label, broadcast: true, elapsedMs });
+  expect({ label, broadcast: elapsedMs < BROADCAST_BUDGET_MS, elapsedMs }).toEqual({
+    label,
+    broadcast: true,
+    elapsedMs,
+  });
 }
 
 describe('two instances on one database and one Redis', () => {
@@ -167,7 +179,10 @@ describe('two instances on one database and one Redis', () => {
   });
 
   scenario('GET /health on both: 200 with database and redis up', async () => {
-    for (const [name, base] of [['A', A()], ['B', B()]] as const) {
+    for (const [name, base] of [
+      ['A', A()],
+      ['B', B()],
+    ] as const) {
       const response = await get(base, '/health');
       expect({ instance: name, status: response.status }).toEqual({ instance: name, status: 200 });
       expect(response.body).toMatchObject({
@@ -239,7 +254,10 @@ describe('two instances on one database and one Redis', () => {
     expect(out.status).toBe(204);
     expect(out.refreshToken).toBe('');
 
-    expectBroadcast(await expectRefusedPromptly(A(), session.accessToken, 'access token on A after logout on B'), 'logout on B');
+    expectBroadcast(
+      await expectRefusedPromptly(A(), session.accessToken, 'access token on A after logout on B'),
+      'logout on B',
+    );
     const again = await refresh(A(), session.refreshToken);
     expect({ refreshOnA: again.status }).toEqual({ refreshOnA: 401 });
   });
@@ -273,11 +291,18 @@ describe('two instances on one database and one Redis', () => {
     expect(failures).toEqual([401, 401, 401, 401]);
     expect(failures.length).toBe(MAX_FAILURES_PER_USER);
 
-    for (const [name, base] of [['A', A()], ['B', B()]] as const) {
+    for (const [name, base] of [
+      ['A', A()],
+      ['B', B()],
+    ] as const) {
       const blocked = await login(base, username, PASSWORD);
       expect({ instance: name, status: blocked.status }).toEqual({ instance: name, status: 429 });
       const retryAfter = Number(blocked.headers.get('retry-after'));
-      expect({ instance: name, retryAfterValid: Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60, retryAfter }).toEqual({
+      expect({
+        instance: name,
+        retryAfterValid: Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60,
+        retryAfter,
+      }).toEqual({
         instance: name,
         retryAfterValid: true,
         retryAfter,
@@ -288,63 +313,89 @@ describe('two instances on one database and one Redis', () => {
     await loggedIn(A(), bystander);
   });
 
-  scenario('password checks on A and B, right ones included, add up to one LOGIN_MAX_PER_USER (default 30)', async () => {
-    const username = await newUser(A());
-    const statuses = [];
-    for (let i = 0; i < 30; i++) statuses.push((await login(i % 2 ? B() : A(), username)).status);
-    expect(statuses).toEqual(Array(30).fill(200));
-    for (const [name, base] of [['A', A()], ['B', B()]] as const) {
-      const blocked = await login(base, username);
-      expect({ instance: name, status: blocked.status, retryAfter: Number(blocked.headers.get('retry-after')) > 0 }).toEqual({
-        instance: name,
-        status: 429,
-        retryAfter: true,
-      });
-    }
-  });
+  scenario(
+    'password checks on A and B, right ones included, add up to one LOGIN_MAX_PER_USER (default 30)',
+    async () => {
+      const username = await newUser(A());
+      const statuses = [];
+      for (let i = 0; i < 30; i++) statuses.push((await login(i % 2 ? B() : A(), username)).status);
+      expect(statuses).toEqual(Array(30).fill(200));
+      for (const [name, base] of [
+        ['A', A()],
+        ['B', B()],
+      ] as const) {
+        const blocked = await login(base, username);
+        expect({
+          instance: name,
+          status: blocked.status,
+          retryAfter: Number(blocked.headers.get('retry-after')) > 0,
+        }).toEqual({
+          instance: name,
+          status: 429,
+          retryAfter: true,
+        });
+      }
+    },
+  );
 
   scenario('refused logins on A and B add to one counted login_throttled row', async () => {
     const username = await newUser(A());
     const reader = await loggedIn(B(), username);
-    for (const base of [A(), B(), A(), B()]) expect((await login(base, username, `${PASSWORD}!wrong`)).status).toBe(401);
-    const refused = await Promise.all(Array.from({ length: 40 }, (_, i) => login(i % 2 ? B() : A(), username, `${PASSWORD}!wrong`)));
+    for (const base of [A(), B(), A(), B()])
+      expect((await login(base, username, `${PASSWORD}!wrong`)).status).toBe(401);
+    const refused = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => login(i % 2 ? B() : A(), username, `${PASSWORD}!wrong`)),
+    );
     expect(tally(refused.map((r) => r.status))).toEqual({ 429: 40 });
     // Each instance adds its repeats to the shared row about once a second.
     await sleep(1500);
 
     const events = await audit(A(), reader.accessToken);
     expect(events.status).toBe(200);
-    const throttled = (events.body as { items: Array<{ type: string; detail: { count?: number } | null }> }).items.filter(
-      (e) => e.type === 'login_throttled',
-    );
+    const throttled = (
+      events.body as { items: Array<{ type: string; detail: { count?: number } | null }> }
+    ).items.filter((e) => e.type === 'login_throttled');
     // One row (two only if the burst straddled a throttle window's boundary), counting all 40.
     expect(throttled.length).toBeGreaterThanOrEqual(1);
     expect(throttled.length).toBeLessThanOrEqual(2);
     expect(throttled.reduce((n, e) => n + (e.detail?.count ?? 0), 0)).toBe(40);
   });
 
-  scenario(`a login on B beyond MAX_SESSIONS_PER_USER (${MAX_SESSIONS_PER_USER}) evicts the least recently used session, and A refuses it within 1 s`, async () => {
-    const username = await newUser(A());
-    const oldest = await loggedIn(A(), username);
-    const rest = await inBatches(Array.from({ length: MAX_SESSIONS_PER_USER - 1 }, (_, i) => i), 4, () => loggedIn(A(), username));
-    await expectMe(A(), oldest.accessToken, 200, 'the least recently used session on A before the limit is passed');
+  scenario(
+    `a login on B beyond MAX_SESSIONS_PER_USER (${MAX_SESSIONS_PER_USER}) evicts the least recently used session, and A refuses it within 1 s`,
+    async () => {
+      const username = await newUser(A());
+      const oldest = await loggedIn(A(), username);
+      const rest = await inBatches(
+        Array.from({ length: MAX_SESSIONS_PER_USER - 1 }, (_, i) => i),
+        4,
+        () => loggedIn(A(), username),
+      );
+      await expectMe(A(), oldest.accessToken, 200, 'the least recently used session on A before the limit is passed');
 
-    const newest = await loggedIn(B(), username);
+      const newest = await loggedIn(B(), username);
 
-    expectBroadcast(
-      await expectRefusedPromptly(A(), oldest.accessToken, 'evicted session on A after a login on B'),
-      'eviction on B',
-    );
-    const again = await refresh(A(), oldest.refreshToken);
-    expect({ evictedRefreshOnA: again.status }).toEqual({ evictedRefreshOnA: 401 });
-    await expectMe(A(), rest[0].accessToken, 200, 'the next session, still within the limit');
-    await expectMe(B(), newest.accessToken, 200, 'the new session');
-  });
+      expectBroadcast(
+        await expectRefusedPromptly(A(), oldest.accessToken, 'evicted session on A after a login on B'),
+        'eviction on B',
+      );
+      const again = await refresh(A(), oldest.refreshToken);
+      expect({ evictedRefreshOnA: again.status }).toEqual({ evictedRefreshOnA: 401 });
+      await expectMe(A(), rest[0].accessToken, 200, 'the next session, still within the limit');
+      await expectMe(B(), newest.accessToken, 200, 'the new session');
+    },
+  );
 
   scenario('200 parallel refreshes of 200 sessions, split across A and B: all 200', async () => {
-    const users = await inBatches(Array.from({ length: 10 }, (_, i) => i), 5, (i) => newUser(i % 2 ? B() : A()));
-    const sessions = await inBatches(Array.from({ length: 200 }, (_, i) => i), 20, (i) =>
-      loggedIn(i < 100 ? A() : B(), users[i % users.length]),
+    const users = await inBatches(
+      Array.from({ length: 10 }, (_, i) => i),
+      5,
+      (i) => newUser(i % 2 ? B() : A()),
+    );
+    const sessions = await inBatches(
+      Array.from({ length: 200 }, (_, i) => i),
+      20,
+      (i) => loggedIn(i < 100 ? A() : B(), users[i % users.length]),
     );
     expect(new Set(sessions.map((s) => s.sid)).size).toBe(200);
 
@@ -354,7 +405,10 @@ describe('two instances on one database and one Redis', () => {
     expect(tally(results.map((r) => r.status))).toEqual({ 200: 200 });
     const newTokens = results.map((r) => r.refreshToken);
     for (const [i, token] of newTokens.entries()) {
-      expect({ i, newCookie: typeof token === 'string' && token.length > 0 && token !== sessions[i].refreshToken }).toEqual({ i, newCookie: true });
+      expect({
+        i,
+        newCookie: typeof token === 'string' && token.length > 0 && token !== sessions[i].refreshToken,
+      }).toEqual({ i, newCookie: true });
       expect(results[i].accessToken).toEqual(expect.any(String));
     }
     expect(new Set(newTokens).size).toBe(200);
@@ -364,7 +418,9 @@ describe('two instances on one database and one Redis', () => {
     const username = await newUser(B());
     for (let round = 0; round < 5; round += 1) {
       const session = await loggedIn(round % 2 ? B() : A(), username);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? B() : A(), session.refreshToken)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? B() : A(), session.refreshToken)),
+      );
       const statuses = results.map((r) => r.status);
       expect({ round, statuses: tally(statuses) }).toEqual({ round, statuses: { 200: 1, 401: 19 } });
       const winner = results.find((r) => r.status === 200)!;
@@ -375,28 +431,38 @@ describe('two instances on one database and one Redis', () => {
     }
   });
 
-  scenario(`SIGTERM stops both gracefully, idle (A) and busy (B): exit code 0 within ${SHUTDOWN_GRACE_MS / 1000} s`, async () => {
-    const username = await newUser(B());
-    // Logins still running on B when the signal arrives; each must end in an answer, not a 500.
-    const inFlight = Array.from({ length: 20 }, () =>
-      login(B(), username).then(
-        (response) => response.status,
-        () => 'connection closed' as const,
-      ),
-    );
-    await sleep(25);
-    const results = await Promise.all(
-      [a!, b!].map(async (instance) => {
-        const { code, signal, killed, elapsedMs } = await stopInstance(instance);
-        return { instance: instance.name, code, signal, killed, inTime: elapsedMs < SHUTDOWN_GRACE_MS, elapsedMs };
-      }),
-    );
-    const outcomes = await Promise.all(inFlight);
-    // Both at once, so a failure shows how each one ended.
-    expect(results).toEqual(
-      results.map(({ instance, elapsedMs }) => ({ instance, code: 0, signal: null, killed: false, inTime: true, elapsedMs })),
-    );
-    // 429: 20 simultaneous logins of one user exceed its attempt limit while in flight (by design).
-    expect(outcomes.filter((outcome) => ![200, 429, 503, 'connection closed'].includes(outcome))).toEqual([]);
-  });
+  scenario(
+    `SIGTERM stops both gracefully, idle (A) and busy (B): exit code 0 within ${SHUTDOWN_GRACE_MS / 1000} s`,
+    async () => {
+      const username = await newUser(B());
+      // Logins still running on B when the signal arrives; each must end in an answer, not a 500.
+      const inFlight = Array.from({ length: 20 }, () =>
+        login(B(), username).then(
+          (response) => response.status,
+          () => 'connection closed' as const,
+        ),
+      );
+      await sleep(25);
+      const results = await Promise.all(
+        [a!, b!].map(async (instance) => {
+          const { code, signal, killed, elapsedMs } = await stopInstance(instance);
+          return { instance: instance.name, code, signal, killed, inTime: elapsedMs < SHUTDOWN_GRACE_MS, elapsedMs };
+        }),
+      );
+      const outcomes = await Promise.all(inFlight);
+      // Both at once, so a failure shows how each one ended.
+      expect(results).toEqual(
+        results.map(({ instance, elapsedMs }) => ({
+          instance,
+          code: 0,
+          signal: null,
+          killed: false,
+          inTime: true,
+          elapsedMs,
+        })),
+      );
+      // 429: 20 simultaneous logins of one user exceed its attempt limit while in flight (by design).
+      expect(outcomes.filter((outcome) => ![200, 429, 503, 'connection closed'].includes(outcome))).toEqual([]);
+    },
+  );
 });

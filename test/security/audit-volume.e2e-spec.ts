@@ -33,24 +33,32 @@ describe('audit volume under refused logins (e2e)', () => {
     t = undefined;
   });
 
-  const rowCount = async () => Number((await t!.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
-  const sourceCount = async () => Number((await t!.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_event_sources'))[0].n);
+  const rowCount = async () =>
+    Number((await t!.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
+  const sourceCount = async () =>
+    Number((await t!.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_event_sources'))[0].n);
 
   const attempt = (username: string, password = WRONG, userAgent = LONG_UA) =>
     request(t!.server).post('/auth/login').set('User-Agent', userAgent).send({ username, password });
 
   /** `total` requests, `parallel` at a time; returns how many got each status. */
-  async function flood(total: number, parallel: number, send: (i: number) => request.Test): Promise<Record<number, number>> {
+  async function flood(
+    total: number,
+    parallel: number,
+    send: (i: number) => request.Test,
+  ): Promise<Record<number, number>> {
     const statuses: Record<number, number> = {};
     for (let sent = 0; sent < total; sent += parallel) {
-      const batch = await Promise.all(Array.from({ length: Math.min(parallel, total - sent) }, (_, i) => send(sent + i)));
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(parallel, total - sent) }, (_, i) => send(sent + i)),
+      );
       for (const r of batch) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     }
     return statuses;
   }
 
   const eventsOf = async (accessToken: string) =>
-    ((await bearer(t!.server, 'get', '/auth/audit?limit=100', accessToken).expect(200)).body.items as AuditItem[]);
+    (await bearer(t!.server, 'get', '/auth/audit?limit=100', accessToken).expect(200)).body.items as AuditItem[];
 
   it('adds at most 2 rows for 1,000 refused logins against one username', async () => {
     t = await createTestApp({ LOGIN_MAX_FAILURES_PER_USER: '2' });
@@ -74,13 +82,22 @@ describe('audit volume under refused logins (e2e)', () => {
     expect(await flood(300, 20, () => attempt(username))).toEqual({ 429: 300 });
 
     const events = await eventsOf(victim.accessToken);
-    expect(events.filter((e) => e.type !== 'login_throttled').map((e) => e.type)).toEqual(['login_failure', 'login_failure', 'login_success']);
+    expect(events.filter((e) => e.type !== 'login_throttled').map((e) => e.type)).toEqual([
+      'login_failure',
+      'login_failure',
+      'login_success',
+    ]);
     // One row, or two if the run straddled the boundary of a throttle window.
     const throttled = events.filter((e) => e.type === 'login_throttled');
     expect(throttled.length).toBeGreaterThanOrEqual(1);
     expect(throttled.length).toBeLessThanOrEqual(2);
     expect(throttled.reduce((n, e) => n + Number(e.detail?.count), 0)).toBe(300);
-    expect(throttled[0].detail).toEqual({ retryAfter: expect.any(Number), count: expect.any(Number), distinctIps: 1, ipSample: '127.0.0.1' });
+    expect(throttled[0].detail).toEqual({
+      retryAfter: expect.any(Number),
+      count: expect.any(Number),
+      distinctIps: 1,
+      ipSample: '127.0.0.1',
+    });
     for (const event of events.filter((e) => e.type !== 'login_success')) {
       expect(event.userAgent).toBe(LONG_UA.slice(0, 256));
     }
@@ -95,9 +112,14 @@ describe('audit volume under refused logins (e2e)', () => {
     const sourcesBefore = await sourceCount();
 
     // 200 IPv4 addresses, and IPv6 addresses spread over one /64 (which count as one).
-    const address = (i: number) => (i % 5 === 4 ? `2001:db8:77:1:${i.toString(16)}::1` : `198.51.${Math.floor(i / 250)}.${i % 250}`);
-    const addresses = new Set(Array.from({ length: 1000 }, (_, i) => (i % 5 === 4 ? '2001:db8:77:1::/64' : address(i % 250))));
-    expect(await flood(1000, 25, (i) => attempt(username).set('X-Forwarded-For', address(i % 250)))).toEqual({ 429: 1000 });
+    const address = (i: number) =>
+      i % 5 === 4 ? `2001:db8:77:1:${i.toString(16)}::1` : `198.51.${Math.floor(i / 250)}.${i % 250}`;
+    const addresses = new Set(
+      Array.from({ length: 1000 }, (_, i) => (i % 5 === 4 ? '2001:db8:77:1::/64' : address(i % 250))),
+    );
+    expect(await flood(1000, 25, (i) => attempt(username).set('X-Forwarded-For', address(i % 250)))).toEqual({
+      429: 1000,
+    });
 
     expect((await rowCount()) - before).toBeLessThanOrEqual(2);
     const throttled = (await eventsOf(victim.accessToken)).filter((e) => e.type === 'login_throttled');
@@ -172,7 +194,11 @@ describe('audit volume under refused logins (e2e)', () => {
     expect(Date.parse(refreshed.lastUsedAt)).toBeGreaterThan(Date.parse(refreshed.createdAt));
 
     await refreshWith(t.server, used[0]).expect(401);
-    expect((await eventsOf(other.accessToken)).map((e) => e.type)).toEqual(['refresh_token_reuse', 'login_success', 'login_success']);
+    expect((await eventsOf(other.accessToken)).map((e) => e.type)).toEqual([
+      'refresh_token_reuse',
+      'login_success',
+      'login_success',
+    ]);
   });
 
   describe('AUDIT_RETENTION', () => {
@@ -180,8 +206,15 @@ describe('audit volume under refused logins (e2e)', () => {
       const dataSource = t!.app.get(DataSource);
       const p = dataSource.options.type === 'postgres' ? (n: number) => `$${n}` : () => '?';
       for (let i = 0; i < count; i += 100) {
-        const rows = Array.from({ length: Math.min(100, count - i) }, () => [randomUUID(), userId, 'login_failure', createdAt]);
-        const values = rows.map((_, r) => `(${p(r * 4 + 1)}, ${p(r * 4 + 2)}, NULL, ${p(r * 4 + 3)}, NULL, NULL, NULL, ${p(r * 4 + 4)})`);
+        const rows = Array.from({ length: Math.min(100, count - i) }, () => [
+          randomUUID(),
+          userId,
+          'login_failure',
+          createdAt,
+        ]);
+        const values = rows.map(
+          (_, r) => `(${p(r * 4 + 1)}, ${p(r * 4 + 2)}, NULL, ${p(r * 4 + 3)}, NULL, NULL, NULL, ${p(r * 4 + 4)})`,
+        );
         await dataSource.query(
           `INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at) VALUES ${values.join(', ')}`,
           rows.flat(),
@@ -200,7 +233,12 @@ describe('audit volume under refused logins (e2e)', () => {
       await t.app.get(AuditPurgeTask).purge();
 
       expect(await rowCount()).toBe(4);
-      expect((await eventsOf(session.accessToken)).map((e) => e.type)).toEqual(['login_success', 'login_failure', 'login_failure', 'login_failure']);
+      expect((await eventsOf(session.accessToken)).map((e) => e.type)).toEqual([
+        'login_success',
+        'login_failure',
+        'login_failure',
+        'login_failure',
+      ]);
     });
 
     it('purges the address list (audit_event_sources) of a purged login_throttled row with it, and keeps a newer row’s', async () => {
@@ -208,17 +246,22 @@ describe('audit volume under refused logins (e2e)', () => {
       const { username } = await register(t.server, uniqueUsername('retained'));
       const session = await loginAs(t.server, username);
       expect((await attempt(username)).status).toBe(401);
-      for (let i = 0; i < 30; i++) expect((await attempt(username).set('X-Forwarded-For', `203.0.113.${i}`)).status).toBe(429);
+      for (let i = 0; i < 30; i++)
+        expect((await attempt(username).set('X-Forwarded-For', `203.0.113.${i}`)).status).toBe(429);
       expect(await sourceCount()).toBe(30);
       const dataSource = t.app.get(DataSource);
       // That row ages past the retention; a second one, made by a later window's refusals, does not.
-      await dataSource.query(`UPDATE audit_events SET created_at = ${Date.now() - 31 * DAY_MS} WHERE type = 'login_throttled'`);
+      await dataSource.query(
+        `UPDATE audit_events SET created_at = ${Date.now() - 31 * DAY_MS} WHERE type = 'login_throttled'`,
+      );
       const newer = 'x'.repeat(43);
       await dataSource.query(
         `INSERT INTO audit_events (id, user_id, session_id, type, ip, user_agent, detail, created_at, dedupe_key, occurrences, distinct_ips, ip_sample)
          VALUES ('${randomUUID()}', '${session.sub}', NULL, 'login_throttled', NULL, NULL, NULL, ${Date.now()}, '${newer}', 2, 2, '192.0.2.1,192.0.2.2')`,
       );
-      await dataSource.query(`INSERT INTO audit_event_sources (dedupe_key, source) VALUES ('${newer}', '192.0.2.1'), ('${newer}', '192.0.2.2')`);
+      await dataSource.query(
+        `INSERT INTO audit_event_sources (dedupe_key, source) VALUES ('${newer}', '192.0.2.1'), ('${newer}', '192.0.2.2')`,
+      );
 
       await t.app.get(AuditPurgeTask).purge();
 

@@ -66,22 +66,34 @@ describe('GET /auth/audit (e2e)', () => {
 
     const s1 = await login(username, PASSWORD);
     expect((await failLogin(username, WRONG[0])).status).toBe(401);
-    const rotated = await step(() => request(t.server).post('/auth/refresh').set('User-Agent', UA).set('Cookie', `refresh_token=${s1.refreshToken}`));
+    const rotated = await step(() =>
+      request(t.server).post('/auth/refresh').set('User-Agent', UA).set('Cookie', `refresh_token=${s1.refreshToken}`),
+    );
     expect(rotated.status).toBe(200);
     // REFRESH_REUSE_GRACE=0: replaying the used token is reuse, and revokes s1.
-    const replay = await step(() => request(t.server).post('/auth/refresh').set('User-Agent', UA).set('Cookie', `refresh_token=${s1.refreshToken}`));
+    const replay = await step(() =>
+      request(t.server).post('/auth/refresh').set('User-Agent', UA).set('Cookie', `refresh_token=${s1.refreshToken}`),
+    );
     expect(replay.status).toBe(401);
 
     const s2 = await login(username, PASSWORD);
     const s3 = await login(username, PASSWORD);
-    await step(() => bearer(t.server, 'delete', `/auth/sessions/${s3.sid}`, s2.accessToken).set('User-Agent', UA).expect(204));
+    await step(() =>
+      bearer(t.server, 'delete', `/auth/sessions/${s3.sid}`, s2.accessToken).set('User-Agent', UA).expect(204),
+    );
     await step(() =>
       bearer(t.server, 'post', '/auth/password', s2.accessToken)
         .set('User-Agent', UA)
         .send({ currentPassword: PASSWORD, newPassword: NEW_PASSWORD })
         .expect(204),
     );
-    await step(() => request(t.server).post('/auth/logout').set('User-Agent', UA).set('Cookie', `refresh_token=${s2.refreshToken}`).expect(204));
+    await step(() =>
+      request(t.server)
+        .post('/auth/logout')
+        .set('User-Agent', UA)
+        .set('Cookie', `refresh_token=${s2.refreshToken}`)
+        .expect(204),
+    );
 
     const s4 = await login(username, NEW_PASSWORD);
     await step(() => bearer(t.server, 'post', '/auth/logout-all', s4.accessToken).set('User-Agent', UA).expect(204));
@@ -96,7 +108,11 @@ describe('GET /auth/audit (e2e)', () => {
     secrets.push(refreshCookie(rotated)!, rotated.body.access_token as string);
 
     expected = [
-      { type: 'login_throttled', sessionId: null, detail: { retryAfter: expect.any(Number), count: 1, distinctIps: 1, ipSample: '127.0.0.1' } },
+      {
+        type: 'login_throttled',
+        sessionId: null,
+        detail: { retryAfter: expect.any(Number), count: 1, distinctIps: 1, ipSample: '127.0.0.1' },
+      },
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_failure', sessionId: null, detail: null },
       { type: 'login_success', sessionId: reader.sid, detail: null },
@@ -147,7 +163,10 @@ describe('GET /auth/audit (e2e)', () => {
     expectNoneOf(response.text, secrets);
     for (const item of (response.body as AuditPage).items) {
       for (const [key, value] of Object.entries(item.detail ?? {})) {
-        expect({ key, value: typeof value }).toEqual({ key, value: expect.stringMatching(/^(number|boolean|string)$/) });
+        expect({ key, value: typeof value }).toEqual({
+          key,
+          value: expect.stringMatching(/^(number|boolean|string)$/),
+        });
         expect(key).not.toMatch(/token|password|secret|hash/i);
       }
     }
@@ -195,7 +214,10 @@ describe('GET /auth/audit (e2e)', () => {
       const walked: string[] = [];
       let cursor: string | null = null;
       do {
-        const current: AuditPage = await page(user.accessToken, `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const current: AuditPage = await page(
+          user.accessToken,
+          `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
         walked.push(...current.items.map((e) => e.id));
         cursor = current.next;
         expect(walked.length).toBeLessThanOrEqual(all.length);
@@ -236,7 +258,11 @@ describe('GET /auth/audit (e2e)', () => {
     const mine = await allEvents(reader.accessToken);
     const { username } = await register(t.server, uniqueUsername('neighbour'), PASSWORD);
     const other = await loginAs(t.server, username, PASSWORD, 'neighbour-agent');
-    await request(t.server).post('/auth/login').set('User-Agent', 'neighbour-agent').send({ username, password: WRONG[0] }).expect(401);
+    await request(t.server)
+      .post('/auth/login')
+      .set('User-Agent', 'neighbour-agent')
+      .send({ username, password: WRONG[0] })
+      .expect(401);
     await request(t.server)
       .post('/auth/login')
       .set('User-Agent', 'ghost-agent')
@@ -265,7 +291,11 @@ describe('GET /auth/audit (e2e)', () => {
     await revokeAtEndpoint(t.server, victim.refreshToken).expect(200);
 
     const [latest] = await allEvents(keeper.accessToken);
-    expect(latest).toMatchObject({ type: 'session_revoked', sessionId: victim.sid, detail: { via: 'revocation_endpoint' } });
+    expect(latest).toMatchObject({
+      type: 'session_revoked',
+      sessionId: victim.sid,
+      detail: { via: 'revocation_endpoint' },
+    });
     expect((await allEvents(reader.accessToken)).map((e) => e.sessionId)).not.toContain(victim.sid);
   });
 });

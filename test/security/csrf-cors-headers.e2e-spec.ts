@@ -73,15 +73,18 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
     it.each<[string, Record<string, string>]>([
       ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }],
       ['Origin: https://evil.example', { Origin: EVIL_ORIGIN }],
-    ])('refuses %s with 403 and sets no cookie: a foreign page cannot log the browser into its account', async (_label, headers) => {
-      const user = await newUser(t.server, 'logincsrf');
-      const req = request(t.server).post('/auth/login').send({ username: user.username, password: user.password });
-      for (const [name, value] of Object.entries(headers)) req.set(name, value);
-      const response = await req;
-      expectErrorBody(response, 403, 'Forbidden');
-      expect(refreshCookie(response)).toBeUndefined();
-      expect(response.body).not.toHaveProperty('access_token');
-    });
+    ])(
+      'refuses %s with 403 and sets no cookie: a foreign page cannot log the browser into its account',
+      async (_label, headers) => {
+        const user = await newUser(t.server, 'logincsrf');
+        const req = request(t.server).post('/auth/login').send({ username: user.username, password: user.password });
+        for (const [name, value] of Object.entries(headers)) req.set(name, value);
+        const response = await req;
+        expectErrorBody(response, 403, 'Forbidden');
+        expect(refreshCookie(response)).toBeUndefined();
+        expect(response.body).not.toHaveProperty('access_token');
+      },
+    );
 
     it('allows a login from a configured origin and from non-browser clients', async () => {
       const user = await newUser(t.server, 'logincsrf');
@@ -120,12 +123,18 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
 
     it('echoes only a configured origin on actual responses, never *', async () => {
       const user = await newUser(t.server, 'cors');
-      const allowed = await request(t.server).get('/auth/me').set('Origin', APP_ORIGIN).set('Authorization', `Bearer ${user.accessToken}`);
+      const allowed = await request(t.server)
+        .get('/auth/me')
+        .set('Origin', APP_ORIGIN)
+        .set('Authorization', `Bearer ${user.accessToken}`);
       expect(allowed.status).toBe(200);
       expect(allowed.headers['access-control-allow-origin']).toBe(APP_ORIGIN);
       expect(allowed.headers['access-control-allow-credentials']).toBe('true');
 
-      const foreign = await request(t.server).get('/auth/me').set('Origin', EVIL_ORIGIN).set('Authorization', `Bearer ${user.accessToken}`);
+      const foreign = await request(t.server)
+        .get('/auth/me')
+        .set('Origin', EVIL_ORIGIN)
+        .set('Authorization', `Bearer ${user.accessToken}`);
       expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
     });
   });
@@ -137,14 +146,20 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
       expect({ label, csp: typeof h['content-security-policy'] }).toEqual({ label, csp: 'string' });
       expect(h['content-security-policy']).toContain("default-src 'self'");
       expect(h['content-security-policy']).toContain("frame-ancestors 'none'");
-      expect({ label, xfo: h['x-frame-options'] }).toEqual({ label, xfo: expect.stringMatching(/^(DENY|SAMEORIGIN)$/) });
+      expect({ label, xfo: h['x-frame-options'] }).toEqual({
+        label,
+        xfo: expect.stringMatching(/^(DENY|SAMEORIGIN)$/),
+      });
       expect({ label, poweredBy: h['x-powered-by'] }).toEqual({ label, poweredBy: undefined });
     };
 
     it('sets helmet headers and no X-Powered-By on successes, errors and unknown routes', async () => {
       const user = await newUser(t.server, 'headers');
       const responses: Array<[string, request.Response]> = [
-        ['login', await request(t.server).post('/auth/login').send({ username: user.username, password: user.password })],
+        [
+          'login',
+          await request(t.server).post('/auth/login').send({ username: user.username, password: user.password }),
+        ],
         ['me', await request(t.server).get('/auth/me').set('Authorization', `Bearer ${user.accessToken}`)],
         ['me 401', await request(t.server).get('/auth/me')],
         ['login 400', await request(t.server).post('/auth/login').send({})],
@@ -158,7 +173,9 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
 
     it('marks every response that carries a token Cache-Control: no-store', async () => {
       const user = await newUser(t.server, 'nostore');
-      const login = await request(t.server).post('/auth/login').send({ username: user.username, password: user.password });
+      const login = await request(t.server)
+        .post('/auth/login')
+        .send({ username: user.username, password: user.password });
       const refreshed = await refreshWith(t.server, refreshCookie(login)!);
       const passwordGrant = await request(t.server)
         .post('/auth/token')
@@ -181,7 +198,9 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
     });
 
     it('marks refresh and token error responses no-store too', async () => {
-      const failedRefresh = await request(t.server).post('/auth/refresh').set('Cookie', `refresh_token=${'A'.repeat(43)}`);
+      const failedRefresh = await request(t.server)
+        .post('/auth/refresh')
+        .set('Cookie', `refresh_token=${'A'.repeat(43)}`);
       expect(failedRefresh.status).toBe(401);
       expect(failedRefresh.headers['cache-control']).toBe('no-store');
       const failedGrant = await request(t.server)
@@ -194,8 +213,12 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
 
     it('sets the refresh cookie HttpOnly, SameSite=Strict, Path=/auth', async () => {
       const user = await newUser(t.server, 'cookie');
-      const response = await request(t.server).post('/auth/login').send({ username: user.username, password: user.password });
-      const header = ([] as string[]).concat(response.headers['set-cookie'] ?? []).find((c) => c.startsWith('refresh_token='))!;
+      const response = await request(t.server)
+        .post('/auth/login')
+        .send({ username: user.username, password: user.password });
+      const header = ([] as string[])
+        .concat(response.headers['set-cookie'] ?? [])
+        .find((c) => c.startsWith('refresh_token='))!;
       expect(header).toMatch(/;\s*HttpOnly/i);
       expect(header).toMatch(/;\s*SameSite=Strict/i);
       expect(header).toMatch(/;\s*Path=\/auth(;|$)/);
@@ -216,9 +239,16 @@ describe('CORS with no CORS_ORIGINS (e2e)', () => {
 
   it('gives no browser any CORS header, on preflights or responses', async () => {
     for (const origin of [APP_ORIGIN, EVIL_ORIGIN, 'null']) {
-      const pre = await request(closed.server).options('/auth/refresh').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+      const pre = await request(closed.server)
+        .options('/auth/refresh')
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST');
       // No OPTIONS route: a wrong method for the path, 405 with `Allow: POST`.
-      expect({ origin, status: pre.status, cors: Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')) }).toEqual({
+      expect({
+        origin,
+        status: pre.status,
+        cors: Object.keys(pre.headers).filter((h) => h.startsWith('access-control-')),
+      }).toEqual({
         origin,
         status: 405,
         cors: [],

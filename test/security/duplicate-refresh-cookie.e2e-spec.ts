@@ -79,7 +79,9 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     const victim = await newUser(t.server, 'victim');
     const attacker = await newUser(t.server, 'attacker');
     // The planted cookie first, as a browser sends the one with the longer path.
-    const response = await request(t.server).post('/auth/refresh').set('Cookie', cookieHeader(attacker.refreshToken, victim.refreshToken));
+    const response = await request(t.server)
+      .post('/auth/refresh')
+      .set('Cookie', cookieHeader(attacker.refreshToken, victim.refreshToken));
     expect(response.status).toBe(401);
     expect(response.body).not.toHaveProperty('access_token');
     expect(response.body.message).toMatch(/more than one refresh_token cookie/i);
@@ -97,7 +99,9 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     // Each affected session is audited for its own user.
     const victimAgain = await loginAs(t.server, victim.username, victim.password);
     expect(await conflictsOf(t.server, victimAgain, victim.sid)).toEqual([
-      expect.objectContaining({ detail: { route: 'refresh', cookies: 2, liveSessions: 2, sessionRevoked: true, count: 1 } }),
+      expect.objectContaining({
+        detail: { route: 'refresh', cookies: 2, liveSessions: 2, sessionRevoked: true, count: 1 },
+      }),
     ]);
     const attackerAgain = await loginAs(t.server, attacker.username, attacker.password);
     expect(await conflictsOf(t.server, attackerAgain, attacker.sid)).toHaveLength(1);
@@ -108,7 +112,10 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     const rotated = await refreshWith(t.server, victim.refreshToken).expect(200);
     const current = refreshSetCookies(rotated)[0].value;
     const planted = await newUser(t.server, 'planter');
-    await request(t.server).post('/auth/refresh').set('Cookie', cookieHeader(planted.refreshToken, victim.refreshToken)).expect(401);
+    await request(t.server)
+      .post('/auth/refresh')
+      .set('Cookie', cookieHeader(planted.refreshToken, victim.refreshToken))
+      .expect(401);
     await refreshWith(t.server, current).expect(401);
     await expectAccessTokenDies(t.server, rotated.body.access_token as string);
   });
@@ -128,7 +135,9 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     expect(sameTwice.body).not.toHaveProperty('access_token');
 
     // Junk only: refused the same way, never a 5xx.
-    const junk = await request(t.server).post('/auth/refresh').set('Cookie', 'refresh_token=a; refresh_token=b; refresh_token=');
+    const junk = await request(t.server)
+      .post('/auth/refresh')
+      .set('Cookie', 'refresh_token=a; refresh_token=b; refresh_token=');
     expect(junk.status).toBe(401);
     expectClearedOnAuthAndRoot(junk);
   });
@@ -147,7 +156,9 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     // that one audit row per user would show as a missing row here.
     const victim = await newUser(t.server, 'victim');
     const second = await loginAs(t.server, victim.username, victim.password);
-    const response = await request(t.server).post('/auth/logout').set('Cookie', cookieHeader(second.refreshToken, victim.refreshToken));
+    const response = await request(t.server)
+      .post('/auth/logout')
+      .set('Cookie', cookieHeader(second.refreshToken, victim.refreshToken));
     expect(response.status).toBe(204);
     expectClearedOnAuthAndRoot(response);
 
@@ -165,7 +176,9 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     for (const sid of [victim.sid, second.sid]) {
       expect(all.filter((e) => e.type === 'logout' && e.sessionId === sid)).toHaveLength(1);
       expect(all.filter((e) => e.type === 'refresh_cookie_conflict' && e.sessionId === sid)).toEqual([
-        expect.objectContaining({ detail: { route: 'logout', cookies: 2, liveSessions: 2, sessionRevoked: true, count: 1 } }),
+        expect.objectContaining({
+          detail: { route: 'logout', cookies: 2, liveSessions: 2, sessionRevoked: true, count: 1 },
+        }),
       ]);
     }
   });
@@ -197,7 +210,10 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     const rows = async () => Number((await t.app.get(DataSource).query('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
     const before = await rows();
 
-    const tooMany = cookieHeader(victim.refreshToken, ...Array.from({ length: MAX_REFRESH_COOKIES }, (_, i) => `planted${i}`));
+    const tooMany = cookieHeader(
+      victim.refreshToken,
+      ...Array.from({ length: MAX_REFRESH_COOKIES }, (_, i) => `planted${i}`),
+    );
     for (const path of ['/auth/refresh', '/auth/logout']) {
       const response = await request(t.server).post(path).set('Cookie', tooMany);
       expect({ path, status: response.status }).toEqual({ path, status: 401 });
@@ -209,7 +225,13 @@ describe('several refresh_token cookies in one request (e2e)', () => {
     const hundreds = cookieHeader(victim.refreshToken, ...Array.from({ length: 300 }, (_, i) => `p${i}`));
     expect((await request(t.server).post('/auth/refresh').set('Cookie', hundreds)).status).toBe(401);
 
-    expect(calls()).toEqual({ liveSessionsOf: 0, revoke: 0, revokeByToken: 0, record: 0, recordRepeatableForSession: 0 });
+    expect(calls()).toEqual({
+      liveSessionsOf: 0,
+      revoke: 0,
+      revokeByToken: 0,
+      record: 0,
+      recordRepeatableForSession: 0,
+    });
     expect(await rows()).toBe(before);
     // Not looked at, so not revoked: the token alone still works.
     await refreshWith(t.server, victim.refreshToken).expect(200);
@@ -217,7 +239,10 @@ describe('several refresh_token cookies in one request (e2e)', () => {
 
   it(`exactly ${MAX_REFRESH_COOKIES} cookies are still looked at`, async () => {
     const victim = await newUser(t.server, 'eight');
-    const cookies = cookieHeader(victim.refreshToken, ...Array.from({ length: MAX_REFRESH_COOKIES - 1 }, (_, i) => `planted${i}`));
+    const cookies = cookieHeader(
+      victim.refreshToken,
+      ...Array.from({ length: MAX_REFRESH_COOKIES - 1 }, (_, i) => `planted${i}`),
+    );
     await request(t.server).post('/auth/refresh').set('Cookie', cookies).expect(401);
     await refreshWith(t.server, victim.refreshToken).expect(401);
   });

@@ -36,7 +36,12 @@ describe('ES256 signature malleability (e2e, JWT_ALG=ES256)', () => {
     const [header, payload, signature] = twin.split('.');
     const publicKey = t.app.get(KeysService).currentSigningKey().verificationKey;
     expect(
-      verify('sha256', Buffer.from(`${header}.${payload}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url')),
+      verify(
+        'sha256',
+        Buffer.from(`${header}.${payload}`),
+        { key: publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(signature, 'base64url'),
+      ),
     ).toBe(true);
 
     // The original is accepted (and now sits in the verified-token cache); the twin is not.

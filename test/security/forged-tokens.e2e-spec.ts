@@ -5,14 +5,7 @@ import request from 'supertest';
 import { KeysService, type AccessTokenKey } from '../../src/keys/keys.service.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { decodeJwt, forgeJwt, sleep } from '../utils/http.js';
-import {
-  bearer,
-  expectAccessTokenWorks,
-  newUser,
-  revokeAtEndpoint,
-  signJwt,
-  type Login,
-} from './security-helpers.js';
+import { bearer, expectAccessTokenWorks, newUser, revokeAtEndpoint, signJwt, type Login } from './security-helpers.js';
 
 const ISSUER = 'http://issuer.test';
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -111,33 +104,80 @@ describe('forged and malformed access tokens (e2e)', () => {
       ['HS256 keyed with our public key PEM (spki)', forgeJwt(header({ alg: 'HS256' }), claims(), publicPem)],
       ['HS256 keyed with our public key PEM (pkcs1)', forgeJwt(header({ alg: 'HS256' }), claims(), publicPkcs1)],
       ['HS256 keyed with our public JWK (JSON)', forgeJwt(header({ alg: 'HS256' }), claims(), JSON.stringify(jwk))],
-      ['HS256 keyed with our JWKS entry (JSON)', forgeJwt(header({ alg: 'HS256' }), claims(), JSON.stringify({ ...jwk, kid: ours.kid, alg: 'RS256', use: 'sig' }))],
-      ['HS256 keyed with our modulus bytes', forgeJwt(header({ alg: 'HS256' }), claims(), Buffer.from(jwk.n!, 'base64url'))],
+      [
+        'HS256 keyed with our JWKS entry (JSON)',
+        forgeJwt(
+          header({ alg: 'HS256' }),
+          claims(),
+          JSON.stringify({ ...jwk, kid: ours.kid, alg: 'RS256', use: 'sig' }),
+        ),
+      ],
+      [
+        'HS256 keyed with our modulus bytes',
+        forgeJwt(header({ alg: 'HS256' }), claims(), Buffer.from(jwk.n!, 'base64url')),
+      ],
       ['HS256 keyed with our public PEM, header alg RS256', forgeJwt(header(), claims(), publicPem)],
       ['HS384 keyed with our public key PEM', forgeJwt(header({ alg: 'HS384' }), claims(), publicPem, 'sha384')],
       ['HS256 keyed with an empty secret', forgeJwt(header({ alg: 'HS256' }), claims(), '')],
       ['RS256 with an unpublished key, our kid', signJwt(header(), claims(), attackerRsa.privateKey, 'RS256')],
-      ['RS256 with an unpublished key, a random kid', signJwt(header({ kid: randomUUID() }), claims(), attackerRsa.privateKey, 'RS256')],
-      ['RS256 with an unpublished key, no kid', signJwt(header({ kid: undefined }), claims(), attackerRsa.privateKey, 'RS256')],
+      [
+        'RS256 with an unpublished key, a random kid',
+        signJwt(header({ kid: randomUUID() }), claims(), attackerRsa.privateKey, 'RS256'),
+      ],
+      [
+        'RS256 with an unpublished key, no kid',
+        signJwt(header({ kid: undefined }), claims(), attackerRsa.privateKey, 'RS256'),
+      ],
       [
         'RS256 with an unpublished key embedded as a jwk header',
-        signJwt(header({ jwk: attackerRsa.publicKey.export({ format: 'jwk' }) }), claims(), attackerRsa.privateKey, 'RS256'),
+        signJwt(
+          header({ jwk: attackerRsa.publicKey.export({ format: 'jwk' }) }),
+          claims(),
+          attackerRsa.privateKey,
+          'RS256',
+        ),
       ],
       [
         'RS256 with an unpublished key behind a jku header',
-        signJwt(header({ kid: 'evil', jku: 'https://evil.example/jwks.json' }), claims(), attackerRsa.privateKey, 'RS256'),
+        signJwt(
+          header({ kid: 'evil', jku: 'https://evil.example/jwks.json' }),
+          claims(),
+          attackerRsa.privateKey,
+          'RS256',
+        ),
       ],
-      ['ES256 with an unpublished P-256 key, our kid', signJwt(header({ alg: 'ES256' }), claims(), attackerEc.privateKey, 'ES256')],
-      ['kid that is a path traversal', signJwt(header({ kid: '../../../../dev/null' }), claims(), attackerRsa.privateKey, 'RS256')],
+      [
+        'ES256 with an unpublished P-256 key, our kid',
+        signJwt(header({ alg: 'ES256' }), claims(), attackerEc.privateKey, 'ES256'),
+      ],
+      [
+        'kid that is a path traversal',
+        signJwt(header({ kid: '../../../../dev/null' }), claims(), attackerRsa.privateKey, 'RS256'),
+      ],
       ['kid that is SQL', signJwt(header({ kid: "' OR '1'='1" }), claims(), attackerRsa.privateKey, 'RS256')],
       ['a real token with its signature stripped', `${realParts[0]}.${realParts[1]}.`],
-      ['a real token with another user’s claims', `${realParts[0]}.${b64url(claims({ sub: neighbour.sub, sid: neighbour.sid }))}.${realParts[2]}`],
-      ['a real token with exp pushed out', `${realParts[0]}.${b64url({ ...decodeJwt(real).payload, exp: nowSeconds() + 86400 })}.${realParts[2]}`],
-      ['a real token with its header changed to alg none', `${b64url({ alg: 'none', typ: 'at+jwt', kid: ours.kid })}.${realParts[1]}.${realParts[2]}`],
+      [
+        'a real token with another user’s claims',
+        `${realParts[0]}.${b64url(claims({ sub: neighbour.sub, sid: neighbour.sid }))}.${realParts[2]}`,
+      ],
+      [
+        'a real token with exp pushed out',
+        `${realParts[0]}.${b64url({ ...decodeJwt(real).payload, exp: nowSeconds() + 86400 })}.${realParts[2]}`,
+      ],
+      [
+        'a real token with its header changed to alg none',
+        `${b64url({ alg: 'none', typ: 'at+jwt', kid: ours.kid })}.${realParts[1]}.${realParts[2]}`,
+      ],
       // Decoders ignore the spare low bits of the last base64url character: same bytes, other string.
-      ['a real token whose signature has its spare bits set', `${realParts[0]}.${realParts[1]}.${withSpareBitsSet(realParts[2])}`],
+      [
+        'a real token whose signature has its spare bits set',
+        `${realParts[0]}.${realParts[1]}.${withSpareBitsSet(realParts[2])}`,
+      ],
       ['a real token with a padded signature', `${real}==`],
-      ['a real token with its signature in standard base64', `${realParts[0]}.${realParts[1]}.${Buffer.from(realParts[2], 'base64url').toString('base64')}`],
+      [
+        'a real token with its signature in standard base64',
+        `${realParts[0]}.${realParts[1]}.${Buffer.from(realParts[2], 'base64url').toString('base64')}`,
+      ],
       ['a real token with an extra trailing dot', `${real}.`],
       ['a real token with an extra segment', `${real}.${realParts[2]}`],
       ['a real token with a leading segment', `${realParts[0]}.${real}`],
@@ -146,7 +186,10 @@ describe('forged and malformed access tokens (e2e)', () => {
       ['a refresh token', victim.refreshToken],
       ['garbage', 'garbage'],
       ['three garbage segments', 'a.b.c'],
-      ['header that is not JSON', `${Buffer.from('not json').toString('base64url')}.${b64url(claims())}.${realParts[2]}`],
+      [
+        'header that is not JSON',
+        `${Buffer.from('not json').toString('base64url')}.${b64url(claims())}.${realParts[2]}`,
+      ],
       ['header that is a JSON string', `${b64url('at+jwt')}.${b64url(claims())}.${realParts[2]}`],
       ['header that is JSON null', `${b64url(null)}.${b64url(claims())}.${realParts[2]}`],
     ];
@@ -197,12 +240,18 @@ describe('forged and malformed access tokens (e2e)', () => {
       tokens.push(
         ['aud wrong', mint({}, { aud: 'https://other-api.example' })],
         ['aud missing', mint({}, { aud: undefined })],
-        ['aud that is another audience list', mint({}, { aud: ['https://other-api.example', 'https://third.example'] })],
+        [
+          'aud that is another audience list',
+          mint({}, { aud: ['https://other-api.example', 'https://third.example'] }),
+        ],
       );
     }
     const input = `${b64url(header())}.${b64url(claims())}`;
     const es = sign('sha256', Buffer.from(input), ours.signingKey).toString('base64url');
-    tokens.push(['a valid signature over a different payload', `${b64url(header())}.${b64url(claims({ jti: randomUUID() }))}.${es}`]);
+    tokens.push([
+      'a valid signature over a different payload',
+      `${b64url(header())}.${b64url(claims({ jti: randomUUID() }))}.${es}`,
+    ]);
     return tokens.map(([name, token]) => ({ name, authorization: `Bearer ${token}` }));
   };
 
@@ -313,6 +362,8 @@ describe('forged and malformed access tokens (e2e)', () => {
     const token = mint();
     expect((await request(t.server).get(`/auth/me?access_token=${token}`)).status).toBe(401);
     expect((await request(t.server).get('/auth/me').set('Cookie', `access_token=${token}`)).status).toBe(401);
-    expect((await request(t.server).get('/auth/me').set('Cookie', `refresh_token=${victim.refreshToken}`)).status).toBe(401);
+    expect((await request(t.server).get('/auth/me').set('Cookie', `refresh_token=${victim.refreshToken}`)).status).toBe(
+      401,
+    );
   });
 });

@@ -31,7 +31,8 @@ const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
 const headerSafe = (arb: fc.Arbitrary<string>) => arb.filter((value) => HEADER_SAFE.test(value));
 
 const base64urlChar = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''));
-const base64urlString = (minLength: number, maxLength: number) => fc.string({ unit: base64urlChar, minLength, maxLength });
+const base64urlString = (minLength: number, maxLength: number) =>
+  fc.string({ unit: base64urlChar, minLength, maxLength });
 /** Exactly the shape of a refresh token, so it passes the well-formedness check and reaches the database. */
 const refreshShaped = base64urlString(43, 43);
 const jwtShaped = fc
@@ -61,7 +62,10 @@ describe('fuzzing every route (e2e, fast-check)', () => {
 
     const loggedOut = await newUser(t.server, 'fuzzdead');
     const rotated = await refreshWith(t.server, loggedOut.refreshToken).expect(200);
-    await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${refreshCookie(rotated)}`).expect(204);
+    await request(t.server)
+      .post('/auth/logout')
+      .set('Cookie', `refresh_token=${refreshCookie(rotated)}`)
+      .expect(204);
     deadRefresh = [loggedOut.refreshToken, refreshCookie(rotated)!];
     deadAccess = [loggedOut.accessToken, rotated.body.access_token as string];
   });
@@ -80,7 +84,10 @@ describe('fuzzing every route (e2e, fast-check)', () => {
       fc.string({ unit: 'binary', maxLength: 80 }),
       // Form-encoded, with repeated keys now and then.
       fc
-        .array(fc.tuple(fc.constantFrom('username', 'password', 'grant_type', 'refresh_token', 'token', 'x'), fc.string()), { maxLength: 6 })
+        .array(
+          fc.tuple(fc.constantFrom('username', 'password', 'grant_type', 'refresh_token', 'token', 'x'), fc.string()),
+          { maxLength: 6 },
+        )
         .map((pairs) => new URLSearchParams(pairs).toString()),
       // Shaped like the real DTOs, with wrong types and edge values mixed in, to get past parsing.
       fc
@@ -88,8 +95,16 @@ describe('fuzzing every route (e2e, fast-check)', () => {
           {
             username: fc.oneof(fc.string({ maxLength: 70 }), fc.anything({ maxDepth: 2 }), fc.constant(live.username)),
             password: fc.oneof(fc.string({ maxLength: 140 }), fc.anything({ maxDepth: 2 })),
-            grant_type: fc.oneof(fc.constantFrom('password', 'refresh_token', 'client_credentials', ''), fc.anything({ maxDepth: 1 })),
-            refresh_token: fc.oneof(refreshShaped, fc.constantFrom(...deadRefresh), fc.string(), fc.array(refreshShaped, { maxLength: 2 })),
+            grant_type: fc.oneof(
+              fc.constantFrom('password', 'refresh_token', 'client_credentials', ''),
+              fc.anything({ maxDepth: 1 }),
+            ),
+            refresh_token: fc.oneof(
+              refreshShaped,
+              fc.constantFrom(...deadRefresh),
+              fc.string(),
+              fc.array(refreshShaped, { maxLength: 2 }),
+            ),
             token: fc.oneof(refreshShaped, fc.constantFrom(...deadRefresh, ...deadAccess), jwtShaped, fc.string()),
             token_type_hint: fc.string(),
             currentPassword: fc.oneof(fc.string({ maxLength: 140 }), fc.integer()),
@@ -142,7 +157,14 @@ describe('fuzzing every route (e2e, fast-check)', () => {
         const c = live.accessToken[i] === 'A' ? 'B' : 'A';
         return `Bearer ${live.accessToken.slice(0, i)}${c}${live.accessToken.slice(i + 1)}`;
       }),
-      fc.constantFrom('Bearer', 'Bearer ', 'bearer x', 'Basic dXNlcjpwYXNz', 'Bearer a.b.c', `Bearer ${'A'.repeat(3000)}`),
+      fc.constantFrom(
+        'Bearer',
+        'Bearer ',
+        'bearer x',
+        'Basic dXNlcjpwYXNz',
+        'Bearer a.b.c',
+        `Bearer ${'A'.repeat(3000)}`,
+      ),
     );
 
   const cookie = () =>
@@ -152,7 +174,9 @@ describe('fuzzing every route (e2e, fast-check)', () => {
       refreshShaped.map((s) => `refresh_token=${s}`),
       fc.constantFrom(...deadRefresh).map((s) => `refresh_token=${s}`),
       headerSafe(fc.string({ maxLength: 60 })).map((s) => `refresh_token=${s}`),
-      fc.tuple(refreshShaped, fc.constantFrom(...deadRefresh)).map(([a, b]) => `refresh_token=${a}; refresh_token=${b}`),
+      fc
+        .tuple(refreshShaped, fc.constantFrom(...deadRefresh))
+        .map(([a, b]) => `refresh_token=${a}; refresh_token=${b}`),
       fc.constantFrom('refresh_token=', 'refresh_token=%', 'refresh_token=%E0%A4%A', 'refresh_token="quoted"', '=;=;'),
     );
 
@@ -177,7 +201,8 @@ describe('fuzzing every route (e2e, fast-check)', () => {
     const response = await send(r);
     const context = { ...r, status: response.status, response: response.text.slice(0, 300) };
     if (response.status >= 500) throw new Error(`5xx: ${JSON.stringify(context)}`);
-    if (/"(access_token|refresh_token)"\s*:/.test(response.text)) throw new Error(`token in body: ${JSON.stringify(context)}`);
+    if (/"(access_token|refresh_token)"\s*:/.test(response.text))
+      throw new Error(`token in body: ${JSON.stringify(context)}`);
     const issued = refreshCookie(response);
     if (issued) throw new Error(`refresh cookie issued: ${JSON.stringify(context)}`);
     const path = r.path.split('?')[0];
@@ -196,12 +221,20 @@ describe('fuzzing every route (e2e, fast-check)', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom('/auth/register', '/auth/login', '/auth/refresh', '/auth/logout', '/auth/token', '/auth/revoke'),
+          fc.constantFrom(
+            '/auth/register',
+            '/auth/login',
+            '/auth/refresh',
+            '/auth/logout',
+            '/auth/token',
+            '/auth/revoke',
+          ),
           body(),
           contentType,
           foreignAuthorization(),
           cookie(),
-          async (path, b, ct, authorization, c) => check({ method: 'post', path, body: b, contentType: ct, authorization, cookie: c }),
+          async (path, b, ct, authorization, c) =>
+            check({ method: 'post', path, body: b, contentType: ct, authorization, cookie: c }),
         ),
         options(6),
       );
@@ -234,9 +267,9 @@ describe('fuzzing every route (e2e, fast-check)', () => {
     fc.double().map(String),
     fc.string({ maxLength: 30 }),
     fc.string({ unit: 'binary', maxLength: 20 }),
-    fc.tuple(fc.oneof(fc.nat().map(String), fc.string({ maxLength: 15 })), fc.string({ maxLength: 40 })).map(([at, id]) =>
-      Buffer.from(`${at}:${id}`).toString('base64url'),
-    ),
+    fc
+      .tuple(fc.oneof(fc.nat().map(String), fc.string({ maxLength: 15 })), fc.string({ maxLength: 40 }))
+      .map(([at, id]) => Buffer.from(`${at}:${id}`).toString('base64url')),
     base64urlString(0, 250),
   );
 
@@ -286,9 +319,27 @@ describe('fuzzing every route (e2e, fast-check)', () => {
           async (id, b, ct, authorization, deleteRoute) => {
             const liveBearer = authorization === `Bearer ${live.accessToken}`;
             if (deleteRoute) {
-              await check({ method: 'delete', path: `/auth/sessions/${encodeURIComponent(id)}`, body: b, contentType: ct, authorization }, { liveBearer });
+              await check(
+                {
+                  method: 'delete',
+                  path: `/auth/sessions/${encodeURIComponent(id)}`,
+                  body: b,
+                  contentType: ct,
+                  authorization,
+                },
+                { liveBearer },
+              );
             } else {
-              await check({ method: 'post', path: '/auth/password', body: b, contentType: ct, authorization: `Bearer ${live.accessToken}` }, { liveBearer: true });
+              await check(
+                {
+                  method: 'post',
+                  path: '/auth/password',
+                  body: b,
+                  contentType: ct,
+                  authorization: `Bearer ${live.accessToken}`,
+                },
+                { liveBearer: true },
+              );
             }
           },
         ),
@@ -296,7 +347,10 @@ describe('fuzzing every route (e2e, fast-check)', () => {
       );
       // Nothing the fuzzer sent revoked the live session or changed its password.
       await expectAccessTokenWorks(t.server, live.accessToken, 'live token after DELETE/password fuzzing');
-      await request(t.server).post('/auth/login').send({ username: live.username, password: live.password }).expect(200);
+      await request(t.server)
+        .post('/auth/login')
+        .send({ username: live.username, password: live.password })
+        .expect(200);
     },
     FUZZ_TIMEOUT_MS,
   );

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { PasswordHashQueue } from '../../src/users/password-hash.queue.js';
-import { PasswordHasher } from '../../src/users/password-hasher.service.js';
+import { PasswordHasherService } from '../../src/users/password-hasher.service.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { DEFAULT_PASSWORD, expectErrorBody, refreshCookie, register, uniqueUsername } from '../utils/http.js';
 import { bearer, loginAs } from './security-helpers.js';
@@ -64,7 +64,9 @@ describe('password hashing capacity (e2e)', () => {
 
     it('is not dodged by parallel requests', async () => {
       t = await createTestApp({ REGISTER_MAX_PER_IP: '4', TRUST_PROXY: 'true' });
-      const statuses = await Promise.all(Array.from({ length: 12 }, () => registerFrom('203.0.113.77').then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 12 }, () => registerFrom('203.0.113.77').then((r) => r.status)),
+      );
       expect(statuses.filter((s) => s === 201)).toHaveLength(4);
       expect(statuses.filter((s) => s === 429)).toHaveLength(8);
     });
@@ -72,8 +74,10 @@ describe('password hashing capacity (e2e)', () => {
     it('refuses a taken username with 409 without hashing its password', async () => {
       t = await createTestApp();
       const { username } = await register(t.server, uniqueUsername('existing'));
-      const hash = jest.spyOn(t.app.get(PasswordHasher), 'hash');
-      const response = await request(t.server).post('/auth/register').send({ username: username.toUpperCase(), password: DEFAULT_PASSWORD });
+      const hash = jest.spyOn(t.app.get(PasswordHasherService), 'hash');
+      const response = await request(t.server)
+        .post('/auth/register')
+        .send({ username: username.toUpperCase(), password: DEFAULT_PASSWORD });
       expectErrorBody(response, 409, 'Conflict');
       expect(hash).not.toHaveBeenCalled();
     });
@@ -102,7 +106,11 @@ describe('password hashing capacity (e2e)', () => {
     }
 
     it('answers 503 + Retry-After on every route that hashes while the queue is full, and 200 again after', async () => {
-      t = await createTestApp({ PASSWORD_HASH_QUEUE: '0', LOGIN_MAX_FAILURES_PER_USER: '2', LOGIN_MAX_FAILURES_PER_IP: '3' });
+      t = await createTestApp({
+        PASSWORD_HASH_QUEUE: '0',
+        LOGIN_MAX_FAILURES_PER_USER: '2',
+        LOGIN_MAX_FAILURES_PER_IP: '3',
+      });
       const { username } = await register(t.server, uniqueUsername('busy'));
       const session = await loginAs(t.server, username);
       const release = await saturate(t.app.get(PasswordHashQueue));
@@ -110,9 +118,16 @@ describe('password hashing capacity (e2e)', () => {
         for (let i = 0; i < 4; i++) {
           expectBusy(await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD }));
         }
-        expectBusy(await request(t.server).post('/auth/register').send({ username: uniqueUsername('new'), password: DEFAULT_PASSWORD }));
         expectBusy(
-          await bearer(t.server, 'post', '/auth/password', session.accessToken).send({ currentPassword: DEFAULT_PASSWORD, newPassword: 'a new passphrase' }),
+          await request(t.server)
+            .post('/auth/register')
+            .send({ username: uniqueUsername('new'), password: DEFAULT_PASSWORD }),
+        );
+        expectBusy(
+          await bearer(t.server, 'post', '/auth/password', session.accessToken).send({
+            currentPassword: DEFAULT_PASSWORD,
+            newPassword: 'a new passphrase',
+          }),
         );
 
         // The OAuth token endpoint answers in OAuth's shape (RFC 6749 temporarily_unavailable).
@@ -121,7 +136,10 @@ describe('password hashing capacity (e2e)', () => {
           .type('form')
           .send({ grant_type: 'password', username, password: DEFAULT_PASSWORD });
         expect(token.status).toBe(503);
-        expect(token.body).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/busy/i) });
+        expect(token.body).toEqual({
+          error: 'temporarily_unavailable',
+          error_description: expect.stringMatching(/busy/i),
+        });
         expect(token.headers['retry-after']).toMatch(/^\d+$/);
         expect(token.headers['cache-control']).toBe('no-store');
       } finally {
@@ -150,7 +168,9 @@ describe('password hashing capacity (e2e)', () => {
         let timer: NodeJS.Timeout | undefined;
         const refreshed = await Promise.race([
           request(t.server).post('/auth/refresh').set('Cookie', `refresh_token=${session.refreshToken}`),
-          new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting for a pool thread'), 20_000))),
+          new Promise<string>(
+            (resolve) => (timer = setTimeout(() => resolve('still waiting for a pool thread'), 20_000)),
+          ),
         ]);
         clearTimeout(timer);
         expect(typeof refreshed === 'string' ? refreshed : refreshed.status).toBe(200);
@@ -167,7 +187,9 @@ describe('password hashing capacity (e2e)', () => {
       const session = await loginAs(t.server, username);
       const release = await saturate(t.app.get(PasswordHashQueue));
       try {
-        const refreshed = await request(t.server).post('/auth/refresh').set('Cookie', `refresh_token=${session.refreshToken}`);
+        const refreshed = await request(t.server)
+          .post('/auth/refresh')
+          .set('Cookie', `refresh_token=${session.refreshToken}`);
         expect(refreshed.status).toBe(200);
         expect((await bearer(t.server, 'get', '/auth/me', refreshed.body.access_token as string)).status).toBe(200);
       } finally {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import request from 'supertest';
 import { PasswordHashQueue } from '../../src/users/password-hash.queue.js';
-import { PasswordHasher } from '../../src/users/password-hasher.service.js';
+import { PasswordHasherService } from '../../src/users/password-hasher.service.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { DEFAULT_PASSWORD, expectErrorBody, register, uniqueUsername } from '../utils/http.js';
 import { bearer, loginAs } from './security-helpers.js';
@@ -28,7 +28,11 @@ describe('login capacity under one flooding client (e2e)', () => {
     request(t!.server).post('/auth/login').set('X-Forwarded-For', ip).send({ username, password });
 
   const grantFrom = (ip: string, username: string, password = DEFAULT_PASSWORD) =>
-    request(t!.server).post('/auth/token').set('X-Forwarded-For', ip).type('form').send({ grant_type: 'password', username, password });
+    request(t!.server)
+      .post('/auth/token')
+      .set('X-Forwarded-For', ip)
+      .type('form')
+      .send({ grant_type: 'password', username, password });
 
   function expectRetryAfter(response: request.Response, atMostSeconds: number): void {
     expect(response.headers['retry-after']).toMatch(/^\d+$/);
@@ -92,8 +96,8 @@ describe('login capacity under one flooding client (e2e)', () => {
       } finally {
         await release();
       }
-      const answers = await Promise.all(flood!.responses);
-      expect((await victimLogin!).status).toBe(200);
+      const answers = await Promise.all(flood.responses);
+      expect((await victimLogin).status).toBe(200);
 
       const statuses = answers.map((r) => r.status);
       expect(statuses.filter((s) => s === 200)).toHaveLength(queue.share);
@@ -120,7 +124,7 @@ describe('login capacity under one flooding client (e2e)', () => {
       } finally {
         await release();
       }
-      const answers = await Promise.all(flood!.responses);
+      const answers = await Promise.all(flood.responses);
       expect(answers.filter((r) => r.status === 200)).toHaveLength(queue.share);
       const refused = answers.filter((r) => r.status !== 200);
       expect(refused).toHaveLength(2);
@@ -140,14 +144,17 @@ describe('login capacity under one flooding client (e2e)', () => {
     let flood: ReturnType<typeof burst> | undefined;
     try {
       flood = burst(queue.share + 3, () =>
-        request(t!.server).post('/auth/register').set('X-Forwarded-For', ATTACKER_IP).send({ username: uniqueUsername('flood'), password: DEFAULT_PASSWORD }),
+        request(t!.server)
+          .post('/auth/register')
+          .set('X-Forwarded-For', ATTACKER_IP)
+          .send({ username: uniqueUsername('flood'), password: DEFAULT_PASSWORD }),
       );
       await untilWaiting(queue, queue.share);
       await until(() => flood!.answered() === 3);
     } finally {
       await release();
     }
-    const statuses = (await Promise.all(flood!.responses)).map((r) => r.status).sort();
+    const statuses = (await Promise.all(flood.responses)).map((r) => r.status).sort();
     expect(statuses).toEqual([...Array<number>(queue.share).fill(201), 429, 429, 429]);
   });
 
@@ -161,8 +168,8 @@ describe('login capacity under one flooding client (e2e)', () => {
         .send({ currentPassword: DEFAULT_PASSWORD, newPassword: 'a new passphrase' })
         .expect(204); // 3
 
-      const verify = jest.spyOn(t.app.get(PasswordHasher), 'verify');
-      const hash = jest.spyOn(t.app.get(PasswordHasher), 'hash');
+      const verify = jest.spyOn(t.app.get(PasswordHasherService), 'verify');
+      const hash = jest.spyOn(t.app.get(PasswordHasherService), 'hash');
       // From other addresses too: the limit is the account's.
       const login = await loginFrom('192.0.2.2', username, 'a new passphrase');
       expectErrorBody(login, 429, 'Too Many Requests');
@@ -211,12 +218,20 @@ describe('login capacity under one flooding client (e2e)', () => {
       const queue = t.app.get(PasswordHashQueue);
       const release = await holdThreads(queue);
       try {
-        for (let i = 0; i < 4; i++) expect((await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD })).status).toBe(503);
+        for (let i = 0; i < 4; i++)
+          expect(
+            (await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD })).status,
+          ).toBe(503);
       } finally {
         await release();
       }
-      for (let i = 0; i < 2; i++) expect((await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD })).status).toBe(200);
-      expect((await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD })).status).toBe(429);
+      for (let i = 0; i < 2; i++)
+        expect(
+          (await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD })).status,
+        ).toBe(200);
+      expect((await request(t.server).post('/auth/login').send({ username, password: DEFAULT_PASSWORD })).status).toBe(
+        429,
+      );
     });
   });
 });

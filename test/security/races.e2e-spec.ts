@@ -83,7 +83,13 @@ describe.each([
     await t.close();
   });
 
-  const run = async (op: Op, target: Login, current: string, previous: string | undefined, controller: Login): Promise<Outcome> => {
+  const run = async (
+    op: Op,
+    target: Login,
+    current: string,
+    previous: string | undefined,
+    controller: Login,
+  ): Promise<Outcome> => {
     let response: request.Response;
     let presented: string | undefined;
     switch (op) {
@@ -97,7 +103,10 @@ describe.each([
         break;
       case 'token-refresh':
         presented = current;
-        response = await request(t.server).post('/auth/token').type('form').send({ grant_type: 'refresh_token', refresh_token: current });
+        response = await request(t.server)
+          .post('/auth/token')
+          .type('form')
+          .send({ grant_type: 'refresh_token', refresh_token: current });
         break;
       case 'logout':
         response = await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${current}`);
@@ -118,7 +127,10 @@ describe.each([
         response = await bearer(t.server, 'get', '/auth/me', target.accessToken);
         break;
     }
-    const issuedRefresh = op === 'token-refresh' ? (response.body.refresh_token as string | undefined) : refreshCookie(response) || undefined;
+    const issuedRefresh =
+      op === 'token-refresh'
+        ? (response.body.refresh_token as string | undefined)
+        : refreshCookie(response) || undefined;
     const issuedAccess = response.body?.access_token as string | undefined;
     return { op, presented, status: response.status, issuedRefresh, issuedAccess, text: response.text };
   };
@@ -174,7 +186,8 @@ describe.each([
       if (grace === 0) {
         const successesPerToken = new Map<string, number>();
         for (const o of outcomes) {
-          if (o.presented && o.status === 200) successesPerToken.set(o.presented, (successesPerToken.get(o.presented) ?? 0) + 1);
+          if (o.presented && o.status === 200)
+            successesPerToken.set(o.presented, (successesPerToken.get(o.presented) ?? 0) + 1);
         }
         for (const [, count] of successesPerToken) expect({ label, successes: count }).toEqual({ label, successes: 1 });
       }
@@ -184,14 +197,18 @@ describe.each([
 
       const row = await sessionRow(t, target.sid);
       const revoked = row?.revoked_at !== null;
-      const refreshes = combo.filter((op) => op === 'refresh' || op === 'token-refresh' || op === 'stale-refresh').length;
+      const refreshes = combo.filter(
+        (op) => op === 'refresh' || op === 'token-refresh' || op === 'stale-refresh',
+      ).length;
       const mustBeRevoked =
-        combo.some((op) => REVOKERS.includes(op)) || (grace === 0 && (refreshes >= 2 || combo.includes('stale-refresh')));
+        combo.some((op) => REVOKERS.includes(op)) ||
+        (grace === 0 && (refreshes >= 2 || combo.includes('stale-refresh')));
       if (mustBeRevoked) expect({ label, revoked }).toEqual({ label, revoked: true });
 
       if (revoked) {
         summary.revoked += 1;
-        for (const [i, token] of accessTokens.entries()) await expectAccessTokenDies(t.server, token, `${label}: access token ${i}`);
+        for (const [i, token] of accessTokens.entries())
+          await expectAccessTokenDies(t.server, token, `${label}: access token ${i}`);
         for (const [i, token] of [target.refreshToken, current, ...issuedRefresh].entries()) {
           await expectRefreshTokenDead(t.server, token, `${label}: refresh token ${i}`);
         }
@@ -200,7 +217,8 @@ describe.each([
       } else {
         summary.alive += 1;
         // Still live: every access token handed out works, and the newest refresh token rotates.
-        for (const [i, token] of accessTokens.entries()) await expectAccessTokenWorks(t.server, token, `${label}: access token ${i}`);
+        for (const [i, token] of accessTokens.entries())
+          await expectAccessTokenWorks(t.server, token, `${label}: access token ${i}`);
         const fromCurrent = successors.get(current);
         const newest = fromCurrent ? [...fromCurrent][0] : current;
         expect({ label, status: (await refreshWith(t.server, newest)).status }).toEqual({ label, status: 200 });

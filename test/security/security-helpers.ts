@@ -22,7 +22,12 @@ export interface Login {
 }
 
 /** Logs an existing user in through POST /auth/login (optionally as a named device). */
-export async function loginAs(server: Server, username: string, password = DEFAULT_PASSWORD, userAgent?: string): Promise<Login> {
+export async function loginAs(
+  server: Server,
+  username: string,
+  password = DEFAULT_PASSWORD,
+  userAgent?: string,
+): Promise<Login> {
   const req = request(server).post('/auth/login');
   if (userAgent) req.set('User-Agent', userAgent);
   const response = await req.send({ username, password });
@@ -68,18 +73,30 @@ export async function meUntilRefused(server: Server, accessToken: string, deadli
 }
 
 /** Asserts the access token stops working on GET /auth/me within REVOCATION_DEADLINE_MS, as an RFC 6750 invalid_token. */
-export async function expectAccessTokenDies(server: Server, accessToken: string, label = 'access token'): Promise<void> {
+export async function expectAccessTokenDies(
+  server: Server,
+  accessToken: string,
+  label = 'access token',
+): Promise<void> {
   const response = await meUntilRefused(server, accessToken);
   expect({ label, status: response.status }).toEqual({ label, status: 401 });
   expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
 }
 
-export async function expectAccessTokenWorks(server: Server, accessToken: string, label = 'access token'): Promise<void> {
+export async function expectAccessTokenWorks(
+  server: Server,
+  accessToken: string,
+  label = 'access token',
+): Promise<void> {
   const response = await bearer(server, 'get', '/auth/me', accessToken);
   expect({ label, status: response.status }).toEqual({ label, status: 200 });
 }
 
-export async function expectRefreshTokenDead(server: Server, refreshToken: string, label = 'refresh token'): Promise<void> {
+export async function expectRefreshTokenDead(
+  server: Server,
+  refreshToken: string,
+  label = 'refresh token',
+): Promise<void> {
   const response = await refreshWith(server, refreshToken);
   expect({ label, status: response.status }).toEqual({ label, status: 401 });
   expect(refreshCookie(response) ?? '').toBe('');

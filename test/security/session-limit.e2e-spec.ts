@@ -25,7 +25,9 @@ describe('MAX_SESSIONS_PER_USER (e2e)', () => {
   });
 
   const sessionIds = async (accessToken: string): Promise<string[]> =>
-    ((await bearer(t.server, 'get', '/auth/sessions', accessToken).expect(200)).body as Array<{ id: string }>).map((s) => s.id).sort();
+    ((await bearer(t.server, 'get', '/auth/sessions', accessToken).expect(200)).body as Array<{ id: string }>)
+      .map((s) => s.id)
+      .sort();
 
   const auditOf = async (accessToken: string) =>
     (await bearer(t.server, 'get', '/auth/audit?limit=100', accessToken).expect(200)).body.items as Array<{
@@ -54,7 +56,11 @@ describe('MAX_SESSIONS_PER_USER (e2e)', () => {
     expect(await sessionIds(fourth.accessToken)).toEqual([first.sid, third.sid, fourth.sid].sort());
 
     const [latest] = await auditOf(fourth.accessToken);
-    expect(latest).toMatchObject({ type: 'session_evicted', sessionId: second.sid, detail: { bySessionId: fourth.sid } });
+    expect(latest).toMatchObject({
+      type: 'session_evicted',
+      sessionId: second.sid,
+      detail: { bySessionId: fourth.sid },
+    });
   });
 
   it('holds through the password grant and many logins: never more than the limit live', async () => {
@@ -69,10 +75,17 @@ describe('MAX_SESSIONS_PER_USER (e2e)', () => {
 
     // The newest two cookie logins and the grant survive; everything before them was evicted.
     const grantSid = decodeJwt(token.body.access_token as string).payload.sid as string;
-    expect(await sessionIds(token.body.access_token as string)).toEqual([...logins.slice(-2).map((l) => l.sid), grantSid].sort());
+    expect(await sessionIds(token.body.access_token as string)).toEqual(
+      [...logins.slice(-2).map((l) => l.sid), grantSid].sort(),
+    );
     for (const old of logins.slice(0, -2)) await expectRefreshTokenDead(t.server, old.refreshToken);
     const evicted = (await auditOf(token.body.access_token as string)).filter((e) => e.type === 'session_evicted');
-    expect(evicted.map((e) => e.sessionId).sort()).toEqual(logins.slice(0, -2).map((l) => l.sid).sort());
+    expect(evicted.map((e) => e.sessionId).sort()).toEqual(
+      logins
+        .slice(0, -2)
+        .map((l) => l.sid)
+        .sort(),
+    );
   });
 
   it('does not count sessions that already ended', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { PasswordHasher } from '../../src/users/password-hasher.service.js';
+import { PasswordHasherService } from '../../src/users/password-hasher.service.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { expectErrorBody, refreshCookie, uniqueUsername } from '../utils/http.js';
 import {
@@ -64,7 +64,15 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
         const sessions = await listSessions(device.accessToken);
         expect(sessions.map((s) => s.id).sort()).toEqual(devices.map((d) => d.sid).sort());
         for (const s of sessions) {
-          expect(Object.keys(s).sort()).toEqual(['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
+          expect(Object.keys(s).sort()).toEqual([
+            'createdAt',
+            'current',
+            'expiresAt',
+            'id',
+            'ip',
+            'lastUsedAt',
+            'userAgent',
+          ]);
           expect(s).toEqual({
             id: expect.stringMatching(/^[0-9a-f-]{36}$/),
             createdAt: expect.stringMatching(ISO),
@@ -162,7 +170,11 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
     it('answers 404 for a session that is already revoked', async () => {
       const [me, phone] = await userWithDevices(2);
       await bearer(t.server, 'delete', `/auth/sessions/${phone.sid}`, me.accessToken).expect(204);
-      expectErrorBody(await bearer(t.server, 'delete', `/auth/sessions/${phone.sid}`, me.accessToken), 404, 'Not Found');
+      expectErrorBody(
+        await bearer(t.server, 'delete', `/auth/sessions/${phone.sid}`, me.accessToken),
+        404,
+        'Not Found',
+      );
     });
   });
 
@@ -174,7 +186,8 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
       const rotatedAccess = rotated.body.access_token as string;
       const rotatedRefresh = refreshCookie(rotated)!;
       const bystander = await newUser(t.server, 'bystander');
-      for (const token of [...devices.map((d) => d.accessToken), rotatedAccess]) await expectAccessTokenWorks(t.server, token, 'before logout-all');
+      for (const token of [...devices.map((d) => d.accessToken), rotatedAccess])
+        await expectAccessTokenWorks(t.server, token, 'before logout-all');
 
       const response = await bearer(t.server, 'post', '/auth/logout-all', devices[0].accessToken);
       expect(response.status).toBe(204);
@@ -195,7 +208,9 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
 
     it('requires a bearer token (no cookie-only logout-all)', async () => {
       const [me] = await userWithDevices(1);
-      const response = await request(t.server).post('/auth/logout-all').set('Cookie', `refresh_token=${me.refreshToken}`);
+      const response = await request(t.server)
+        .post('/auth/logout-all')
+        .set('Cookie', `refresh_token=${me.refreshToken}`);
       expectErrorBody(response, 401, 'Unauthorized');
       await expectAccessTokenWorks(t.server, me.accessToken);
     });
@@ -206,7 +221,8 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
 
     it('answers 204, revokes every other session, keeps the current one, and swaps which password logs in', async () => {
       const [current, laptop, phone] = await userWithDevices(3);
-      for (const d of [current, laptop, phone]) await expectAccessTokenWorks(t.server, d.accessToken, 'before the change');
+      for (const d of [current, laptop, phone])
+        await expectAccessTokenWorks(t.server, d.accessToken, 'before the change');
 
       const response = await bearer(t.server, 'post', '/auth/password', current.accessToken).send({
         currentPassword: current.password,
@@ -224,7 +240,9 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
       const refreshed = await refreshWith(t.server, current.refreshToken).expect(200);
       await expectAccessTokenWorks(t.server, refreshed.body.access_token as string, 'current session, refreshed');
 
-      const oldLogin = await request(t.server).post('/auth/login').send({ username: current.username, password: current.password });
+      const oldLogin = await request(t.server)
+        .post('/auth/login')
+        .send({ username: current.username, password: current.password });
       expectErrorBody(oldLogin, 401, 'Unauthorized');
       expect(oldLogin.body).not.toHaveProperty('access_token');
       await loginAs(t.server, current.username, NEW_PASSWORD);
@@ -233,51 +251,61 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
     it.each([
       ['POST /auth/login', 'login'],
       ['POST /auth/token (password grant)', 'token'],
-    ] as const)('refuses a login (%s) that checked the old password while the change committed', async (_label, route) => {
-      const [current] = await userWithDevices(1);
-      // Hold the first check of the old password (the racing login's) until the change is done.
-      const hasher = t.app.get(PasswordHasher);
-      const verify = hasher.verify.bind(hasher);
-      let release!: () => void;
-      const changed = new Promise<void>((resolve) => (release = resolve));
-      let held = false;
-      let checked!: () => void;
-      const loginChecked = new Promise<void>((resolve) => (checked = resolve));
-      hasher.verify = async (...args: Parameters<typeof verify>) => {
-        const ok = await verify(...args);
-        if (!held && args[1] === current.password) {
-          held = true;
-          checked();
-          await changed;
+    ] as const)(
+      'refuses a login (%s) that checked the old password while the change committed',
+      async (_label, route) => {
+        const [current] = await userWithDevices(1);
+        // Hold the first check of the old password (the racing login's) until the change is done.
+        const hasher = t.app.get(PasswordHasherService);
+        const verify = hasher.verify.bind(hasher);
+        let release!: () => void;
+        const changed = new Promise<void>((resolve) => (release = resolve));
+        let held = false;
+        let checked!: () => void;
+        const loginChecked = new Promise<void>((resolve) => (checked = resolve));
+        hasher.verify = async (...args: Parameters<typeof verify>) => {
+          const ok = await verify(...args);
+          if (!held && args[1] === current.password) {
+            held = true;
+            checked();
+            await changed;
+          }
+          return ok;
+        };
+        try {
+          const racing =
+            route === 'login'
+              ? request(t.server).post('/auth/login').send({ username: current.username, password: current.password })
+              : request(t.server)
+                  .post('/auth/token')
+                  .type('form')
+                  .send({ grant_type: 'password', username: current.username, password: current.password });
+          const answer = racing.then((response) => response);
+          await loginChecked;
+          const change = await bearer(t.server, 'post', '/auth/password', current.accessToken).send({
+            currentPassword: current.password,
+            newPassword: NEW_PASSWORD,
+          });
+          expect(change.status).toBe(204);
+          release();
+          const response = await answer;
+          if (route === 'login') expectErrorBody(response, 401, 'Unauthorized');
+          else
+            expect({ status: response.status, error: response.body.error }).toEqual({
+              status: 400,
+              error: 'invalid_grant',
+            });
+          expect(response.headers['set-cookie']).toBeUndefined();
+          expect(response.text).not.toMatch(/access_token|refresh_token/);
+          // Only the session that changed the password is left.
+          expect((await listSessions(current.accessToken)).map((s) => s.id)).toEqual([current.sid]);
+        } finally {
+          hasher.verify = verify;
+          release();
         }
-        return ok;
-      };
-      try {
-        const racing =
-          route === 'login'
-            ? request(t.server).post('/auth/login').send({ username: current.username, password: current.password })
-            : request(t.server).post('/auth/token').type('form').send({ grant_type: 'password', username: current.username, password: current.password });
-        const answer = racing.then((response) => response);
-        await loginChecked;
-        const change = await bearer(t.server, 'post', '/auth/password', current.accessToken).send({
-          currentPassword: current.password,
-          newPassword: NEW_PASSWORD,
-        });
-        expect(change.status).toBe(204);
-        release();
-        const response = await answer;
-        if (route === 'login') expectErrorBody(response, 401, 'Unauthorized');
-        else expect({ status: response.status, error: response.body.error }).toEqual({ status: 400, error: 'invalid_grant' });
-        expect(response.headers['set-cookie']).toBeUndefined();
-        expect(response.text).not.toMatch(/access_token|refresh_token/);
-        // Only the session that changed the password is left.
-        expect((await listSessions(current.accessToken)).map((s) => s.id)).toEqual([current.sid]);
-      } finally {
-        hasher.verify = verify;
-        release();
-      }
-      await loginAs(t.server, current.username, NEW_PASSWORD);
-    });
+        await loginAs(t.server, current.username, NEW_PASSWORD);
+      },
+    );
 
     it('answers 403 for a wrong current password and changes nothing', async () => {
       const [current, other] = await userWithDevices(2);
@@ -289,7 +317,9 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
 
       await expectAccessTokenWorks(t.server, other.accessToken, 'other session');
       await loginAs(t.server, current.username, current.password);
-      const withNew = await request(t.server).post('/auth/login').send({ username: current.username, password: NEW_PASSWORD });
+      const withNew = await request(t.server)
+        .post('/auth/login')
+        .send({ username: current.username, password: NEW_PASSWORD });
       expect(withNew.status).toBe(401);
     });
 
@@ -301,7 +331,11 @@ describe('session management and revocation reaching access tokens (e2e)', () =>
     ])('answers 400 for %s', async (_label, override) => {
       const [current, other] = await userWithDevices(2);
       const body = { currentPassword: current.password, newPassword: NEW_PASSWORD, ...override };
-      expectErrorBody(await bearer(t.server, 'post', '/auth/password', current.accessToken).send(body), 400, 'Bad Request');
+      expectErrorBody(
+        await bearer(t.server, 'post', '/auth/password', current.accessToken).send(body),
+        400,
+        'Bad Request',
+      );
       await expectAccessTokenWorks(t.server, other.accessToken, 'other session');
       await loginAs(t.server, current.username, current.password);
     });

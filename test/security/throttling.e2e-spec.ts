@@ -109,7 +109,10 @@ describe('login throttling (e2e)', () => {
     const login = await attempt(t, 'login', username, DEFAULT_PASSWORD);
     const bearer = `Bearer ${login.body.access_token as string}`;
     const change = (currentPassword: string) =>
-      request(t!.server).post('/auth/password').set('Authorization', bearer).send({ currentPassword, newPassword: 'a new password 1' });
+      request(t!.server)
+        .post('/auth/password')
+        .set('Authorization', bearer)
+        .send({ currentPassword, newPassword: 'a new password 1' });
 
     for (let i = 0; i < 3; i++) expect((await change(`${WRONG}${i}`)).status).toBe(403);
     const throttled = await change(DEFAULT_PASSWORD);

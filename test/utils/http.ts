@@ -64,8 +64,7 @@ export function expectRefreshCookieCleared(response: HasHeaders): void {
   expect(cookie!.attributes.path).toBe('/auth');
   const maxAge = cookie!.attributes['max-age'];
   const expires = cookie!.attributes.expires;
-  const cleared =
-    maxAge === '0' || (typeof expires === 'string' && new Date(expires).getTime() <= Date.now());
+  const cleared = maxAge === '0' || (typeof expires === 'string' && new Date(expires).getTime() <= Date.now());
   const header = setCookieHeader(response);
   // Header included so a failure shows what was actually sent.
   expect({ header, cleared }).toEqual({ header, cleared: true });
@@ -84,7 +83,9 @@ export function expectErrorBody(
     message: expect.anything(),
   });
   const message = (response.body as { message: unknown }).message;
-  expect(typeof message === 'string' || (Array.isArray(message) && message.every((m) => typeof m === 'string'))).toBe(true);
+  expect(typeof message === 'string' || (Array.isArray(message) && message.every((m) => typeof m === 'string'))).toBe(
+    true,
+  );
   expectNoStackTrace(response.text ?? JSON.stringify(response.body));
 }
 
@@ -103,7 +104,12 @@ export async function register(server: Server, username = uniqueUsername(), pass
 export async function login(server: Server, username?: string, password = DEFAULT_PASSWORD) {
   const user = username ? { username, password } : await register(server);
   const response = await request(server).post('/auth/login').send(user).expect(200);
-  return { ...user, accessToken: response.body.access_token as string, refreshToken: refreshCookie(response)!, response };
+  return {
+    ...user,
+    accessToken: response.body.access_token as string,
+    refreshToken: refreshCookie(response)!,
+    response,
+  };
 }
 
 export function refresh(server: Server, token: string) {

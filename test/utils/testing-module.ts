@@ -78,7 +78,9 @@ type Methods<T> = { [K in keyof T as T[K] extends Method ? K : never]: T[K] };
  * jest mock (so calls can be inspected). Any other member is missing, so a call the spec did not
  * expect fails with "is not a function" instead of quietly returning undefined.
  */
-export function mockOf<T>(methods: Partial<Methods<T>> = {}): T & { [K in keyof Methods<T>]: jest.Mock<Methods<T>[K] & Method> } {
+export function mockOf<T>(
+  methods: Partial<Methods<T>> = {},
+): T & { [K in keyof Methods<T>]: jest.Mock<Methods<T>[K] & Method> } {
   const mock: Record<string, unknown> = {};
   for (const [name, implementation] of Object.entries(methods)) {
     mock[name] = jest.fn(implementation as Method);

@@ -1,10 +1,4 @@
-import {
-  HttpException,
-  Inject,
-  Injectable,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { errorHeaders } from '../http-adapters.js';
 import type { Principal } from '../principal.js';
@@ -44,7 +38,9 @@ export class ResourceServerGuard implements CanActivate {
     if (context.getType() !== 'http') return false;
     const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, targets);
     // The controller's scopes first, then the handler's: the order the challenge lists them in.
-    const scopes = [...new Set(this.reflector.getAllAndMerge<string[]>(SCOPES_KEY, [context.getClass(), context.getHandler()]))];
+    const scopes = [
+      ...new Set(this.reflector.getAllAndMerge<string[]>(SCOPES_KEY, [context.getClass(), context.getHandler()])),
+    ];
     const http = context.switchToHttp();
     const request = http.getRequest<HttpRequest>();
     const authorization = request.headers.authorization;

@@ -23,8 +23,14 @@ export const PasswordAuth = () =>
     ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Wrong username or password (the same answer for unknown users)', {
       message: INVALID_CREDENTIALS,
     }),
-    ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (login CSRF defence)', { message: CROSS_SITE_REFUSED }),
-    ApiErrorResponse(HttpStatus.TOO_MANY_REQUESTS, 'Too many failed attempts or password checks for this IP or username, or too many at once from it; see Retry-After', {
-      headers: RETRY_AFTER_HEADER,
+    ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (login CSRF defence)', {
+      message: CROSS_SITE_REFUSED,
     }),
+    ApiErrorResponse(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'Too many failed attempts or password checks for this IP or username, or too many at once from it; see Retry-After',
+      {
+        headers: RETRY_AFTER_HEADER,
+      },
+    ),
   );

@@ -14,5 +14,7 @@ export const RefreshCookieAuth = () =>
     Public(),
     UseGuards(SameSiteGuard),
     ApiCookieAuth(),
-    ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', { message: CROSS_SITE_REFUSED }),
+    ApiErrorResponse(HttpStatus.FORBIDDEN, 'Cross-site browser request (CSRF defence)', {
+      message: CROSS_SITE_REFUSED,
+    }),
   );

@@ -93,7 +93,15 @@ describe('JwtStrategy', () => {
 
   it('refuses a signed token without the claims every token of ours has (one without exp would never expire)', async () => {
     const { userId, sessionId } = await loggedIn();
-    const complete = { sub: userId, sid: sessionId, jti: 'jti-1', iat: now(), exp: now() + 60, iss: ISSUER, aud: ISSUER };
+    const complete = {
+      sub: userId,
+      sid: sessionId,
+      jti: 'jti-1',
+      iat: now(),
+      exp: now() + 60,
+      iss: ISSUER,
+      aud: ISSUER,
+    };
     await expect(authenticate(`Bearer ${await signedWithOurKey(complete)}`)).resolves.toHaveProperty('principal');
     for (const claim of ['sub', 'sid', 'jti', 'iat', 'exp'] as const) {
       const { [claim]: _left, ...rest } = complete;
@@ -105,13 +113,29 @@ describe('JwtStrategy', () => {
   it("refuses a session named by someone else's token: the session must belong to the token's subject", async () => {
     const alice = await loggedIn('alice');
     const bob = await loggedIn('bob');
-    const claims = { sub: bob.userId, sid: alice.sessionId, jti: 'jti-1', iat: now(), exp: now() + 60, iss: ISSUER, aud: ISSUER };
+    const claims = {
+      sub: bob.userId,
+      sid: alice.sessionId,
+      jti: 'jti-1',
+      iat: now(),
+      exp: now() + 60,
+      iss: ISSUER,
+      aud: ISSUER,
+    };
     await expect(authenticate(`Bearer ${await signedWithOurKey(claims)}`)).resolves.toEqual({ failed: true });
   });
 
   it('refuses an expired token', async () => {
     const { userId, sessionId } = await loggedIn();
-    const claims = { sub: userId, sid: sessionId, jti: 'jti-1', iat: now() - 120, exp: now() - 60, iss: ISSUER, aud: ISSUER };
+    const claims = {
+      sub: userId,
+      sid: sessionId,
+      jti: 'jti-1',
+      iat: now() - 120,
+      exp: now() - 60,
+      iss: ISSUER,
+      aud: ISSUER,
+    };
     await expect(authenticate(`Bearer ${await signedWithOurKey(claims)}`)).resolves.toEqual({ failed: true });
   });
 });

@@ -21,8 +21,17 @@ const size = (body: object) => Buffer.byteLength(JSON.stringify(body));
 
 describe('toErrorResponse', () => {
   it('lists at most 10 messages and stays under 4 kB, whatever the messages', () => {
-    for (const one of ['short message', 'x'.repeat(10_000), '\u0001'.repeat(10_000), '€'.repeat(10_000), '😀'.repeat(5_000)]) {
-      const { status, body } = toErrorResponse(new BadRequestException(Array.from({ length: 50 }, () => one)), '/auth/register');
+    for (const one of [
+      'short message',
+      'x'.repeat(10_000),
+      '\u0001'.repeat(10_000),
+      '€'.repeat(10_000),
+      '😀'.repeat(5_000),
+    ]) {
+      const { status, body } = toErrorResponse(
+        new BadRequestException(Array.from({ length: 50 }, () => one)),
+        '/auth/register',
+      );
       expect(status).toBe(400);
       const messages = (body as { message: string[] }).message;
       expect(messages.length).toBeGreaterThanOrEqual(1);
@@ -33,7 +42,11 @@ describe('toErrorResponse', () => {
 
   it('keeps a short list whole', () => {
     const { body } = toErrorResponse(new BadRequestException(['username is required', 'password is required']));
-    expect(body).toEqual({ statusCode: 400, error: 'Bad Request', message: ['username is required', 'password is required'] });
+    expect(body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: ['username is required', 'password is required'],
+    });
   });
 
   it('cuts a long single message, and an OAuth description, below 4 kB', () => {
@@ -41,7 +54,10 @@ describe('toErrorResponse', () => {
     const plain = toErrorResponse(new NotFoundException(long), '/x');
     expect((plain.body as { message: string }).message).toMatch(/^Cannot GET \/x+…$/);
     expect(size(plain.body)).toBeLessThan(4096);
-    const oauth = toErrorResponse(new BadRequestException(Array.from({ length: 50 }, () => '\u0001'.repeat(5_000))), '/auth/token');
+    const oauth = toErrorResponse(
+      new BadRequestException(Array.from({ length: 50 }, () => '\u0001'.repeat(5_000))),
+      '/auth/token',
+    );
     expect(oauth.body).toMatchObject({ error: 'invalid_request' });
     expect(size(oauth.body)).toBeLessThan(4096);
   });
@@ -75,7 +91,8 @@ describe('toErrorResponse: headers and shapes per exception', () => {
     const { status, headers, body } = toErrorResponse(new BearerAuthException('realm-x', 'invalid_token'), '/auth/me');
     expect(status).toBe(401);
     expect(headers).toEqual({
-      'WWW-Authenticate': 'Bearer realm="realm-x", error="invalid_token", error_description="The access token is invalid or expired"',
+      'WWW-Authenticate':
+        'Bearer realm="realm-x", error="invalid_token", error_description="The access token is invalid or expired"',
     });
     expect(body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'The access token is invalid or expired' });
   });
@@ -84,7 +101,11 @@ describe('toErrorResponse: headers and shapes per exception', () => {
     expect(toErrorResponse(new TooManyAttemptsException(42), '/auth/login')).toEqual({
       status: 429,
       headers: { 'Retry-After': '42' },
-      body: { statusCode: 429, error: 'Too Many Requests', message: 'Too many failed login attempts; try again in 42 s' },
+      body: {
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: 'Too many failed login attempts; try again in 42 s',
+      },
     });
     expect(toErrorResponse(new TooManyAttemptsException(42), '/auth/token')).toEqual({
       status: 429,
@@ -94,7 +115,9 @@ describe('toErrorResponse: headers and shapes per exception', () => {
   });
 
   it('answers an OAuthException with its own body and status, never cached', () => {
-    expect(toErrorResponse(new OAuthException('invalid_grant', 'The refresh token was already used'), '/auth/token')).toEqual({
+    expect(
+      toErrorResponse(new OAuthException('invalid_grant', 'The refresh token was already used'), '/auth/token'),
+    ).toEqual({
       status: 400,
       headers: NO_STORE,
       body: { error: 'invalid_grant', error_description: 'The refresh token was already used' },
@@ -129,11 +152,17 @@ describe('toErrorResponse: headers and shapes per exception', () => {
 
   it("keeps terminus' per-dependency report as the body of /health's 503, and only there", () => {
     const report = { status: 'error', error: { database: { status: 'down' } } };
-    expect(toErrorResponse(new ServiceUnavailableException(report), '/health')).toEqual({ status: 503, headers: {}, body: report });
-    expect(toErrorResponse(new ServiceUnavailableException(report), '/auth/me').body).toMatchObject({ statusCode: 503 });
+    expect(toErrorResponse(new ServiceUnavailableException(report), '/health')).toEqual({
+      status: 503,
+      headers: {},
+      body: report,
+    });
+    expect(toErrorResponse(new ServiceUnavailableException(report), '/auth/me').body).toMatchObject({
+      statusCode: 503,
+    });
   });
 
-  it('answers a busy SQLite (our error, or the driver\'s SQLITE_BUSY*) with 503 and Retry-After', () => {
+  it("answers a busy SQLite (our error, or the driver's SQLITE_BUSY*) with 503 and Retry-After", () => {
     const expected = (retryAfter: string) => ({
       status: 503,
       headers: { 'Retry-After': retryAfter },
@@ -146,8 +175,11 @@ describe('toErrorResponse: headers and shapes per exception', () => {
   });
 
   it("keeps the status of Fastify's request errors, with a plain message for the common ones", () => {
-    const fastify = (statusCode: number, code: string, message: string) => Object.assign(new Error(message), { statusCode, code });
-    expect(toErrorResponse(fastify(413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large (internal wording)'))).toEqual({
+    const fastify = (statusCode: number, code: string, message: string) =>
+      Object.assign(new Error(message), { statusCode, code });
+    expect(
+      toErrorResponse(fastify(413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large (internal wording)')),
+    ).toEqual({
       status: 413,
       headers: {},
       body: { statusCode: 413, error: 'Payload Too Large', message: 'Request body is too large' },
@@ -164,7 +196,11 @@ describe('toErrorResponse: headers and shapes per exception', () => {
     const secret = new Error('connection to postgres://user:hunter2@db failed');
     // A status code alone does not make an error a client error: only Fastify's own (FST_*) are.
     const lookalike = Object.assign(new Error('internal detail'), { statusCode: 400, code: 'ECONNREFUSED' });
-    for (const [error, path] of [[secret, '/auth/login'], [lookalike, '/auth/token'], ['a thrown string', '/x']] as const) {
+    for (const [error, path] of [
+      [secret, '/auth/login'],
+      [lookalike, '/auth/token'],
+      ['a thrown string', '/x'],
+    ] as const) {
       const response = toErrorResponse(error, path);
       expect(response).toEqual({
         status: 500,
@@ -189,7 +225,9 @@ describe('AllExceptionsFilter', () => {
     });
     const host = mockOf<ArgumentsHost>({
       switchToHttp: () =>
-        ({ getResponse: () => reply, getRequest: () => request }) as unknown as ReturnType<ArgumentsHost['switchToHttp']>,
+        ({ getResponse: () => reply, getRequest: () => request }) as unknown as ReturnType<
+          ArgumentsHost['switchToHttp']
+        >,
     });
     new AllExceptionsFilter().catch(exception, host);
     expect(reply.send).toHaveBeenCalledTimes(1);
@@ -200,7 +238,11 @@ describe('AllExceptionsFilter', () => {
     expect(caught(new TooManyAttemptsException(7), { routeOptions: { url: '/auth/login' } } as never)).toEqual({
       status: 429,
       headers: { 'Retry-After': '7' },
-      body: { statusCode: 429, error: 'Too Many Requests', message: 'Too many failed login attempts; try again in 7 s' },
+      body: {
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: 'Too many failed login attempts; try again in 7 s',
+      },
     });
   });
 

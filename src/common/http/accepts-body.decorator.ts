@@ -33,7 +33,8 @@ export const AcceptsBody = (mediaTypes: readonly string[], limit = SMALL_BODY_LI
  * parse 100 kB of JSON (~10 ms of CPU) to answer 401. Clients that send `{}` or an empty body
  * are still served.
  */
-export const IgnoresBody = (): MethodDecorator => RouteConfig({ [CONFIG_KEY]: { limit: SMALL_BODY_LIMIT } satisfies BodyPolicy });
+export const IgnoresBody = (): MethodDecorator =>
+  RouteConfig({ [CONFIG_KEY]: { limit: SMALL_BODY_LIMIT } satisfies BodyPolicy });
 
 /** `onRoute` hook: a route marked @AcceptsBody or @IgnoresBody gets its body limit and media-type check. */
 export function applyBodyPolicy(route: RouteOptions): void {

@@ -6,6 +6,6 @@ import { clientOf, type ClientInfo } from './client-info.js';
  * The caller's IP and User-Agent, for sessions and audit events: `@Client() client: ClientInfo`,
  * so handlers need not take the whole request for them.
  */
-export const Client = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): ClientInfo => clientOf(context.switchToHttp().getRequest<FastifyRequest>()),
+export const Client = createParamDecorator((_data: unknown, context: ExecutionContext): ClientInfo =>
+  clientOf(context.switchToHttp().getRequest<FastifyRequest>()),
 );

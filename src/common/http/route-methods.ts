@@ -22,7 +22,13 @@ export class RouteMethods {
     const { ignoreTrailingSlash, ignoreDuplicateSlashes, caseSensitive, useSemicolonDelimiter, maxParamLength } =
       fastify.initialConfig as FindMyWay.Config<FindMyWay.HTTPVersion.V1> & { useSemicolonDelimiter?: boolean };
     // useSemicolonDelimiter is read by find-my-way but missing from its types.
-    const options = { ignoreTrailingSlash, ignoreDuplicateSlashes, caseSensitive, useSemicolonDelimiter, maxParamLength };
+    const options = {
+      ignoreTrailingSlash,
+      ignoreDuplicateSlashes,
+      caseSensitive,
+      useSemicolonDelimiter,
+      maxParamLength,
+    };
     const routes = new RouteMethods(options);
     fastify.addHook('onRoute', (route) => routes.add(route.method, route.url ?? route.path));
     return routes;

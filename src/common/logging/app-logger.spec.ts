@@ -12,7 +12,12 @@ describe('createAppLogger', () => {
     const { logger, out } = capture('info');
     logger.info({ req: { headers: { authorization: 'Bearer abc' } } }, 'hello');
     expect(out).toHaveLength(1);
-    expect(JSON.parse(out[0])).toMatchObject({ level: 30, msg: 'hello', service: 'nest-token-auth', req: { headers: { authorization: '[redacted]' } } });
+    expect(JSON.parse(out[0])).toMatchObject({
+      level: 30,
+      msg: 'hello',
+      service: 'nest-token-auth',
+      req: { headers: { authorization: '[redacted]' } },
+    });
   });
 
   it('writes human lines when pretty: time, level, context and message, no JSON', () => {
@@ -49,7 +54,7 @@ describe('PinoLoggerService', () => {
     expect(line.err.stack).toContain('mkdir failed');
   });
 
-  it("leaves start-up errors that Nest hands back to the caller to the caller (main.ts prints them once)", () => {
+  it('leaves start-up errors that Nest hands back to the caller to the caller (main.ts prints them once)', () => {
     const { logger, out } = capture('info');
     const nest = new PinoLoggerService(logger);
     nest.error(new Error('boom'), 'ExceptionHandler');

@@ -26,7 +26,11 @@ export interface AppLoggerOptions {
 
 /** One logger for Fastify's request logs, Nest's own logs and audit events. */
 export function createAppLogger(level: string, { format = 'json', destination }: AppLoggerOptions = {}): Logger {
-  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'nest-token-auth' } };
+  const options = {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { service: 'nest-token-auth' },
+  };
   if (format === 'json') return destination ? pino(options, destination) : pino(options);
   // Loaded only when asked for (development), so production start-up does not pay for it.
   // prettyFactory formats a line synchronously in the main thread: no worker thread, no stream
@@ -48,7 +52,13 @@ export function createAppLogger(level: string, { format = 'json', destination }:
  * NestApplication's own lines go too: "successfully started" comes before `listen` has
  * succeeded, and its `listen` errors are reported by main.ts, once, with what to do.
  */
-const CHATTY_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+const CHATTY_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
 
 /**
  * Errors Nest logs and then hands back to the caller (with `abortOnError: false`): start-up
@@ -81,12 +91,17 @@ export class PinoLoggerService implements LoggerService {
     this.write('fatal', message, context);
   }
 
-  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, context?: string, stack?: string): void {
+  private write(
+    level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal',
+    message: unknown,
+    context?: string,
+    stack?: string,
+  ): void {
     if (message instanceof Error) {
       // Spread, an Error keeps only its own enumerable fields (`code`, not `message` or `stack`).
       this.logger[level]({ context, err: message });
     } else if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ context, ...(message), ...(stack ? { stack } : {}) });
+      this.logger[level]({ context, ...message, ...(stack ? { stack } : {}) });
     } else {
       this.logger[level]({ context, ...(stack ? { stack } : {}) }, String(message));
     }

@@ -21,7 +21,13 @@ export class InitialSchema1764230400000 implements MigrationInterface {
           { name: 'password_hash', type: 'varchar', length: '255' },
           epoch('created_at'),
         ],
-        indices: [new TableIndex({ name: 'UQ_users_username_normalized', columnNames: ['username_normalized'], isUnique: true })],
+        indices: [
+          new TableIndex({
+            name: 'UQ_users_username_normalized',
+            columnNames: ['username_normalized'],
+            isUnique: true,
+          }),
+        ],
       }),
     );
 

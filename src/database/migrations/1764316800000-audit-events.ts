@@ -17,12 +17,20 @@ export class AuditEvents1764316800000 implements MigrationInterface {
           { name: 'detail', type: 'text', isNullable: true },
           { name: 'created_at', type: 'bigint' },
         ],
-        indices: [new TableIndex({ name: 'IDX_audit_events_user_created', columnNames: ['user_id', 'created_at', 'id'] })],
+        indices: [
+          new TableIndex({ name: 'IDX_audit_events_user_created', columnNames: ['user_id', 'created_at', 'id'] }),
+        ],
       }),
     );
     // Purging expired sessions scans by these.
-    await queryRunner.createIndex('sessions', new TableIndex({ name: 'IDX_sessions_expires_at', columnNames: ['expires_at'] }));
-    await queryRunner.createIndex('sessions', new TableIndex({ name: 'IDX_sessions_revoked_at', columnNames: ['revoked_at'] }));
+    await queryRunner.createIndex(
+      'sessions',
+      new TableIndex({ name: 'IDX_sessions_expires_at', columnNames: ['expires_at'] }),
+    );
+    await queryRunner.createIndex(
+      'sessions',
+      new TableIndex({ name: 'IDX_sessions_revoked_at', columnNames: ['revoked_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -16,10 +16,19 @@ export class CapacityLimits1764403200000 implements MigrationInterface {
     ]);
     // Unique, so instances recording the same repeat at once add to one row (INSERT … ON
     // CONFLICT); NULLs are distinct on both databases, so ordinary events are unaffected.
-    await queryRunner.createIndex('audit_events', new TableIndex({ name: 'UQ_audit_events_dedupe_key', columnNames: ['dedupe_key'], isUnique: true }));
-    await queryRunner.createIndex('audit_events', new TableIndex({ name: 'IDX_audit_events_created_at', columnNames: ['created_at'] }));
+    await queryRunner.createIndex(
+      'audit_events',
+      new TableIndex({ name: 'UQ_audit_events_dedupe_key', columnNames: ['dedupe_key'], isUnique: true }),
+    );
+    await queryRunner.createIndex(
+      'audit_events',
+      new TableIndex({ name: 'IDX_audit_events_created_at', columnNames: ['created_at'] }),
+    );
     // A user's unrevoked sessions without reading every revoked one kept for the purge window.
-    await queryRunner.createIndex('sessions', new TableIndex({ name: 'IDX_sessions_user_revoked', columnNames: ['user_id', 'revoked_at'] }));
+    await queryRunner.createIndex(
+      'sessions',
+      new TableIndex({ name: 'IDX_sessions_user_revoked', columnNames: ['user_id', 'revoked_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

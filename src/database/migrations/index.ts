@@ -4,4 +4,9 @@ import { CapacityLimits1764403200000 } from './1764403200000-capacity-limits.js'
 import { AuditSources1764489600000 } from './1764489600000-audit-sources.js';
 
 /** In order. Listed explicitly so the app, the CLI data source and tests run the same set. */
-export const MIGRATIONS = [InitialSchema1764230400000, AuditEvents1764316800000, CapacityLimits1764403200000, AuditSources1764489600000];
+export const MIGRATIONS = [
+  InitialSchema1764230400000,
+  AuditEvents1764316800000,
+  CapacityLimits1764403200000,
+  AuditSources1764489600000,
+];

@@ -4,7 +4,8 @@ import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
 const indicators = (example: object, nullable: boolean): ApiPropertyOptions => ({
   type: 'object',
   nullable,
-  description: 'Per dependency (database, redis): `status` up or down, and `message: "unavailable"` when down (the cause goes to the server log)',
+  description:
+    'Per dependency (database, redis): `status` up or down, and `message: "unavailable"` when down (the cause goes to the server log)',
   additionalProperties: {
     type: 'object',
     required: ['status'],

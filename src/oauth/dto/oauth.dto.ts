@@ -47,7 +47,11 @@ export class OAuthErrorDto {
 }
 
 export class JwksDto {
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Public JWKs (RFC 7517)' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: 'Public JWKs (RFC 7517)',
+  })
   keys: object[];
 }
 
