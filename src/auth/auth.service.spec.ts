@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
 import { createTestingModule } from '../../test/utils/testing-module.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -198,6 +199,22 @@ describe('AuthService with several refresh cookies at once', () => {
         'refresh_cookie_conflict',
       ].sort(),
     );
+  });
+
+  it('logs conflicts that name no session of ours at most once a minute, with their count', async () => {
+    const { auth } = await setup();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      for (let i = 0; i < 5; i++) await auth.resolveCookieConflict(['junk-a', 'junk-b'], 'refresh', CLIENT, 1_000 + i);
+      const conflictWarnings = () =>
+        warn.mock.calls.filter(([entry]) => (entry as { event?: string }).event === 'refresh_cookie_conflict');
+      expect(conflictWarnings()).toHaveLength(1);
+      await auth.resolveCookieConflict(['junk-a', 'junk-b'], 'logout', CLIENT, 61_001);
+      expect(conflictWarnings()).toHaveLength(2);
+      expect(conflictWarnings()[1][0]).toMatchObject({ route: 'logout', occurrencesSinceLastLog: 5 });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('more than MAX_REFRESH_COOKIES cookies are refused without being looked at', async () => {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import type { ClientInfo } from '../common/http/client-info.js';
-import { ipBucket } from '../common/http/ip-bucket.js';
+import { clientBucket } from '../common/http/ip-bucket.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import { RefreshTokenRotationService } from '../sessions/refresh-token-rotation.service.js';
@@ -25,6 +25,9 @@ export interface TokenPair {
 /** The login / refresh / logout flow, tying sessions to access tokens, with throttling and audit. */
 @Injectable()
 export class AuthService {
+  private unmatchedConflicts = 0;
+  private unmatchedConflictsLoggedAt = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
@@ -78,7 +81,7 @@ export class AuthService {
           username,
           this.throttle.refusalScope(),
           { ...client, detail: { retryAfter: error.retryAfterSeconds } },
-          client.ip ? ipBucket(client.ip) : null,
+          clientBucket(client.ip),
         );
       }
       throw error;
@@ -131,6 +134,18 @@ export class AuthService {
   }
 
   /**
+   * Conflicts that name no live session of ours write no audit row (an unauthenticated client
+   * could write them at will); they are logged, at most once a minute, with how many there were.
+   */
+  private logUnmatchedConflict(entry: Record<string, unknown>, now: number): void {
+    this.unmatchedConflicts += 1;
+    if (now - this.unmatchedConflictsLoggedAt < 60_000) return;
+    conflictLogger.warn({ ...entry, occurrencesSinceLastLog: this.unmatchedConflicts });
+    this.unmatchedConflicts = 0;
+    this.unmatchedConflictsLoggedAt = now;
+  }
+
+  /**
    * A request with several `refresh_token` cookies (one planted beside ours). No token is issued
    * and the first cookie does not win: every live session of ours among them is revoked (reason
    * `refresh_cookie_conflict` on refresh, `logout` on logout), the planted one and the victim's
@@ -147,18 +162,24 @@ export class AuthService {
   ): Promise<void> {
     const cookies = presented.length;
     if (cookies > MAX_REFRESH_COOKIES) {
-      conflictLogger.warn({
-        event: 'refresh_cookie_conflict',
-        route,
-        cookies,
-        ip: client.ip ?? null,
-        refusedUnread: true,
-      });
+      this.logUnmatchedConflict(
+        {
+          event: 'refresh_cookie_conflict',
+          route,
+          cookies,
+          ip: client.ip ?? null,
+          refusedUnread: true,
+        },
+        now,
+      );
       throw new TooManyRefreshCookiesException();
     }
     const sessions = await this.sessions.liveSessionsOf(presented, now);
     if (!sessions.length) {
-      conflictLogger.warn({ event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, liveSessions: 0 });
+      this.logUnmatchedConflict(
+        { event: 'refresh_cookie_conflict', route, cookies, ip: client.ip ?? null, liveSessions: 0 },
+        now,
+      );
       return;
     }
     const scope = String(Math.floor(now / COOKIE_CONFLICT_AUDIT_WINDOW_MS));

@@ -40,6 +40,22 @@ describe('MemoryLoginAttemptStore', () => {
     expect(store.size).toBe(maxKeys);
   });
 
+  it('keeps password-check counters apart: successful logins filling it never push failure counters onto a shared one', async () => {
+    const store = new MemoryLoginAttemptStore(2);
+    // Two successful logins leave their check counters for the whole window and fill that table.
+    await store.reserve('checks:user:a', WINDOW, 0);
+    await store.reserve('checks:user:b', WINDOW, 0);
+    // Failure counters still get keys of their own: a new user's failure is not everybody's.
+    expect(await store.reserve('login:user:x', WINDOW, 1)).toEqual({ count: 1, resetInMs: WINDOW });
+    expect(await store.reserve('login:user:y', WINDOW, 1)).toEqual({ count: 1, resetInMs: WINDOW });
+    // A new check key while its table is full goes uncounted rather than onto a shared counter.
+    expect((await store.reserve('checks:user:c', WINDOW, 2)).count).toBe(1);
+    expect((await store.reserve('checks:user:c', WINDOW, 3)).count).toBe(1);
+    // Tracked check keys go on counting.
+    expect((await store.reserve('checks:user:a', WINDOW, 4)).count).toBe(2);
+    expect(store.size).toBe(4);
+  });
+
   it('counts new keys on one shared counter per kind while full of live counters, warning once per window', async () => {
     const store = new MemoryLoginAttemptStore(2);
     await store.reserve('login:ip:a', WINDOW, 0);

@@ -28,6 +28,13 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
   private readonly counters = new Map<string, Counter>();
   /** Shared counters for keys that found the store full (see reserve), outside maxKeys. */
   private readonly overflow = new Map<string, Counter>();
+  /**
+   * Counters of every password check ("checks:…"), apart from the failure counters: successful
+   * logins leave them behind for the whole window, and they must never crowd failure counters
+   * out of the store (which would put every new user on one shared, quickly exhausted counter).
+   */
+  private readonly checks = new Map<string, Counter>();
+  private nextChecksSweepAt = 0;
   /** No counter's window ends before this, so a sweep before then would free nothing. */
   private nextSweepAt = 0;
   /** Last "store full" warning, so a flood of new keys logs once per window, not per request. */
@@ -35,12 +42,13 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
 
   constructor(private readonly maxKeys = 100_000) {}
 
-  /** Number of keys tracked (live or not yet swept). */
+  /** Number of keys tracked (live or not yet swept), failure and check counters together. */
   get size(): number {
-    return this.counters.size;
+    return this.counters.size + this.checks.size;
   }
 
   async reserve(key: string, windowMs: number, now = Date.now()): Promise<{ count: number; resetInMs: number }> {
+    if (isCheckKey(key)) return this.reserveCheck(key, windowMs, now);
     if (!this.counters.has(key) && this.counters.size >= this.maxKeys) {
       this.sweep(now);
       if (this.counters.size >= this.maxKeys) {
@@ -61,13 +69,36 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
   }
 
   async refund(key: string, now = Date.now()): Promise<void> {
-    // A key reserved while the store was full was counted on its overflow counter.
-    const [map, mapKey] = this.counters.has(key) ? [this.counters, key] : [this.overflow, overflowKeyOf(key)];
+    // A key reserved while the store was full was counted on its overflow counter (check keys have none).
+    const [map, mapKey] = isCheckKey(key)
+      ? [this.checks, key]
+      : this.counters.has(key)
+        ? [this.counters, key]
+        : [this.overflow, overflowKeyOf(key)];
     const counter = map.get(mapKey);
     if (!counter) return;
     if (counter.windowEndsAt > now && counter.count > 0) counter.count -= 1;
     // Nothing left to count (or the window is over): free the slot rather than keep an empty entry.
     if (counter.count <= 0 || counter.windowEndsAt <= now) map.delete(mapKey);
+  }
+
+  /**
+   * A check counter. When the check table is full of live counters, a new key goes uncounted
+   * (count 1) rather than onto a shared counter: these limits bound the work one client causes,
+   * which the password-hash queue's fair shares bound as well, while the guess limits (failure
+   * counters) stay exact. Failing closed here would lock every new user out during a flood.
+   */
+  private reserveCheck(key: string, windowMs: number, now: number): { count: number; resetInMs: number } {
+    if (!this.checks.has(key) && this.checks.size >= this.maxKeys) {
+      if (now >= this.nextChecksSweepAt) this.nextChecksSweepAt = sweepTable(this.checks, now);
+      if (this.checks.size >= this.maxKeys) {
+        this.warnFull(now, windowMs);
+        return { count: 1, resetInMs: windowMs };
+      }
+    }
+    const reserved = this.bump(this.checks, key, windowMs, now);
+    this.nextChecksSweepAt = Math.min(this.nextChecksSweepAt, now + reserved.resetInMs);
+    return reserved;
   }
 
   /**
@@ -96,19 +127,14 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
    */
   private sweep(now: number): void {
     if (now < this.nextSweepAt) return;
-    let next = Number.POSITIVE_INFINITY;
-    for (const [key, counter] of this.counters) {
-      if (counter.windowEndsAt <= now || counter.count <= 0) this.counters.delete(key);
-      else next = Math.min(next, counter.windowEndsAt);
-    }
-    this.nextSweepAt = next;
+    this.nextSweepAt = sweepTable(this.counters, now);
   }
 
   private warnFull(now: number, windowMs: number): void {
     if (now < this.warnedFullUntil) return;
     this.warnedFullUntil = now + windowMs;
     this.logger.warn(
-      `Login attempt store full (${this.maxKeys} live keys): new IPs and usernames share one counter per kind until windows end; existing counters still block`,
+      `Login attempt store full (${this.maxKeys} live keys of one table): new IPs and usernames share one failure counter per kind, and their password checks go uncounted, until windows end; existing counters still block`,
     );
   }
 }
@@ -120,4 +146,19 @@ export class MemoryLoginAttemptStore implements LoginAttemptStore {
  */
 export function overflowKeyOf(key: string): string {
   return `${key.split(':', 2).join(':')}:*`;
+}
+
+/** Password-check counters ("checks:ip:…", "checks:user:…"), as opposed to failure counters. */
+function isCheckKey(key: string): boolean {
+  return key.startsWith('checks:');
+}
+
+/** Drops finished windows and empty counters from `table`; returns when the next window ends. */
+function sweepTable(table: Map<string, Counter>, now: number): number {
+  let next = Number.POSITIVE_INFINITY;
+  for (const [key, counter] of table) {
+    if (counter.windowEndsAt <= now || counter.count <= 0) table.delete(key);
+    else next = Math.min(next, counter.windowEndsAt);
+  }
+  return next;
 }

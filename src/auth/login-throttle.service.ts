@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
-import { ipBucket } from '../common/http/ip-bucket.js';
+import { clientBucket } from '../common/http/ip-bucket.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { LOGIN_ATTEMPT_STORE, type LoginAttemptStore } from './login-attempt.store.js';
 
@@ -85,7 +85,7 @@ export class LoginThrottleService {
 
   /** The IP's counters first, then the username's (see begin). */
   private limits(ip: string | undefined | null, username: string): Limit[] {
-    const bucket = ip ? ipBucket(ip) : 'unknown';
+    const bucket = clientBucket(ip);
     // Usernames are hashed so the store (and Redis, when shared) holds no list of attempted names.
     const user = createHash('sha256').update(username.toLowerCase()).digest('base64url');
     const { maxFailuresPerIp, maxFailuresPerUser, maxChecksPerIp, maxChecksPerUser } = this.config;

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 import { LOGIN_ATTEMPT_STORE, type LoginAttemptStore } from './login-attempt.store.js';
-import { ipBucket } from '../common/http/ip-bucket.js';
+import { clientBucket } from '../common/http/ip-bucket.js';
 
 /**
  * Limits registrations per client IP (IPv6 by /64, as the login throttle counts), on the login
@@ -24,7 +24,7 @@ export class RegisterThrottleService {
 
   /** Counts a registration attempt; throws TooManyAttemptsException (429) over REGISTER_MAX_PER_IP. */
   async admit(ip: string | undefined | null): Promise<void> {
-    const key = `register:ip:${ip ? ipBucket(ip) : 'unknown'}`;
+    const key = `register:ip:${clientBucket(ip)}`;
     const { count, resetInMs } = await this.store.reserve(key, this.config.registerWindow * 1000);
     if (count <= this.config.registerMaxPerIp) return;
     // A refused attempt did nothing, so it does not count: the key stays at its limit and the

@@ -172,6 +172,20 @@ describe('PasswordHashQueue', () => {
       expect(queue.clientsHolding).toBe(0);
     });
 
+    it('gives clients without a usable address one shared share, not none', async () => {
+      const queue = queueWith(100);
+      // Fresh usernames each time: only the address share can stop them.
+      const held = Array.from({ length: queue.share }, (_, i) => hold(queue, 1, { ip: null, username: `n${i}` }));
+      await flush();
+      await expect(queue.run(async () => 'x', { ip: undefined, username: 'fresh' })).rejects.toBeInstanceOf(
+        TooManyAttemptsException,
+      );
+      const other = queue.run(async () => 'ok', { ip: '198.51.100.7', username: 'fresh' });
+      for (const h of held) await h.finish();
+      await expect(other).resolves.toBe('ok');
+      expect(queue.clientsHolding).toBe(0);
+    });
+
     it('keeps a reserve: clients already holding places cannot fill the line, a newcomer still gets in', async () => {
       const queue = queueWith(100);
       const capacity = queue.concurrency + queue.maxWaiting;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ipBucket } from '../common/http/ip-bucket.js';
+import { clientBucket } from '../common/http/ip-bucket.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -149,7 +149,8 @@ export class PasswordHashQueue {
 /** The share keys of a client: its address (by /64 for IPv6) and the account it names. */
 function clientKeys(client: HashingClient | undefined): string[] {
   const keys: string[] = [];
-  if (client?.ip) keys.push(`ip:${ipBucket(client.ip)}`);
+  // A client without a usable address shares the invalid bucket's share, not none at all.
+  if (client) keys.push(`ip:${clientBucket(client.ip)}`);
   if (client?.username) keys.push(`user:${client.username.toLowerCase()}`);
   return keys;
 }

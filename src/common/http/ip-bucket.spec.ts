@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { INVALID_IP_BUCKET, ipBucket } from './ip-bucket.js';
+import { clientBucket, INVALID_IP_BUCKET, ipBucket } from './ip-bucket.js';
 
 describe('ipBucket', () => {
   it.each([
@@ -51,5 +51,14 @@ describe('ipBucket', () => {
     'a'.repeat(1000),
   ])('puts %j, which is no IP address, in the one invalid bucket', (text) => {
     expect(ipBucket(text)).toBe(INVALID_IP_BUCKET);
+  });
+});
+
+describe('clientBucket', () => {
+  it('puts a client without a usable address in the invalid bucket, others in their own', () => {
+    expect(clientBucket(null)).toBe(INVALID_IP_BUCKET);
+    expect(clientBucket(undefined)).toBe(INVALID_IP_BUCKET);
+    expect(clientBucket('')).toBe(INVALID_IP_BUCKET);
+    expect(clientBucket('2001:db8:1:2::5')).toBe('2001:db8:1:2::/64');
   });
 });

@@ -57,3 +57,12 @@ function ipv6Groups(address: string): number[] {
 function ipv4(hi: number, lo: number): string {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
+
+/**
+ * The throttle bucket of a request's client, whose address may be missing (ClientInfo nulls
+ * anything that is not an IP): all such clients share the one invalid bucket, so leaving the
+ * address out never escapes a per-address limit.
+ */
+export function clientBucket(ip: string | null | undefined): string {
+  return ip ? ipBucket(ip) : INVALID_IP_BUCKET;
+}
