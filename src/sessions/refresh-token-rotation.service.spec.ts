@@ -1,7 +1,6 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   allStoredText,
-  createSessionsFixture,
   DAY,
   expectRejected,
   HOUR,
@@ -10,23 +9,13 @@ import {
   session,
   T0,
   tokenRows,
-  type SessionsFixture,
+  sessionsFixturePerTest,
 } from '../../test/utils/sessions-fixture.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
 
-let fixture: SessionsFixture | undefined;
-
-async function setup(env: Record<string, string> = {}): Promise<SessionsFixture> {
-  fixture = await createSessionsFixture(env);
-  return fixture;
-}
-
-afterEach(async () => {
-  await fixture?.moduleRef.close();
-  fixture = undefined;
-});
+const setup = sessionsFixturePerTest();
 
 describe('RefreshTokenRotationService', () => {
   describe('rotate', () => {

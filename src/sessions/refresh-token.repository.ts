@@ -78,36 +78,22 @@ export class RefreshTokenRepository {
     return sessions.get(tokenHash);
   }
 
-  /** The sessions of the tokens with these hashes, by hash; unknown hashes are absent. One query. */
-  async findSessionsOf(tokenHashes: readonly string[]): Promise<Map<string, TokenSession>> {
-    if (!tokenHashes.length) return new Map();
-    const rows = await this.tokens
-      .createQueryBuilder('t')
-      .innerJoin(Session, 's', 's.id = t.session_id')
-      .select('t.token_hash', 'token_hash')
-      .addSelect('s.id', 'session_id')
-      .addSelect('s.user_id', 'user_id')
-      .where('t.token_hash IN (:...hashes)', { hashes: tokenHashes })
-      .getRawMany<{ token_hash: string; session_id: string; user_id: string }>();
-    return new Map(rows.map((row) => [row.token_hash, { sessionId: row.session_id, userId: row.user_id }]));
-  }
-
   /**
-   * The live sessions (not revoked, not past their end) of the tokens with these hashes, by
-   * hash; unknown hashes and dead sessions are absent. One query: callers bound the hashes.
+   * The sessions of the tokens (current or already rotated) with these hashes, by hash; unknown
+   * hashes are absent, and with `liveAt` so are sessions revoked or ended by then. One query:
+   * callers bound the hashes.
    */
-  async findLiveSessionsOf(tokenHashes: readonly string[], now: number): Promise<Map<string, TokenSession>> {
+  async findSessionsOf(tokenHashes: readonly string[], liveAt?: number): Promise<Map<string, TokenSession>> {
     if (!tokenHashes.length) return new Map();
-    const rows = await this.tokens
+    const query = this.tokens
       .createQueryBuilder('t')
       .innerJoin(Session, 's', 's.id = t.session_id')
       .select('t.token_hash', 'token_hash')
       .addSelect('s.id', 'session_id')
       .addSelect('s.user_id', 'user_id')
-      .where('t.token_hash IN (:...hashes)', { hashes: tokenHashes })
-      .andWhere('s.revoked_at IS NULL')
-      .andWhere('s.expires_at > :now', { now })
-      .getRawMany<{ token_hash: string; session_id: string; user_id: string }>();
+      .where('t.token_hash IN (:...hashes)', { hashes: tokenHashes });
+    if (liveAt !== undefined) query.andWhere('s.revoked_at IS NULL').andWhere('s.expires_at > :now', { now: liveAt });
+    const rows = await query.getRawMany<{ token_hash: string; session_id: string; user_id: string }>();
     return new Map(rows.map((row) => [row.token_hash, { sessionId: row.session_id, userId: row.user_id }]));
   }
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   allStoredText,
-  createSessionsFixture,
   DAY,
   expectRejected,
   HOUR,
@@ -11,23 +10,13 @@ import {
   session,
   T0,
   tokenRows,
-  type SessionsFixture,
+  sessionsFixturePerTest,
 } from '../../test/utils/sessions-fixture.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
 import { Session } from './session.entity.js';
 
-let fixture: SessionsFixture | undefined;
-
-async function setup(env: Record<string, string> = {}): Promise<SessionsFixture> {
-  fixture = await createSessionsFixture(env);
-  return fixture;
-}
-
-afterEach(async () => {
-  await fixture?.moduleRef.close();
-  fixture = undefined;
-});
+const setup = sessionsFixturePerTest();
 
 describe('SessionsService', () => {
   describe('create', () => {

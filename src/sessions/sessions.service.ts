@@ -106,7 +106,7 @@ export class SessionsService {
       ...new Set(presented.filter((token) => codec.isWellFormed(token)).map((token) => codec.hash(token))),
     ];
     if (!hashes.length) return [];
-    const byHash = await this.tokens.findLiveSessionsOf(hashes, now);
+    const byHash = await this.tokens.findSessionsOf(hashes, now);
     const sessions = new Map<string, { sessionId: string; userId: string }>();
     for (const hash of hashes) {
       const owner = byHash.get(hash);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import type { TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import type { ClientInfo } from '../../src/common/http/client-info.js';
@@ -91,4 +91,17 @@ export async function allStoredText(dataSource: DataSource): Promise<string> {
   const cells = [...tokens, ...sessions].flatMap((row: Record<string, unknown>) => Object.values(row).map(String));
   expect(cells.length).toBeGreaterThan(0);
   return cells.join('\n');
+}
+
+/**
+ * For a spec file: a setup that builds a fixture (with these variables) for the test that calls
+ * it, and closes it after that test.
+ */
+export function sessionsFixturePerTest(): (env?: Record<string, string>) => Promise<SessionsFixture> {
+  let fixture: SessionsFixture | undefined;
+  afterEach(async () => {
+    await fixture?.moduleRef.close();
+    fixture = undefined;
+  });
+  return async (env = {}) => (fixture = await createSessionsFixture(env));
 }
