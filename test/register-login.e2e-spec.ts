@@ -75,7 +75,7 @@ describe('register and login (e2e)', () => {
 
       const { accessToken } = await login(t.server, a.body.username);
       const whoami = await me(t.server, accessToken).expect(200);
-      expect(whoami.body).toEqual({ id: a.body.id, username: a.body.username });
+      expect(whoami.body).toEqual({ id: a.body.id, username: a.body.username, roles: [] });
     });
 
     it('accepts the boundary lengths: 3 and 64 character usernames, 8 and 128 character passwords', async () => {

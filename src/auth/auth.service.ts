@@ -112,7 +112,7 @@ export class AuthService {
         detail: { bySessionId: refresh.sessionId },
       });
     }
-    return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
+    return { access: await this.accessTokens.sign(refresh), refresh };
   }
 
   /**
@@ -121,10 +121,7 @@ export class AuthService {
    */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client);
-    return {
-      access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt),
-      refresh,
-    };
+    return { access: await this.accessTokens.sign(refresh), refresh };
   }
 
   /** Revokes the session behind a refresh token (current or already rotated). */
