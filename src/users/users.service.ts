@@ -75,6 +75,11 @@ export class UsersService {
     }
   }
 
+  /** The account with this username in any letter case, or null. */
+  findByUsername(username: string): Promise<User | null> {
+    return this.users.findByNormalizedUsername(normalize(username));
+  }
+
   findIdByUsername(username: string): Promise<string | null> {
     return this.users.findIdByNormalizedUsername(normalize(username));
   }
