@@ -96,6 +96,6 @@ export class UserAdministrationService {
 }
 
 function validRole(role: string): string {
-  if (!isRoleName(role)) throw new UserAdministrationError(`Invalid role name "${role}": it must match ${ROLE_NAME}`);
-  return role;
+  if (isRoleName(role)) return role;
+  throw new UserAdministrationError(`Invalid role name "${role}": it must match ${String(ROLE_NAME)}`);
 }

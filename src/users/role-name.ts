@@ -4,6 +4,6 @@ export const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 /** The one role the service itself gives meaning to. */
 export const ADMIN_ROLE = 'admin';
 
-export function isRoleName(value: unknown): value is string {
+export function isRoleName(value: unknown): boolean {
   return typeof value === 'string' && ROLE_NAME.test(value);
 }
