@@ -193,7 +193,11 @@ describe('register and login (e2e)', () => {
       // The second password was never stored; the first still works.
       await expectNotStored(base, 'another password');
       const { accessToken } = await login(t.server, base);
-      expect((await me(t.server, accessToken).expect(200)).body).toEqual({ id: first.body.id, username: base });
+      expect((await me(t.server, accessToken).expect(200)).body).toEqual({
+        id: first.body.id,
+        username: base,
+        roles: [],
+      });
     });
 
     it('lets exactly one of two parallel registrations of the same name win (201 + 409, never 500)', async () => {
