@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { AuthService } from '../src/auth/auth.service.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../src/auth/decorators/current-user.decorator.js';
 import { Roles } from '../src/authz/roles.decorator.js';
 import { UserAdministrationService } from '../src/authz/user-administration.service.js';
@@ -177,6 +178,15 @@ describe('disabled users (e2e)', () => {
       .send({ username, password: 'not the password' })
       .expect(401);
     expect(wrong.body.message).toBe('Invalid username or password');
+  });
+
+  it('creates no session for a login whose password was checked before the account was disabled', async () => {
+    const { username } = await register(t.server);
+    const auth = t.app.get(AuthService);
+    const user = await auth.verifyLogin(username, DEFAULT_PASSWORD, {});
+    expect(user).not.toBeNull();
+    await admin.disable(username, CLI);
+    await expect(auth.login(user!, {})).resolves.toBeNull();
   });
 
   it('answers the password grant with 400 invalid_grant "account disabled"', async () => {
