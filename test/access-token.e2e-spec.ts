@@ -34,10 +34,10 @@ describe('access tokens and GET /auth/me (e2e)', () => {
   it('returns 200 {id, username} for a valid bearer token', async () => {
     const { username, accessToken, sub } = await loggedInUser(t);
     const response = await me(t.server, accessToken).expect(200);
-    expect(response.body).toEqual({ id: sub, username });
+    expect(response.body).toEqual({ id: sub, username, roles: [] });
   });
 
-  it('carries sub, sid, jti, iat, exp, iss and aud claims, a kid, and exp - iat = ACCESS_TOKEN_TTL', async () => {
+  it('carries sub, sid, jti, iat, exp, iss, aud, roles, auth_time and amr claims, a kid, and exp - iat = ACCESS_TOKEN_TTL', async () => {
     const { username } = await register(t.server);
     const before = Math.floor(Date.now() / 1000);
     const { accessToken, response } = await login(t.server, username);
@@ -54,11 +54,16 @@ describe('access tokens and GET /auth/me (e2e)', () => {
       iss: ISSUER,
       // JWT_AUDIENCE defaults to the issuer.
       aud: ISSUER,
+      roles: [],
+      auth_time: expect.any(Number),
+      amr: ['pwd'],
     });
     expect(payload.exp as number).toBe((payload.iat as number) + 600);
     expect(response.body.expires_in).toBe(600);
     expect(payload.iat as number).toBeGreaterThanOrEqual(before);
     expect(payload.iat as number).toBeLessThanOrEqual(after);
+    expect(payload.auth_time as number).toBeGreaterThanOrEqual(before);
+    expect(payload.auth_time as number).toBeLessThanOrEqual(payload.iat as number);
 
     // sub is the user's id, sid names a live session of that user.
     const whoami = await me(t.server, accessToken).expect(200);
@@ -155,7 +160,7 @@ describe('hand-forged HS256 access tokens on GET /auth/me (e2e)', () => {
     const { sub, sid, username } = await loggedInUser(hs);
     const token = forgeJwt(header, claimsFor(sub, sid), secret);
     const response = await me(hs.server, token).expect(200);
-    expect(response.body).toEqual({ id: sub, username });
+    expect(response.body).toEqual({ id: sub, username, roles: [] });
   });
 
   it('rejects alg "none" (unsigned, or with the real signature attached), with or without a kid', async () => {

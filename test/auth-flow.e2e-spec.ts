@@ -23,7 +23,7 @@ describe('auth flow (e2e)', () => {
     );
 
     const me = await request(t.server).get('/auth/me').set('Authorization', `Bearer ${accessToken}`).expect(200);
-    expect(me.body).toEqual({ id: expect.any(String), username });
+    expect(me.body).toEqual({ id: expect.any(String), username, roles: [] });
 
     const refreshed = await refresh(t.server, refreshToken).expect(200);
     const next = refreshCookie(refreshed)!;

@@ -61,7 +61,7 @@ describe('POST /auth/refresh and /auth/logout (e2e, default 10s grace)', () => {
     expect(after.jti).not.toBe(before.jti);
 
     const whoami = await me(t.server, next.accessToken).expect(200);
-    expect(whoami.body).toEqual({ id: before.sub, username });
+    expect(whoami.body).toEqual({ id: before.sub, username, roles: [] });
   });
 
   it('keeps rotating: each token of a chain works once, in order', async () => {

@@ -75,7 +75,7 @@ describe('register and login (e2e)', () => {
 
       const { accessToken } = await login(t.server, a.body.username);
       const whoami = await me(t.server, accessToken).expect(200);
-      expect(whoami.body).toEqual({ id: a.body.id, username: a.body.username });
+      expect(whoami.body).toEqual({ id: a.body.id, username: a.body.username, roles: [] });
     });
 
     it('accepts the boundary lengths: 3 and 64 character usernames, 8 and 128 character passwords', async () => {
@@ -193,7 +193,11 @@ describe('register and login (e2e)', () => {
       // The second password was never stored; the first still works.
       await expectNotStored(base, 'another password');
       const { accessToken } = await login(t.server, base);
-      expect((await me(t.server, accessToken).expect(200)).body).toEqual({ id: first.body.id, username: base });
+      expect((await me(t.server, accessToken).expect(200)).body).toEqual({
+        id: first.body.id,
+        username: base,
+        roles: [],
+      });
     });
 
     it('lets exactly one of two parallel registrations of the same name win (201 + 409, never 500)', async () => {

@@ -27,7 +27,7 @@ describe('restart on a file database (e2e)', () => {
 
     // Signed before the restart, verified after: the key came from the database.
     const whoami = await me(t.server, accessBeforeRestart).expect(200);
-    expect(whoami.body).toEqual({ id, username: before.username });
+    expect(whoami.body).toEqual({ id, username: before.username, roles: [] });
     await me(t.server, before.accessToken).expect(200);
 
     // The refresh token issued before the restart rotates after it, in the same session.

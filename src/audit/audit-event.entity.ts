@@ -16,6 +16,11 @@ export const AUDIT_EVENT_TYPES = [
   'password_changed',
   'password_change_failure',
   'refresh_cookie_conflict',
+  /** Operator actions (`npm run users`): `detail` names the role, or the sessions a disable revoked. */
+  'role_granted',
+  'role_revoked',
+  'user_disabled',
+  'user_enabled',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

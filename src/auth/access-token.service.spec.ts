@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { JwtModule } from '@nestjs/jwt';
 import type { TestingModule } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
 import { createTestingModule } from '../../test/utils/testing-module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { KeysService } from '../keys/keys.service.js';
-import { PasswordHashQueue } from '../users/password-hash.queue.js';
+import { UserRoleRepository } from '../users/user-role.repository.js';
+import { UsersModule } from '../users/users.module.js';
+import { insertUser } from '../../test/utils/sessions-fixture.js';
 import { ACCESS_TOKEN_TYPE, AccessTokenService, type AccessTokenClaims } from './access-token.service.js';
 import { signJwt } from './jwt-signer.js';
 
@@ -21,12 +24,16 @@ let moduleRef: TestingModule;
 let service: AccessTokenService;
 let keys: KeysService;
 
+/** Signs for a session that started with a password login a minute ago. */
+const sign = (userId: string, sessionId: string, sessionExpiresAt = Infinity, authTime = Date.now() - 60_000) =>
+  service.sign({ userId, sessionId, sessionExpiresAt, authTime });
+
 beforeEach(async () => {
   moduleRef = await createTestingModule({
     // ES256: the one algorithm with malleable signatures, and its keys are generated in a millisecond.
     env: { JWT_ALG: 'ES256', JWT_ISSUER: ISSUER, ACCESS_TOKEN_TTL: `${TTL_SECONDS}s` },
-    imports: [KeysModule, JwtModule.register({})],
-    providers: [AccessTokenService, PasswordHashQueue],
+    imports: [KeysModule, JwtModule.register({}), UsersModule],
+    providers: [AccessTokenService],
   });
   service = moduleRef.get(AccessTokenService);
   keys = moduleRef.get(KeysService);
@@ -54,7 +61,7 @@ async function signedWithOurKey(header: Record<string, unknown>, claims: Partial
 
 describe('AccessTokenService.sign', () => {
   it('signs an RFC 9068 access token with the current key, naming the user and the session', async () => {
-    const { token, expiresIn } = await service.sign('user-1', 'session-1');
+    const { token, expiresIn } = await sign('user-1', 'session-1');
     const [header, payload] = segments(token);
     expect(decode(header)).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: keys.currentSigningKey().kid });
     const claims = decode(payload);
@@ -64,20 +71,33 @@ describe('AccessTokenService.sign', () => {
     expect(expiresIn).toBe(TTL_SECONDS);
   });
 
+  it('carries the roles (always, [] when none), auth_time of the session\'s login and amr ["pwd"]', async () => {
+    const loggedInAt = Date.now() - 3_600_500;
+    const plain = decode(segments((await sign('user-1', 'session-1', Infinity, loggedInAt)).token)[1]);
+    expect(plain).toMatchObject({ roles: [], auth_time: Math.floor(loggedInAt / 1000), amr: ['pwd'] });
+
+    const userId = await insertUser(moduleRef.get(DataSource));
+    const roles = moduleRef.get(UserRoleRepository);
+    await roles.grant(userId, 'support', Date.now());
+    await roles.grant(userId, 'admin', Date.now());
+    const claims = decode(segments((await sign(userId, 'session-2')).token)[1]);
+    expect(claims.roles).toEqual(['admin', 'support']);
+  });
+
   it('gives each token its own jti', async () => {
-    const first = decode(segments((await service.sign('user-1', 'session-1')).token)[1]);
-    const second = decode(segments((await service.sign('user-1', 'session-1')).token)[1]);
+    const first = decode(segments((await sign('user-1', 'session-1')).token)[1]);
+    const second = decode(segments((await sign('user-1', 'session-1')).token)[1]);
     expect(first.jti).not.toBe(second.jti);
   });
 
   it('never lets a token outlive its session (SESSION_MAX_AGE), nor expire before it was issued', async () => {
-    const endsSoon = await service.sign('user-1', 'session-1', Date.now() + 10_000);
+    const endsSoon = await sign('user-1', 'session-1', Date.now() + 10_000);
     expect(endsSoon.expiresIn).toBeGreaterThanOrEqual(9);
     expect(endsSoon.expiresIn).toBeLessThanOrEqual(10);
     const claims = decode(segments(endsSoon.token)[1]);
     expect((claims.exp as number) - (claims.iat as number)).toBe(endsSoon.expiresIn);
 
-    const ended = await service.sign('user-1', 'session-1', Date.now() - 60_000);
+    const ended = await sign('user-1', 'session-1', Date.now() - 60_000);
     expect(ended.expiresIn).toBe(0);
     await expect(service.verify(ended.token)).resolves.toBeUndefined();
   });
@@ -85,7 +105,7 @@ describe('AccessTokenService.sign', () => {
 
 describe('AccessTokenService.verify', () => {
   it('returns the claims of a token it signed', async () => {
-    const { token } = await service.sign('user-1', 'session-1');
+    const { token } = await sign('user-1', 'session-1');
     await expect(service.verify(token)).resolves.toMatchObject({
       sub: 'user-1',
       sid: 'session-1',
@@ -95,7 +115,7 @@ describe('AccessTokenService.verify', () => {
   });
 
   it('refuses a token whose payload was changed after signing', async () => {
-    const [header, payload, signature] = segments((await service.sign('user-1', 'session-1')).token);
+    const [header, payload, signature] = segments((await sign('user-1', 'session-1')).token);
     const forged = Buffer.from(JSON.stringify({ ...decode(payload), sub: 'admin' })).toString('base64url');
     await expect(service.verify(`${header}.${forged}.${signature}`)).resolves.toBeUndefined();
   });
@@ -129,7 +149,7 @@ describe('AccessTokenService.verify', () => {
   });
 
   it('refuses the high-s twin of an ES256 signature, which verifies as ECDSA too', async () => {
-    const { token } = await service.sign('user-1', 'session-1');
+    const { token } = await sign('user-1', 'session-1');
     const [header, payload, signature] = segments(token);
     const bytes = Buffer.from(signature, 'base64url');
     const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
@@ -140,7 +160,7 @@ describe('AccessTokenService.verify', () => {
   });
 
   it('refuses another spelling of the same signature bytes (non-canonical base64url)', async () => {
-    const { token } = await service.sign('user-1', 'session-1');
+    const { token } = await sign('user-1', 'session-1');
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     // 64 signature bytes take 86 characters, whose last carries 4 bits that decoders ignore.
     const last = alphabet.indexOf(token.at(-1)!);

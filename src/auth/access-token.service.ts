@@ -6,6 +6,7 @@ import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService, type AccessTokenKey } from '../keys/keys.service.js';
 import { isLowS } from './es256-signature.js';
 import { PasswordHashQueue } from '../users/password-hash.queue.js';
+import { UserRoleRepository } from '../users/user-role.repository.js';
 import { signJwt } from './jwt-signer.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
@@ -19,6 +20,22 @@ export interface AccessTokenClaims {
   exp: number;
   iss: string;
   aud: string;
+  /** The user's roles when the token was issued; [] when none (always present). */
+  roles: string[];
+  /** Epoch seconds of the password login that started the session (OpenID Connect Core §2). */
+  auth_time: number;
+  /** How the user authenticated (RFC 8176): by password, the only way there is. */
+  amr: string[];
+}
+
+/** What a token says about the session it is issued for. */
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+  /** The session's absolute end (ms); caps `exp`. */
+  sessionExpiresAt: number;
+  /** The session's password login (ms). */
+  authTime: number;
 }
 
 export interface SignedAccessToken {
@@ -35,6 +52,7 @@ export class AccessTokenService {
     private readonly jwt: JwtService,
     private readonly keys: KeysService,
     private readonly hashing: PasswordHashQueue,
+    private readonly roles: UserRoleRepository,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -43,8 +61,10 @@ export class AccessTokenService {
   /**
    * `sessionExpiresAt` (ms) caps `exp`: resource servers that only check the signature must not
    * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
+   * The user's roles are read now, so a role change reaches the next token issued.
    */
-  async sign(userId: string, sessionId: string, sessionExpiresAt = Infinity): Promise<SignedAccessToken> {
+  async sign({ userId, sessionId, sessionExpiresAt, authTime }: AccessTokenSubject): Promise<SignedAccessToken> {
+    const roles = await this.roles.rolesOf(userId);
     const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
@@ -56,6 +76,9 @@ export class AccessTokenService {
       aud: this.auth.audience,
       sub: userId,
       jti: randomUUID(),
+      roles,
+      auth_time: Math.floor(authTime / 1000),
+      amr: ['pwd'],
     };
     // Never behind password hashes: while they fill libuv's pool, sign on the event loop.
     const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, {

@@ -103,7 +103,7 @@ export class AuthController {
   @ApiOkResponse({ type: MeResponseDto })
   me(@CurrentUser() principal: AccessTokenPrincipal): MeResponseDto {
     // The guard already checked the session and its user (a deleted user's sessions are gone).
-    return { id: principal.userId, username: principal.username };
+    return { id: principal.userId, username: principal.username, roles: principal.roles };
   }
 
   @RefreshCookieAuth()

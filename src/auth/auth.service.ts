@@ -9,6 +9,7 @@ import { SessionsService, type IssuedRefreshToken } from '../sessions/sessions.s
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
+import { AccountDisabledException } from './account-disabled.exception.js';
 import { LoginThrottleService, type LoginAttempt } from './login-throttle.service.js';
 import { MAX_REFRESH_COOKIES } from './refresh-cookie.js';
 import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
@@ -41,13 +42,18 @@ export class AuthService {
    * Checks a username and password, counting it (and failures) toward the throttle. Returns the
    * user, or null for a wrong password and an unknown user alike. Throws TooManyAttemptsException
    * (throttled, or the client is over its share of password hashing), and ServerBusyException
-   * when password hashing is saturated.
+   * when password hashing is saturated. The right password of a disabled account throws
+   * AccountDisabledException; the attempt still counts as a failure toward the throttle.
    */
   async verifyLogin(username: string, password: string, client: ClientInfo): Promise<User | null> {
     const attempt = await this.beginAttempt(username, client);
     const user = await this.refundingWhenRefused(attempt, () =>
       this.users.verifyCredentials(username, password, client.ip),
     );
+    if (user && user.disabledAt !== null) {
+      await this.audit.record('login_failure', { userId: user.id, ...client, detail: { reason: 'account_disabled' } });
+      throw new AccountDisabledException();
+    }
     if (user) await attempt.succeeded();
     else await this.audit.record('login_failure', { userId: await this.users.findIdByUsername(username), ...client });
     return user;
@@ -112,7 +118,7 @@ export class AuthService {
         detail: { bySessionId: refresh.sessionId },
       });
     }
-    return { access: await this.accessTokens.sign(userId, refresh.sessionId, refresh.sessionExpiresAt), refresh };
+    return { access: await this.accessTokens.sign(refresh), refresh };
   }
 
   /**
@@ -121,10 +127,7 @@ export class AuthService {
    */
   async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client);
-    return {
-      access: await this.accessTokens.sign(refresh.userId, refresh.sessionId, refresh.sessionExpiresAt),
-      refresh,
-    };
+    return { access: await this.accessTokens.sign(refresh), refresh };
   }
 
   /** Revokes the session behind a refresh token (current or already rotated). */

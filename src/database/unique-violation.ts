@@ -1,8 +1,12 @@
 import { QueryFailedError } from 'typeorm';
 
-/** True when a write failed on a unique index (SQLite or PostgreSQL). */
+/** True when a write failed on a unique index or primary key (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const driverError = error.driverError as { code?: string } | undefined;
-  return driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError?.code === '23505';
+  return (
+    driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    driverError?.code === '23505'
+  );
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AuditService } from '../audit/audit.service.js';
 import { AccessTokenService } from '../auth/access-token.service.js';
+import { AccountDisabledException } from '../auth/account-disabled.exception.js';
 import { AuthService, type TokenPair } from '../auth/auth.service.js';
 import { OAuthException } from '../common/http/oauth.exception.js';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
@@ -53,7 +54,10 @@ export class OAuthService {
     if (grantType === 'password' && this.auth.passwordGrantEnabled) {
       const username = params.required('username');
       const password = params.required('password');
-      const user = await this.authFlow.verifyLogin(username, password, client);
+      const user = await this.authFlow.verifyLogin(username, password, client).catch((error: unknown) => {
+        if (error instanceof AccountDisabledException) throw new OAuthException('invalid_grant', 'account disabled');
+        throw error;
+      });
       const pair = user && (await this.authFlow.login(user, client));
       if (!pair) throw new OAuthException('invalid_grant', 'Invalid username or password');
       return pair;

@@ -123,6 +123,8 @@ export class RefreshTokenRotationService {
       token,
       expiresAt,
       sessionExpiresAt: state.session.expiresAt,
+      // A session is only ever started by a password login, so its creation is that login.
+      authTime: state.session.createdAt,
     };
   }
 }

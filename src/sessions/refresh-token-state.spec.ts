@@ -23,7 +23,14 @@ function state(
 ): RefreshTokenState {
   return {
     token: { id: 't', expiresAt: T0 + 60_000, ...overrides.token },
-    session: { id: 's', userId: 'u', expiresAt: T0 + 3_600_000, revokedAt: null, ...overrides.session },
+    session: {
+      id: 's',
+      userId: 'u',
+      createdAt: T0 - 60_000,
+      expiresAt: T0 + 3_600_000,
+      revokedAt: null,
+      ...overrides.session,
+    },
     child: overrides.child
       ? {
           id: 'c',

@@ -4,7 +4,7 @@
  */
 export interface RefreshTokenState {
   token: { id: string; expiresAt: number };
-  session: { id: string; userId: string; expiresAt: number; revokedAt: number | null };
+  session: { id: string; userId: string; createdAt: number; expiresAt: number; revokedAt: number | null };
   /** The token's successor; null while the token is current. */
   child: RotatedChild | null;
 }

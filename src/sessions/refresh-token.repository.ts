@@ -30,7 +30,7 @@ export class RefreshTokenRepository {
       // The token, its session, its child and grandchild (if rotated): all the rotation decides on.
       loadState: native(`
         SELECT t.id AS token_id, t.expires_at AS token_expires_at, t.session_id AS session_id,
-               s.user_id AS user_id, s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
+               s.user_id AS user_id, s.created_at AS session_created_at, s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
                c.id AS child_id, c.created_at AS child_created_at, c.expires_at AS child_expires_at,
                c.nonce AS child_nonce, c.token_hash AS child_token_hash, g.id AS grandchild_id
           FROM refresh_tokens t
@@ -55,6 +55,7 @@ export class RefreshTokenRepository {
       session: {
         id: String(row.session_id),
         userId: String(row.user_id),
+        createdAt: Number(row.session_created_at),
         expiresAt: Number(row.session_expires_at),
         revokedAt: num(row.session_revoked_at),
       },

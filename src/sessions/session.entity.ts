@@ -10,7 +10,9 @@ export type SessionRevokeReason =
   /** Evicted as the user's least recently used session by a login beyond MAX_SESSIONS_PER_USER. */
   | 'session_limit'
   /** A refresh came with several refresh_token cookies: every live session among them was revoked. */
-  | 'refresh_cookie_conflict';
+  | 'refresh_cookie_conflict'
+  /** The account was disabled: every session of it was revoked. */
+  | 'user_disabled';
 
 /** One login on one device. Its refresh tokens rotate; the session is what gets revoked. */
 @Entity({ name: 'sessions' })

@@ -18,6 +18,8 @@ export interface IssuedRefreshToken {
   expiresAt: number;
   /** The session's absolute end (SESSION_MAX_AGE): nothing it issues may outlive it. */
   sessionExpiresAt: number;
+  /** When the password login that started the session happened (ms): the `auth_time` claim. */
+  authTime: number;
 }
 
 /** Starts, lists, revokes and purges sessions. Rotation lives in RefreshTokenRotationService. */
@@ -78,7 +80,7 @@ export class SessionsService {
     };
     const created = await this.sessions.create(session, first, passwordHash);
     return created
-      ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt }
+      ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt, authTime: now }
       : undefined;
   }
 

@@ -19,4 +19,8 @@ export class User {
 
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt: number;
+
+  /** When the account was disabled (ms); null while it may log in. */
+  @Column({ name: 'disabled_at', type: 'bigint', nullable: true, transformer: epochMs })
+  disabledAt: number | null;
 }

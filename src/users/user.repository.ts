@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
 import { nativeSql } from '../database/native-sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import type { Statement } from '../database/unit-of-work.js';
@@ -14,7 +14,8 @@ export class UserRepository {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {
     this.hasPasswordHash = nativeSql(
       users.manager.connection,
-      'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ?',
+      // Nor was the account disabled meanwhile: a login racing a disable never outlives it.
+      'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ? AND disabled_at IS NULL',
     );
   }
 
@@ -51,7 +52,27 @@ export class UserRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** For a UnitOfWork's `onlyIf`: the user still has this password hash (it was not changed meanwhile). */
+  /** Every account, oldest first (the users CLI lists them all). */
+  findAll(): Promise<User[]> {
+    return this.users.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Marks the account disabled at `now`; false when it was disabled already or does not exist. */
+  async disable(id: string, now: number): Promise<boolean> {
+    const result = await this.users.update({ id, disabledAt: IsNull() }, { disabledAt: now });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Lets the account log in again; false when it was not disabled or does not exist. */
+  async enable(id: string): Promise<boolean> {
+    const result = await this.users.update({ id, disabledAt: Not(IsNull()) }, { disabledAt: null });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * For a UnitOfWork's `onlyIf`: the user still has this password hash (it was not changed
+   * meanwhile) and is not disabled.
+   */
   stillHasPasswordHash(id: string, passwordHash: string): Statement {
     return { text: this.hasPasswordHash, params: [id, passwordHash] };
   }

@@ -27,6 +27,7 @@ export class UsersService {
       usernameNormalized: normalize(username),
       passwordHash: await this.hasher.hash(password, { ip, username }),
       createdAt: Date.now(),
+      disabledAt: null,
     };
     // The unique index decides, so two parallel registrations cannot both win.
     if (!(await this.users.insert(user))) throw new ConflictException(USERNAME_TAKEN);
@@ -72,6 +73,11 @@ export class UsersService {
       if (error instanceof ServerBusyException || error instanceof TooManyAttemptsException) return undefined;
       throw error;
     }
+  }
+
+  /** The account with this username in any letter case, or null. */
+  findByUsername(username: string): Promise<User | null> {
+    return this.users.findByNormalizedUsername(normalize(username));
   }
 
   findIdByUsername(username: string): Promise<string | null> {

@@ -110,7 +110,7 @@ describe('axios + axios-auth-refresh over the cookie flow (ACCESS_TOKEN_TTL=1s)'
     const response = await api.get('/auth/me');
 
     expect(response.status).toBe(200);
-    expect(response.data).toEqual({ id: expect.any(String), username: user.username });
+    expect(response.data).toEqual({ id: expect.any(String), username: user.username, roles: [] });
     expect(state.statuses).toEqual([200, 401, 200]);
     expect(state.challenges).toEqual([expect.stringContaining('error="invalid_token"')]);
     expect(state.refreshCalls).toBe(1);

@@ -24,7 +24,11 @@ describe('JWT_ALG=HS256 with a generated key', () => {
 
     const { accessToken, username } = await login(s.t.server);
     expect(decodeJwt(accessToken).header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: expect.any(String) });
-    expect((await me(s.t.server, accessToken).expect(200)).body).toEqual({ id: expect.any(String), username });
+    expect((await me(s.t.server, accessToken).expect(200)).body).toEqual({
+      id: expect.any(String),
+      username,
+      roles: [],
+    });
   });
 });
 
@@ -49,7 +53,7 @@ describe('JWT_ALG=HS256 with JWT_SECRET', () => {
     });
     expect(protectedHeader.alg).toBe('HS256');
     const whoami = await me(s.t.server, accessToken).expect(200);
-    expect(whoami.body).toEqual({ id: payload.sub, username });
+    expect(whoami.body).toEqual({ id: payload.sub, username, roles: [] });
   });
 
   it('rejects tokens signed with another secret, and refuses key rotation', async () => {

@@ -40,7 +40,7 @@ describe('jose as a resource server (RS256, the default)', () => {
 
     expect(protectedHeader).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: jwks.keys[0].kid });
     const me = await meOverHttp(s.issuer, session.accessToken);
-    expect(me).toEqual({ status: 200, body: { id: expect.any(String), username: session.username } });
+    expect(me).toEqual({ status: 200, body: { id: expect.any(String), username: session.username, roles: [] } });
     expect(payload).toEqual({
       sub: (me.body as { id: string }).id,
       sid: expect.any(String),
@@ -49,6 +49,9 @@ describe('jose as a resource server (RS256, the default)', () => {
       exp: expect.any(Number),
       iss: s.issuer,
       aud: s.issuer,
+      roles: [],
+      auth_time: expect.any(Number),
+      amr: ['pwd'],
     });
     expect(payload.exp! - payload.iat!).toBe(3600);
   });

@@ -80,6 +80,7 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
       expect((await me(t.server, access_token).expect(200)).body).toEqual({
         id: expect.any(String),
         username: user.username,
+        roles: [],
       });
     });
 

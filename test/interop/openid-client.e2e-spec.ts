@@ -68,7 +68,7 @@ describe('openid-client v6 against /auth/token and /auth/revoke', () => {
       'GET',
     );
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ id: payload.sub, username: user.username });
+    expect(await response.json()).toEqual({ id: payload.sub, username: user.username, roles: [] });
   });
 
   it('reports a wrong password as invalid_grant', async () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../src/app.module.js';
@@ -40,9 +41,13 @@ let liveApp: string | undefined;
 /**
  * The one way e2e suites build the app: the production module and `configureApp`, with env
  * overrides. Pass `DATABASE_URL: 'sqlite:<file>'` (see `tempSqliteUrl`) to test restarts.
- * Close the previous app first (see `liveApp`).
+ * Close the previous app first (see `liveApp`). `imports`: modules added beside the app's, as a
+ * team adds its own (e.g. a controller using @Roles()).
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: { imports?: ModuleMetadata['imports'] } = {},
+): Promise<TestApp> {
   if (liveApp !== undefined) {
     throw new Error(
       `createTestApp: another app (${liveApp}) is still open; close it first, since passport strategies are process-global`,
@@ -54,7 +59,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   if (ownPgDatabase) merged.DATABASE_URL = freshPgUrl();
   if (PG_MODE) await ensurePgDatabase(merged.DATABASE_URL);
   const config = loadConfig(merged);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config), ...(options.imports ?? [])],
+  }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'] });
   const label = JSON.stringify(env);
   liveApp = label;

@@ -7,6 +7,8 @@ export interface AccessTokenPrincipal {
   username: string;
   sessionId: string;
   tokenId: string;
+  /** The token's `roles` claim: the user's roles when it was issued. */
+  roles: string[];
 }
 
 export const CurrentUser = createParamDecorator(

@@ -17,6 +17,13 @@ export class MeResponseDto {
 
   @ApiProperty({ example: 'alice' })
   username: string;
+
+  @ApiProperty({
+    type: [String],
+    example: ['admin'],
+    description: 'The roles in the access token (granted by `npm run users -- grant`); they change at the next refresh',
+  })
+  roles: string[];
 }
 
 export class TokenResponseDto {

@@ -76,6 +76,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private async principal(claims: AccessTokenClaims): Promise<AccessTokenPrincipal | false> {
     const username = await this.sessionState.activeUsername(claims.sid, claims.sub);
     if (username === undefined) return false;
-    return { userId: claims.sub, username, sessionId: claims.sid, tokenId: claims.jti };
+    return { userId: claims.sub, username, sessionId: claims.sid, tokenId: claims.jti, roles: rolesOf(claims) };
   }
+}
+
+/** The token's roles; tokens issued before roles existed have none (they expire within ACCESS_TOKEN_TTL). */
+function rolesOf(claims: AccessTokenClaims): string[] {
+  const roles: unknown = claims.roles;
+  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
 }

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { RolesGuard } from './roles.guard.js';
+import { UserAdministrationService } from './user-administration.service.js';
+
+/** Authorization: the @Roles() guard, and the operator's changes to roles and disabled accounts. */
+@Module({
+  imports: [UsersModule, SessionsModule, AuditModule],
+  providers: [UserAdministrationService, RolesGuard],
+  exports: [UserAdministrationService, RolesGuard],
+})
+export class AuthzModule {}
