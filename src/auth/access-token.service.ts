@@ -19,11 +19,15 @@ export interface AccessTokenClaims {
   exp: number;
   iss: string;
   aud: string;
+  /** Space-separated (RFC 9068 §2.2.3); present only when scopes were granted. */
+  scope?: string;
 }
 
 export interface SignedAccessToken {
   token: string;
   expiresIn: number;
+  /** The token's `scope` claim; undefined when it has none. */
+  scope?: string;
 }
 
 /** Signs and verifies access tokens: short-lived JWTs naming the user (`sub`) and the session (`sid`). */
@@ -43,8 +47,14 @@ export class AccessTokenService {
   /**
    * `sessionExpiresAt` (ms) caps `exp`: resource servers that only check the signature must not
    * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
+   * `scope` (space-separated) becomes the `scope` claim; none when undefined.
    */
-  async sign(userId: string, sessionId: string, sessionExpiresAt = Infinity): Promise<SignedAccessToken> {
+  async sign(
+    userId: string,
+    sessionId: string,
+    sessionExpiresAt = Infinity,
+    scope?: string,
+  ): Promise<SignedAccessToken> {
     const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
@@ -56,12 +66,13 @@ export class AccessTokenService {
       aud: this.auth.audience,
       sub: userId,
       jti: randomUUID(),
+      ...(scope ? { scope } : {}),
     };
     // Never behind password hashes: while they fill libuv's pool, sign on the event loop.
     const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, {
       inline: this.hashing.saturated,
     });
-    return { token, expiresIn: exp - iat };
+    return { token, expiresIn: exp - iat, ...(scope ? { scope } : {}) };
   }
 
   /**

@@ -18,6 +18,8 @@ export interface IssuedRefreshToken {
   expiresAt: number;
   /** The session's absolute end (SESSION_MAX_AGE): nothing it issues may outlive it. */
   sessionExpiresAt: number;
+  /** The session's grant (normalised, space-separated); null when none. */
+  scope: string | null;
 }
 
 /** Starts, lists, revokes and purges sessions. Rotation lives in RefreshTokenRotationService. */
@@ -40,6 +42,8 @@ export class SessionsService {
    * the password was checked against), the session is created only if the user still has it and
    * undefined is returned otherwise: a login that checked the old password while a password
    * change committed would else outlive the change, which revokes every other session.
+   * `scope` is the grant, normalised (ScopePolicyService.requested); every refresh of the session
+   * may ask for it or part of it.
    */
   create(userId: string, client: ClientInfo, now?: number): Promise<IssuedRefreshToken>;
   create(
@@ -47,12 +51,14 @@ export class SessionsService {
     client: ClientInfo,
     now: number,
     passwordHash: string | undefined,
+    scope?: string,
   ): Promise<IssuedRefreshToken | undefined>;
   async create(
     userId: string,
     client: ClientInfo,
     now = Date.now(),
     passwordHash?: string,
+    scope?: string,
   ): Promise<IssuedRefreshToken | undefined> {
     const session: Session = {
       id: randomUUID(),
@@ -64,6 +70,7 @@ export class SessionsService {
       revokedReason: null,
       userAgent: client.userAgent?.slice(0, 512) || null,
       ip: client.ip?.slice(0, 64) || null,
+      scope: scope || null,
     };
     const token = codec.generate();
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
@@ -78,7 +85,7 @@ export class SessionsService {
     };
     const created = await this.sessions.create(session, first, passwordHash);
     return created
-      ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt }
+      ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt, scope: session.scope }
       : undefined;
   }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from '../../src/app.module.js';
@@ -40,9 +41,13 @@ let liveApp: string | undefined;
 /**
  * The one way e2e suites build the app: the production module and `configureApp`, with env
  * overrides. Pass `DATABASE_URL: 'sqlite:<file>'` (see `tempSqliteUrl`) to test restarts.
- * Close the previous app first (see `liveApp`).
+ * Close the previous app first (see `liveApp`). `imports`: modules a user would add to the
+ * monolith (e.g. a controller protected with @Scopes()), loaded beside AppModule.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  { imports = [] }: { imports?: ModuleMetadata['imports'] } = {},
+): Promise<TestApp> {
   if (liveApp !== undefined) {
     throw new Error(
       `createTestApp: another app (${liveApp}) is still open; close it first, since passport strategies are process-global`,
@@ -54,7 +59,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   if (ownPgDatabase) merged.DATABASE_URL = freshPgUrl();
   if (PG_MODE) await ensurePgDatabase(merged.DATABASE_URL);
   const config = loadConfig(merged);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config), ...imports] }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(config), { logger: ['error'] });
   const label = JSON.stringify(env);
   liveApp = label;

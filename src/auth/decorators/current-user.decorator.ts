@@ -7,6 +7,8 @@ export interface AccessTokenPrincipal {
   username: string;
   sessionId: string;
   tokenId: string;
+  /** The token's `scope` claim, split; empty when none was granted. */
+  scopes: readonly string[];
 }
 
 export const CurrentUser = createParamDecorator(

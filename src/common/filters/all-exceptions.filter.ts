@@ -4,6 +4,7 @@ import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.er
 import { OAUTH_PATHS } from '../../oauth/oauth-paths.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
 import { boundedMessage, errorBody } from '../http/error-body.js';
+import { InsufficientScopeException } from '../http/insufficient-scope.exception.js';
 import { NO_STORE_HEADERS } from '../http/no-store.js';
 import { OAuthException } from '../http/oauth.exception.js';
 import { ServerBusyException } from '../http/server-busy.exception.js';
@@ -25,7 +26,8 @@ export interface ErrorResponse {
  */
 export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   const headers: Record<string, string> = {};
-  if (exception instanceof BearerAuthException) headers['WWW-Authenticate'] = exception.challenge();
+  if (exception instanceof BearerAuthException || exception instanceof InsufficientScopeException)
+    headers['WWW-Authenticate'] = exception.challenge();
   if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
   if (exception instanceof WrongMethodException) headers.Allow = exception.allow.join(', ');
   if (exception instanceof ServerBusyException) {

@@ -2,6 +2,7 @@ import { InitialSchema1764230400000 } from './1764230400000-initial-schema.js';
 import { AuditEvents1764316800000 } from './1764316800000-audit-events.js';
 import { CapacityLimits1764403200000 } from './1764403200000-capacity-limits.js';
 import { AuditSources1764489600000 } from './1764489600000-audit-sources.js';
+import { SessionScope1764662400000 } from './1764662400000-session-scope.js';
 
 /** In order. Listed explicitly so the app, the CLI data source and tests run the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   AuditEvents1764316800000,
   CapacityLimits1764403200000,
   AuditSources1764489600000,
+  SessionScope1764662400000,
 ];
