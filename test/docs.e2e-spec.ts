@@ -98,14 +98,28 @@ describe('Swagger docs (e2e)', () => {
     expect(RegisterDto.properties?.password).toMatchObject({ type: 'string', minLength: 8, maxLength: 128 });
 
     expect(LoginDto.required).toEqual(expect.arrayContaining(['username', 'password']));
-    expect(Object.keys(LoginDto.properties ?? {}).sort()).toEqual(['password', 'username']);
+    expect(Object.keys(LoginDto.properties ?? {}).sort()).toEqual(['password', 'scope', 'username']);
+    expect(LoginDto.required).not.toContain('scope');
+    expect(LoginDto.properties?.scope).toMatchObject({ type: 'string', maxLength: 4096 });
 
     expect(TokenResponseDto.required).toEqual(expect.arrayContaining(['access_token', 'token_type', 'expires_in']));
     expect(TokenResponseDto.properties?.access_token).toMatchObject({ type: 'string' });
     expect(TokenResponseDto.properties?.token_type).toMatchObject({ enum: ['Bearer'] });
     expect(TokenResponseDto.properties?.expires_in).toMatchObject({ type: 'number' });
+    expect(TokenResponseDto.properties?.scope).toMatchObject({ type: 'string' });
+    expect(TokenResponseDto.required).not.toContain('scope');
     // The refresh token travels only in the cookie.
     expect(Object.keys(TokenResponseDto.properties ?? {})).not.toContain('refresh_token');
+  });
+
+  it('describes scopes: token request and response, invalid_scope, scopes_supported', () => {
+    const { TokenRequestDto, OAuthTokenResponseDto, OAuthErrorDto, AuthorizationServerMetadataDto } =
+      doc.components.schemas;
+    expect(TokenRequestDto.properties?.scope).toMatchObject({ type: 'string' });
+    expect(OAuthTokenResponseDto.properties?.scope).toMatchObject({ type: 'string' });
+    expect(OAuthErrorDto.properties?.error?.enum).toContain('invalid_scope');
+    expect(AuthorizationServerMetadataDto.properties?.scopes_supported).toMatchObject({ type: 'array' });
+    expect(AuthorizationServerMetadataDto.required).not.toContain('scopes_supported');
   });
 
   it('declares bearer and refresh-cookie security schemes and uses them on the right routes', () => {

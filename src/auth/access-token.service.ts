@@ -22,6 +22,8 @@ export interface AccessTokenClaims {
   aud: string;
   /** The user's roles when the token was issued; [] when none (always present). */
   roles: string[];
+  /** Space-separated (RFC 9068 §2.2.3); present only when scopes were granted. */
+  scope?: string;
   /** Epoch seconds of the password login that started the session (OpenID Connect Core §2). */
   auth_time: number;
   /** How the user authenticated (RFC 8176): by password, the only way there is. */
@@ -36,11 +38,15 @@ export interface AccessTokenSubject {
   sessionExpiresAt: number;
   /** The session's password login (ms). */
   authTime: number;
+  /** The granted scope, space-separated; none when undefined. */
+  scope?: string;
 }
 
 export interface SignedAccessToken {
   token: string;
   expiresIn: number;
+  /** The token's `scope` claim; undefined when it has none. */
+  scope?: string;
 }
 
 /** Signs and verifies access tokens: short-lived JWTs naming the user (`sub`) and the session (`sid`). */
@@ -61,9 +67,10 @@ export class AccessTokenService {
   /**
    * `sessionExpiresAt` (ms) caps `exp`: resource servers that only check the signature must not
    * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
-   * The user's roles are read now, so a role change reaches the next token issued.
+   * The user's roles are read now, so a role change reaches the next token issued. `scope`
+   * (space-separated) becomes the `scope` claim; none when undefined.
    */
-  async sign({ userId, sessionId, sessionExpiresAt, authTime }: AccessTokenSubject): Promise<SignedAccessToken> {
+  async sign({ userId, sessionId, sessionExpiresAt, authTime, scope }: AccessTokenSubject): Promise<SignedAccessToken> {
     const roles = await this.roles.rolesOf(userId);
     const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
@@ -79,12 +86,13 @@ export class AccessTokenService {
       roles,
       auth_time: Math.floor(authTime / 1000),
       amr: ['pwd'],
+      ...(scope ? { scope } : {}),
     };
     // Never behind password hashes: while they fill libuv's pool, sign on the event loop.
     const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, {
       inline: this.hashing.saturated,
     });
-    return { token, expiresIn: exp - iat };
+    return { token, expiresIn: exp - iat, ...(scope ? { scope } : {}) };
   }
 
   /**

@@ -29,6 +29,7 @@ import { Public } from './decorators/public.decorator.js';
 import { RefreshCookieAuth } from './decorators/refresh-cookie-auth.decorator.js';
 import { MeResponseDto, TokenResponseDto, UserResponseDto } from './dto/auth-responses.dto.js';
 import { ChangePasswordDto, RegisterDto } from './dto/credentials.dto.js';
+import type { LoginRequest } from './guards/local-auth.guard.js';
 import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { INVALID_CREDENTIALS } from './strategies/local.strategy.js';
 import { MAX_REFRESH_COOKIES, RefreshCookie, REFRESH_COOKIE } from './refresh-cookie.js';
@@ -84,15 +85,16 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Log in with username and password',
-    description: `Returns an access token and sets the \`${REFRESH_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Path=/auth).`,
+    description: `Returns an access token and sets the \`${REFRESH_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Path=/auth). With \`scope\`, the session is granted those scopes (each one of ALLOWED_SCOPES, else 400 before the password is checked); the access tokens of every refresh carry them.`,
   })
   @ApiOkResponse({ type: TokenResponseDto, headers: SET_REFRESH_COOKIE })
   async login(
     @CurrentUser() user: User,
+    @Req() request: FastifyRequest & Partial<LoginRequest>,
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponseDto> {
-    const pair = await this.auth.login(user, client);
+    const pair = await this.auth.login(user, client, request.grantedScope);
     if (!pair) throw new UnauthorizedException(INVALID_CREDENTIALS);
     return this.respondWithTokens(reply, pair);
   }
@@ -113,7 +115,7 @@ export class AuthController {
   @ApiOperation({
     summary: 'Trade the refresh cookie for a new token pair',
     description:
-      'The presented refresh token is used up and a new cookie is set. Re-presenting a used token revokes the session, except inside the grace window, where the same new token is returned again.',
+      'The presented refresh token is used up and a new cookie is set. Re-presenting a used token revokes the session, except inside the grace window, where the same new token is returned again. The access token carries the whole scope granted at login.',
   })
   @ApiOkResponse({ type: TokenResponseDto, headers: SET_REFRESH_COOKIE })
   @ApiErrorResponse(
@@ -213,6 +215,11 @@ export class AuthController {
   private respondWithTokens(reply: FastifyReply, pair: TokenPair): TokenResponseDto {
     noStore(reply);
     this.cookie.set(reply, pair.refresh.token, pair.refresh.expiresAt);
-    return { access_token: pair.access.token, token_type: 'Bearer', expires_in: pair.access.expiresIn };
+    return {
+      access_token: pair.access.token,
+      token_type: 'Bearer',
+      expires_in: pair.access.expiresIn,
+      ...(pair.access.scope ? { scope: pair.access.scope } : {}),
+    };
   }
 }

@@ -16,6 +16,7 @@ import { RedisLoginAttemptStore } from './redis-login-attempt.store.js';
 import { RegisterThrottleService } from './register-throttle.service.js';
 import { RedisConnections } from '../redis/redis.module.js';
 import { RefreshCookie } from './refresh-cookie.js';
+import { ScopePolicyService } from './scopes/scope-policy.service.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { LocalStrategy } from './strategies/local.strategy.js';
 
@@ -26,6 +27,7 @@ import { LocalStrategy } from './strategies/local.strategy.js';
   providers: [
     AuthService,
     AccessTokenService,
+    ScopePolicyService,
     RefreshCookie,
     LocalStrategy,
     JwtStrategy,
@@ -42,6 +44,6 @@ import { LocalStrategy } from './strategies/local.strategy.js';
         redis.client ? new RedisLoginAttemptStore(redis.client, redis.prefix) : new MemoryLoginAttemptStore(),
     },
   ],
-  exports: [AuthService, AccessTokenService],
+  exports: [AuthService, AccessTokenService, ScopePolicyService],
 })
 export class AuthModule {}

@@ -10,6 +10,7 @@ import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
 import { AccountDisabledException } from './account-disabled.exception.js';
+import { ScopePolicyService } from './scopes/scope-policy.service.js';
 import { LoginThrottleService, type LoginAttempt } from './login-throttle.service.js';
 import { MAX_REFRESH_COOKIES } from './refresh-cookie.js';
 import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
@@ -36,6 +37,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokenService,
     private readonly throttle: LoginThrottleService,
     private readonly audit: AuditService,
+    private readonly scopes: ScopePolicyService,
   ) {}
 
   /**
@@ -97,10 +99,16 @@ export class AuthService {
   /**
    * Starts a session for a user verifyLogin() just returned and returns its first token pair;
    * null when the password changed since it was checked (the caller answers as for a wrong one).
+   * `scope`: the tokens granted, from ScopePolicyService.requested (checked before the password).
    */
-  async login(user: Pick<User, 'id' | 'passwordHash'>, client: ClientInfo): Promise<TokenPair | null> {
+  async login(
+    user: Pick<User, 'id' | 'passwordHash'>,
+    client: ClientInfo,
+    scope: readonly string[] = [],
+  ): Promise<TokenPair | null> {
     const userId = user.id;
-    const refresh = await this.sessions.create(userId, client, Date.now(), user.passwordHash);
+    const grant = this.scopes.effective(scope);
+    const refresh = await this.sessions.create(userId, client, Date.now(), user.passwordHash, grant);
     if (!refresh) {
       await this.audit.record('login_failure', {
         userId,
@@ -118,16 +126,19 @@ export class AuthService {
         detail: { bySessionId: refresh.sessionId },
       });
     }
-    return { access: await this.accessTokens.sign(refresh), refresh };
+    return { access: await this.accessTokens.sign({ ...refresh, scope: grant }), refresh };
   }
 
   /**
    * Trades a refresh token for a new pair; throws InvalidRefreshTokenError. A routine refresh is
    * not an audit event (the session's last_used_at records it); reuse detection is.
+   * The access token carries the session's whole grant, or `scope` (tokens) when given: a part
+   * of it (RFC 6749 §6); beyond the grant, InvalidScopeError and the refresh token stays unused.
    */
-  async refresh(refreshToken: unknown, client: ClientInfo = {}): Promise<TokenPair> {
-    const refresh = await this.rotation.rotate(refreshToken, client);
-    return { access: await this.accessTokens.sign(refresh), refresh };
+  async refresh(refreshToken: unknown, client: ClientInfo = {}, scope?: readonly string[]): Promise<TokenPair> {
+    const refresh = await this.rotation.rotate(refreshToken, client, Date.now(), scope);
+    const granted = this.scopes.effective(scope ?? refresh.scope?.split(' ') ?? []);
+    return { access: await this.accessTokens.sign({ ...refresh, scope: granted }), refresh };
   }
 
   /** Revokes the session behind a refresh token (current or already rotated). */

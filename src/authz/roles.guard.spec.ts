@@ -27,6 +27,7 @@ function context(handler: keyof Routes, roles?: string[]): ExecutionContext {
     sessionId: 's',
     tokenId: 'j',
     roles,
+    scopes: [],
   };
   return {
     getHandler: () => Routes.prototype[handler],

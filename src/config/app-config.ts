@@ -60,6 +60,8 @@ export interface AuthConfig {
   keysEncryptionKey?: string;
   /** Whether POST /auth/token accepts grant_type=password. */
   passwordGrantEnabled: boolean;
+  /** Scopes clients may request (ALLOWED_SCOPES), distinct, in the order configured; [] when none. */
+  allowedScopes: string[];
   accessTokenTtl: number;
   refreshTokenTtl: number;
   sessionMaxAge: number;

@@ -1,6 +1,7 @@
 import type { DatabaseConfig, JwtAlgorithm, NodeEnv } from './app-config.js';
 import { parseDuration } from './duration.js';
 import { redactedUrl } from './redacted-url.js';
+import { SCOPE_TOKEN } from '../common/scope.js';
 
 /**
  * Every environment variable the service reads, one entry each: name, default, parser. The loader
@@ -222,6 +223,20 @@ export const TRUST_PROXY = variable<boolean | number | string>('TRUST_PROXY', {
 });
 
 export const PASSWORD_GRANT_ENABLED = variable('PASSWORD_GRANT_ENABLED', { default: 'true', parse: boolean });
+
+/** Space-separated RFC 6749 §3.3 scope tokens clients may request; unset: no scopes at all. */
+export const ALLOWED_SCOPES = variable<string[] | undefined>('ALLOWED_SCOPES', {
+  parse: (raw) => {
+    const tokens = raw.split(/ +/);
+    const bad = tokens.find((token) => !SCOPE_TOKEN.test(token));
+    if (bad !== undefined) {
+      throw new InvalidValue(`must be space-separated scope tokens (printable ASCII except " and \\), got "${bad}"`);
+    }
+    const repeated = tokens.find((token, index) => tokens.indexOf(token) !== index);
+    if (repeated !== undefined) throw new InvalidValue(`lists "${repeated}" twice`);
+    return tokens;
+  },
+});
 
 export const LOGIN_MAX_FAILURES_PER_IP = variable('LOGIN_MAX_FAILURES_PER_IP', {
   default: '20',

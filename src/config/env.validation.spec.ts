@@ -61,6 +61,7 @@ describe('loadConfig', () => {
 
     it('signs access tokens with RS256 from a generated key, never rotated automatically', () => {
       expect(config.auth).toMatchObject({ jwtAlg: 'RS256', keyRotationInterval: 0, passwordGrantEnabled: true });
+      expect(config.auth.allowedScopes).toEqual([]);
       expect(config.auth.keysEncryptionKey).toBeUndefined();
     });
 
@@ -170,6 +171,14 @@ describe('loadConfig', () => {
       expect(config.audit.retention).toBe(30 * 86400);
     });
 
+    it('reads ALLOWED_SCOPES as distinct tokens in the order given, any run of spaces between them', () => {
+      expect(loadConfig({ ALLOWED_SCOPES: ' notes:write  notes:read admin ' }).auth.allowedScopes).toEqual([
+        'notes:write',
+        'notes:read',
+        'admin',
+      ]);
+    });
+
     it('allows a reuse grace of zero', () => {
       expect(loadConfig({ REFRESH_REUSE_GRACE: '0' }).auth.refreshReuseGrace).toBe(0);
     });
@@ -223,6 +232,9 @@ describe('loadConfig', () => {
       ['JWT_KEY_ROTATION', 'weekly'],
       ['KEYS_ENCRYPTION_KEY', 'too-short'],
       ['PASSWORD_GRANT_ENABLED', 'sometimes'],
+      ['ALLOWED_SCOPES', 'notes:read "quoted"'],
+      ['ALLOWED_SCOPES', 'notes:read\tnotes:write'],
+      ['ALLOWED_SCOPES', 'notes:read notes:read'],
       ['TRUST_PROXY', 'all'],
       ['CORS_ORIGINS', '*'],
       ['CORS_ORIGINS', 'https://app.example.org/path'],

@@ -91,6 +91,7 @@ function toAppConfig(get: <T>(variable: EnvVar<T>) => T): AppConfig {
       keyRotationInterval: get(vars.JWT_KEY_ROTATION),
       keysEncryptionKey: get(vars.KEYS_ENCRYPTION_KEY),
       passwordGrantEnabled: get(vars.PASSWORD_GRANT_ENABLED),
+      allowedScopes: get(vars.ALLOWED_SCOPES) ?? [],
       accessTokenTtl: get(vars.ACCESS_TOKEN_TTL),
       refreshTokenTtl: get(vars.REFRESH_TOKEN_TTL),
       sessionMaxAge: get(vars.SESSION_MAX_AGE),

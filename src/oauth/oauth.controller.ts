@@ -46,14 +46,15 @@ export class OAuthController {
   @ApiOperation({
     summary: 'OAuth 2.0 token endpoint (RFC 6749 §5, §6)',
     description:
-      'grant_type=refresh_token (same rotation, reuse detection and grace window as /auth/refresh) or grant_type=password (first-party clients; see PASSWORD_GRANT_ENABLED). Form-encoded or JSON.',
+      "grant_type=refresh_token (same rotation, reuse detection and grace window as /auth/refresh) or grant_type=password (first-party clients; see PASSWORD_GRANT_ENABLED). Form-encoded or JSON. `scope`: with the password grant, the scopes granted to the new session; with the refresh grant, a part of the session's grant for this access token only (absent: the whole grant).",
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: OAuthTokenResponseDto })
   @ApiBadRequestResponse({
     type: OAuthErrorDto,
-    description: 'invalid_request, invalid_grant or unsupported_grant_type',
+    description:
+      "invalid_request, invalid_grant, unsupported_grant_type, or invalid_scope (a scope not in ALLOWED_SCOPES, or beyond the grant of the refresh token's session)",
   })
   @ApiTooManyRequestsResponse({
     type: OAuthErrorDto,
@@ -74,6 +75,7 @@ export class OAuthController {
       token_type: 'Bearer',
       expires_in: pair.access.expiresIn,
       refresh_token: pair.refresh.token,
+      ...(pair.access.scope ? { scope: pair.access.scope } : {}),
     };
   }
 

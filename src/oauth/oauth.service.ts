@@ -5,6 +5,8 @@ import { AccessTokenService } from '../auth/access-token.service.js';
 import { AccountDisabledException } from '../auth/account-disabled.exception.js';
 import { AuthService, type TokenPair } from '../auth/auth.service.js';
 import { OAuthException } from '../common/http/oauth.exception.js';
+import { InvalidScopeError } from '../common/scope.js';
+import { ScopePolicyService } from '../auth/scopes/scope-policy.service.js';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { InvalidRefreshTokenError } from '../sessions/invalid-refresh-token.error.js';
 import { refreshTokenCodec } from '../sessions/refresh-token.codec.js';
@@ -23,6 +25,7 @@ export class OAuthService {
     private readonly sessions: SessionsService,
     private readonly accessTokens: AccessTokenService,
     private readonly audit: AuditService,
+    private readonly scopes: ScopePolicyService,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -36,11 +39,13 @@ export class OAuthService {
   async token(params: OAuthParams, client: ClientInfo): Promise<TokenPair> {
     const grantType = params.required('grant_type');
     params.optional('client_id');
-    params.optional('scope');
+    const rawScope = params.optional('scope');
     if (grantType === 'refresh_token') {
       const refreshToken = params.required('refresh_token');
+      // No `scope` (or an empty one): the session's whole grant (RFC 6749 §6).
+      const requested = this.requestedScope(rawScope);
       try {
-        return await this.authFlow.refresh(refreshToken, client);
+        return await this.authFlow.refresh(refreshToken, client, requested.length ? requested : undefined);
       } catch (error) {
         if (error instanceof InvalidRefreshTokenError) {
           throw new OAuthException(
@@ -48,21 +53,34 @@ export class OAuthService {
             'The refresh token is invalid, expired, revoked or was already used',
           );
         }
+        if (error instanceof InvalidScopeError) throw new OAuthException('invalid_scope', error.message);
         throw error;
       }
     }
     if (grantType === 'password' && this.auth.passwordGrantEnabled) {
       const username = params.required('username');
       const password = params.required('password');
+      // Before the password: a refused scope costs no hash and no attempt.
+      const scope = this.requestedScope(rawScope);
       const user = await this.authFlow.verifyLogin(username, password, client).catch((error: unknown) => {
         if (error instanceof AccountDisabledException) throw new OAuthException('invalid_grant', 'account disabled');
         throw error;
       });
-      const pair = user && (await this.authFlow.login(user, client));
+      const pair = user && (await this.authFlow.login(user, client, scope));
       if (!pair) throw new OAuthException('invalid_grant', 'Invalid username or password');
       return pair;
     }
     throw new OAuthException('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
+  }
+
+  /** The tokens of a `scope` parameter, each one of ALLOWED_SCOPES; else invalid_scope (RFC 6749 §5.2). */
+  private requestedScope(raw: string | undefined): string[] {
+    try {
+      return this.scopes.requested(raw);
+    } catch (error) {
+      if (error instanceof InvalidScopeError) throw new OAuthException('invalid_scope', error.message);
+      throw error;
+    }
   }
 
   /**
@@ -100,6 +118,7 @@ export class OAuthService {
       revocation_endpoint_auth_methods_supported: ['none'],
       // No authorization endpoint (yet): no response types.
       response_types_supported: [],
+      ...(this.scopes.supported().length ? { scopes_supported: [...this.scopes.supported()] } : {}),
       service_documentation: `${issuer}/docs`,
     };
   }

@@ -12,6 +12,7 @@ import {
   sessionsFixturePerTest,
 } from '../../test/utils/sessions-fixture.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
+import { InvalidScopeError } from '../common/scope.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
 
@@ -54,6 +55,38 @@ describe('RefreshTokenRotationService', () => {
       expect(seen.size).toBe(6);
       expect(await tokenRows(dataSource, current.sessionId)).toHaveLength(6);
       expect((await session(dataSource, current.sessionId)).revokedAt).toBeNull();
+    });
+
+    it("hands back the session's grant, narrowed or not (the caller signs the narrower access token)", async () => {
+      const { service, rotate, dataSource, userId } = await setup();
+      const first = (await service.create(userId, {}, T0, undefined, 'notes:read notes:write'))!;
+      expect(first.scope).toBe('notes:read notes:write');
+      const second = await rotate(first.token, T0 + MINUTE, {}, ['notes:read']);
+      expect(second.scope).toBe('notes:read notes:write');
+      expect((await session(dataSource, first.sessionId)).scope).toBe('notes:read notes:write');
+    });
+
+    it('refuses a scope beyond the grant without using up the token, outside and inside the grace window', async () => {
+      const { service, rotate, dataSource, userId } = await setup({ REFRESH_REUSE_GRACE: '10s' });
+      const first = (await service.create(userId, {}, T0, undefined, 'notes:read'))!;
+      await expect(rotate(first.token, T0 + MINUTE, {}, ['notes:write'])).rejects.toThrow(InvalidScopeError);
+      expect(await tokenRows(dataSource, first.sessionId)).toHaveLength(1);
+
+      const second = await rotate(first.token, T0 + 2 * MINUTE);
+      // A grace retry asking for more than the grant: refused, and the retry still works after.
+      await expect(rotate(first.token, T0 + 2 * MINUTE + SECOND, {}, ['notes:write'])).rejects.toThrow(
+        InvalidScopeError,
+      );
+      expect((await rotate(first.token, T0 + 2 * MINUTE + 2 * SECOND)).token).toBe(second.token);
+      expect((await session(dataSource, first.sessionId)).revokedAt).toBeNull();
+    });
+
+    it('takes a reused token for reuse even when it asks for a scope beyond the grant', async () => {
+      const { service, rotate, dataSource, userId } = await setup({ REFRESH_REUSE_GRACE: '0' });
+      const first = (await service.create(userId, {}, T0, undefined, 'notes:read'))!;
+      await rotate(first.token, T0 + MINUTE);
+      await expectRejected(rotate(first.token, T0 + 2 * MINUTE, {}, ['admin']), 'reused');
+      expect((await session(dataSource, first.sessionId)).revokedReason).toBe('refresh_token_reuse');
     });
 
     it('rejects a malformed token', async () => {

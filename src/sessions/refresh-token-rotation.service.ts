@@ -5,10 +5,12 @@ import { AuditService } from '../audit/audit.service.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService } from '../keys/keys.service.js';
+import { InvalidScopeError } from '../common/scope.js';
 import { InvalidRefreshTokenError } from './invalid-refresh-token.error.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
 import { RefreshTokenRepository } from './refresh-token.repository.js';
 import {
+  isBeyondGrant,
   isExpired,
   isGraceRetry,
   isReuse,
@@ -41,12 +43,19 @@ export class RefreshTokenRotationService {
    * Uses up a refresh token and returns its successor in the same session.
    * Exactly one of several concurrent calls with the same token rotates it; the others take the
    * replay path: the same child inside the grace window, otherwise reuse detection.
+   * `requestedScope` (tokens) beyond the session's grant throws InvalidScopeError and leaves the
+   * presented token as it was; the caller issues the narrower access token (RFC 6749 §6).
    */
-  async rotate(presented: unknown, client: ClientInfo = {}, now = Date.now()): Promise<IssuedRefreshToken> {
+  async rotate(
+    presented: unknown,
+    client: ClientInfo = {},
+    now = Date.now(),
+    requestedScope?: readonly string[],
+  ): Promise<IssuedRefreshToken> {
     if (!codec.isWellFormed(presented)) throw new InvalidRefreshTokenError('malformed');
     const state = await this.tokens.findTokenState(codec.hash(presented));
     if (!state) throw new InvalidRefreshTokenError('unknown');
-    return this.decide(presented, state, client, now);
+    return this.decide(presented, state, client, now, requestedScope);
   }
 
   /** What the presented token is worth, one rule per line. */
@@ -55,16 +64,22 @@ export class RefreshTokenRotationService {
     state: RefreshTokenState,
     client: ClientInfo,
     now: number,
+    requestedScope?: readonly string[],
   ): Promise<IssuedRefreshToken> {
     const graceMs = this.auth.refreshReuseGrace * 1000;
     if (isSessionRevoked(state)) throw new InvalidRefreshTokenError('revoked');
     if (isSessionExpired(state, now)) throw new InvalidRefreshTokenError('session_expired');
     // A child that does not derive from the presented token is no retry of it: reuse.
-    if (isGraceRetry(state, now, graceMs))
-      return (await this.retry(presented, state, now)) ?? this.reuse(state, client, now);
+    if (isGraceRetry(state, now, graceMs)) {
+      const child = this.derivedChild(presented, state);
+      if (child === undefined) return this.reuse(state, client, now);
+      if (isBeyondGrant(state, requestedScope)) throw beyondGrant();
+      return this.retry(state, child, now);
+    }
     if (isReuse(state, now, graceMs)) return this.reuse(state, client, now);
     if (isExpired(state, now)) throw new InvalidRefreshTokenError('expired');
-    return this.rotateCurrent(presented, state, client, now);
+    if (isBeyondGrant(state, requestedScope)) throw beyondGrant();
+    return this.rotateCurrent(presented, state, client, now, requestedScope);
   }
 
   /** The token is the session's current one: derive its child and store it, unless a concurrent call did first. */
@@ -73,6 +88,7 @@ export class RefreshTokenRotationService {
     state: RefreshTokenState,
     client: ClientInfo,
     now: number,
+    requestedScope: readonly string[] | undefined,
   ): Promise<IssuedRefreshToken> {
     const nonce = codec.newNonce();
     const token = codec.deriveChild(presented, nonce, this.keys.refreshTokenMacKey());
@@ -91,13 +107,17 @@ export class RefreshTokenRotationService {
     const current = await this.tokens.findTokenState(codec.hash(presented));
     if (!current || !isRotated(current))
       throw new Error('The refresh token could not be rotated, and no concurrent rotation explains it');
-    return this.decide(presented, current, client, now);
+    return this.decide(presented, current, client, now, requestedScope);
   }
 
-  /** The child again, when it really derives from the presented token; undefined otherwise (then it is reuse). */
-  private async retry(presented: string, state: GraceRetryState, now: number): Promise<IssuedRefreshToken | undefined> {
+  /** The rotated child, when it really derives from the presented token; undefined otherwise (then it is reuse). */
+  private derivedChild(presented: string, state: GraceRetryState): string | undefined {
     const child = codec.deriveChild(presented, state.child.nonce, this.keys.refreshTokenMacKey());
-    if (codec.hash(child) !== state.child.tokenHash) return undefined;
+    return codec.hash(child) === state.child.tokenHash ? child : undefined;
+  }
+
+  /** The same child again, for a client retrying a refresh whose answer it lost. */
+  private async retry(state: GraceRetryState, child: string, now: number): Promise<IssuedRefreshToken> {
     await this.sessionRepository.touch(state.session.id, now);
     return this.issued(state, child, state.child.expiresAt);
   }
@@ -125,6 +145,11 @@ export class RefreshTokenRotationService {
       sessionExpiresAt: state.session.expiresAt,
       // A session is only ever started by a password login, so its creation is that login.
       authTime: state.session.createdAt,
+      scope: state.session.scope,
     };
   }
+}
+
+function beyondGrant(): InvalidScopeError {
+  return new InvalidScopeError('The requested scope exceeds the scope granted to this session');
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  isBeyondGrant,
   isExpired,
   isGraceRetry,
   isReuse,
@@ -29,6 +30,7 @@ function state(
       createdAt: T0 - 60_000,
       expiresAt: T0 + 3_600_000,
       revokedAt: null,
+      scope: null,
       ...overrides.session,
     },
     child: overrides.child
@@ -117,6 +119,21 @@ describe('RefreshTokenState predicates', () => {
     it('is false for a current token and for a grace retry', () => {
       expect(isReuse(state(), T0, GRACE)).toBe(false);
       expect(isReuse(state({ child: {} }), T0 + 1, GRACE)).toBe(false);
+    });
+  });
+
+  describe('isBeyondGrant', () => {
+    const granted = state({ session: { scope: 'notes:read notes:write' } });
+
+    it('is false for the whole grant (nothing requested), a subset or all of it', () => {
+      expect(isBeyondGrant(granted, undefined)).toBe(false);
+      expect(isBeyondGrant(granted, ['notes:write'])).toBe(false);
+      expect(isBeyondGrant(granted, ['notes:write', 'notes:read'])).toBe(false);
+    });
+
+    it('is true for any scope the session was not granted', () => {
+      expect(isBeyondGrant(granted, ['notes:read', 'admin'])).toBe(true);
+      expect(isBeyondGrant(state(), ['notes:read'])).toBe(true);
     });
   });
 });

@@ -4,7 +4,15 @@
  */
 export interface RefreshTokenState {
   token: { id: string; expiresAt: number };
-  session: { id: string; userId: string; createdAt: number; expiresAt: number; revokedAt: number | null };
+  /** `scope`: the session's grant, normalised and space-separated; null for none. */
+  session: {
+    id: string;
+    userId: string;
+    createdAt: number;
+    expiresAt: number;
+    revokedAt: number | null;
+    scope: string | null;
+  };
   /** The token's successor; null while the token is current. */
   child: RotatedChild | null;
 }
@@ -58,6 +66,16 @@ export function isGraceRetry(state: RefreshTokenState, now: number, graceMs: num
     !child.rotated &&
     child.expiresAt > now
   );
+}
+
+/**
+ * A refresh asking for scope the session was not granted (RFC 6749 §6: a refresh may narrow the
+ * grant, never widen it). `requested` undefined asks for the whole grant.
+ */
+export function isBeyondGrant(state: RefreshTokenState, requested: readonly string[] | undefined): boolean {
+  if (!requested) return false;
+  const granted = state.session.scope?.split(' ') ?? [];
+  return requested.some((token) => !granted.includes(token));
 }
 
 /** A used token presented again outside the grace window: two parties hold it, so the session must end. */

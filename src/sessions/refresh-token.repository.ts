@@ -31,6 +31,7 @@ export class RefreshTokenRepository {
       loadState: native(`
         SELECT t.id AS token_id, t.expires_at AS token_expires_at, t.session_id AS session_id,
                s.user_id AS user_id, s.created_at AS session_created_at, s.expires_at AS session_expires_at, s.revoked_at AS session_revoked_at,
+               s.scope AS session_scope,
                c.id AS child_id, c.created_at AS child_created_at, c.expires_at AS child_expires_at,
                c.nonce AS child_nonce, c.token_hash AS child_token_hash, g.id AS grandchild_id
           FROM refresh_tokens t
@@ -58,6 +59,7 @@ export class RefreshTokenRepository {
         createdAt: Number(row.session_created_at),
         expiresAt: Number(row.session_expires_at),
         revokedAt: num(row.session_revoked_at),
+        scope: row.session_scope === null ? null : String(row.session_scope),
       },
       child:
         row.child_id === null

@@ -44,4 +44,8 @@ export class Session {
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   ip: string | null;
+
+  /** The scope granted at login, normalised (see common/scope.ts); null when none was. Never changes. */
+  @Column({ type: 'text', nullable: true })
+  scope: string | null;
 }

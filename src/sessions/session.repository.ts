@@ -38,8 +38,8 @@ export class SessionRepository {
     const native = (text: string) => nativeSql(sessions.manager.connection, text);
     this.sql = {
       insert: native(`
-        INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip, scope)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       touch: native('UPDATE sessions SET last_used_at = ? WHERE id = ?'),
       // Joined with its user: a deleted user (cascade) makes the session disappear too.
       standing: native(`
@@ -62,12 +62,12 @@ export class SessionRepository {
    * hash; false, and nothing stored, otherwise.
    */
   create(session: Session, firstToken: RefreshToken, whilePasswordHash?: string): Promise<boolean> {
-    const { id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip } = session;
+    const { id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip, scope } = session;
     return this.unitOfWork.commit(
       [
         {
           text: this.sql.insert,
-          params: [id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip],
+          params: [id, userId, createdAt, lastUsedAt, expiresAt, revokedAt, revokedReason, userAgent, ip, scope],
         },
         this.tokens.insertion(firstToken),
       ],

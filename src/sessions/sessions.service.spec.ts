@@ -41,6 +41,7 @@ describe('SessionsService', () => {
         revokedReason: null,
         userAgent: 'x'.repeat(512),
         ip: '203.0.113.9',
+        scope: null,
       });
     });
 

@@ -20,6 +20,8 @@ export interface IssuedRefreshToken {
   sessionExpiresAt: number;
   /** When the password login that started the session happened (ms): the `auth_time` claim. */
   authTime: number;
+  /** The session's grant (normalised, space-separated); null when none. */
+  scope: string | null;
 }
 
 /** Starts, lists, revokes and purges sessions. Rotation lives in RefreshTokenRotationService. */
@@ -42,6 +44,8 @@ export class SessionsService {
    * the password was checked against), the session is created only if the user still has it and
    * undefined is returned otherwise: a login that checked the old password while a password
    * change committed would else outlive the change, which revokes every other session.
+   * `scope` is the grant, normalised (ScopePolicyService.requested); every refresh of the session
+   * may ask for it or part of it.
    */
   create(userId: string, client: ClientInfo, now?: number): Promise<IssuedRefreshToken>;
   create(
@@ -49,12 +53,14 @@ export class SessionsService {
     client: ClientInfo,
     now: number,
     passwordHash: string | undefined,
+    scope?: string,
   ): Promise<IssuedRefreshToken | undefined>;
   async create(
     userId: string,
     client: ClientInfo,
     now = Date.now(),
     passwordHash?: string,
+    scope?: string,
   ): Promise<IssuedRefreshToken | undefined> {
     const session: Session = {
       id: randomUUID(),
@@ -66,6 +72,7 @@ export class SessionsService {
       revokedReason: null,
       userAgent: client.userAgent?.slice(0, 512) || null,
       ip: client.ip?.slice(0, 64) || null,
+      scope: scope || null,
     };
     const token = codec.generate();
     const expiresAt = Math.min(now + this.auth.refreshTokenTtl * 1000, session.expiresAt);
@@ -80,7 +87,15 @@ export class SessionsService {
     };
     const created = await this.sessions.create(session, first, passwordHash);
     return created
-      ? { userId, sessionId: session.id, token, expiresAt, sessionExpiresAt: session.expiresAt, authTime: now }
+      ? {
+          userId,
+          sessionId: session.id,
+          token,
+          expiresAt,
+          sessionExpiresAt: session.expiresAt,
+          authTime: now,
+          scope: session.scope,
+        }
       : undefined;
   }
 

@@ -84,11 +84,16 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
       });
     });
 
-    it('accepts the password grant as JSON, with client_id and scope accepted and ignored', async () => {
+    it('accepts the password grant as JSON, with client_id accepted and ignored', async () => {
       const user = await register(t.server);
-      const response = await tokenJson({ grant_type: 'password', ...user, client_id: 'spa', scope: 'anything' });
+      const response = await tokenJson({ grant_type: 'password', ...user, client_id: 'spa' });
       const { access_token } = expectTokenResponse(response);
       expect(decodeJwt(access_token).payload.iss).toBe(ISSUER);
+    });
+
+    it('answers a scope outside ALLOWED_SCOPES (unset here) with invalid_scope', async () => {
+      const user = await register(t.server);
+      expectOAuthError(await tokenJson({ grant_type: 'password', ...user, scope: 'anything' }), 'invalid_scope');
     });
 
     it('rotates with the refresh_token grant, form and JSON, within one session', async () => {

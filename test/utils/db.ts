@@ -7,6 +7,7 @@ export interface SessionRow {
   expires_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  scope: string | null;
 }
 
 /**
@@ -23,6 +24,7 @@ export async function sessionRow(t: TestApp, sessionId: string): Promise<Session
     .addSelect('s.expires_at', 'expires_at')
     .addSelect('s.revoked_at', 'revoked_at')
     .addSelect('s.revoked_reason', 'revoked_reason')
+    .addSelect('s.scope', 'scope')
     .from('sessions', 's')
     .where('s.id = :id', { id: sessionId })
     .getRawOne<Record<string, string | number | null>>();
@@ -33,5 +35,6 @@ export async function sessionRow(t: TestApp, sessionId: string): Promise<Session
     expires_at: Number(row.expires_at),
     revoked_at: row.revoked_at === null ? null : Number(row.revoked_at),
     revoked_reason: row.revoked_reason === null ? null : String(row.revoked_reason),
+    scope: row.scope === null ? null : String(row.scope),
   };
 }

@@ -27,8 +27,8 @@ export interface SessionsFixture {
   dataSource: DataSource;
   /** A user who exists, so sessions can be created for it. */
   userId: string;
-  /** `RefreshTokenRotationService.rotate` at a given time. */
-  rotate(token: unknown, now: number, client?: ClientInfo): Promise<IssuedRefreshToken>;
+  /** `RefreshTokenRotationService.rotate` at a given time (`scope`: the requested scope tokens). */
+  rotate(token: unknown, now: number, client?: ClientInfo, scope?: readonly string[]): Promise<IssuedRefreshToken>;
 }
 
 /**
@@ -46,7 +46,7 @@ export async function createSessionsFixture(env: Record<string, string> = {}): P
     cache: moduleRef.get(SessionStateCache),
     dataSource,
     userId: await insertUser(dataSource),
-    rotate: (token, now, client = {}) => rotation.rotate(token, client, now),
+    rotate: (token, now, client = {}, scope) => rotation.rotate(token, client, now, scope),
   };
 }
 

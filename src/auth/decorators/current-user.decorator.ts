@@ -9,6 +9,8 @@ export interface AccessTokenPrincipal {
   tokenId: string;
   /** The token's `roles` claim: the user's roles when it was issued. */
   roles: string[];
+  /** The token's `scope` claim, split; empty when none was granted. */
+  scopes: readonly string[];
 }
 
 export const CurrentUser = createParamDecorator(

@@ -17,9 +17,13 @@ export const PasswordAuth = () =>
     // SameSiteGuard first: a cross-site form must not log the victim's browser into another account.
     UseGuards(SameSiteGuard, LocalAuthGuard),
     ApiBody({ type: LoginDto }),
-    ApiErrorResponse(HttpStatus.BAD_REQUEST, 'Invalid body: one message per invalid field', {
-      message: ['username must be longer than or equal to 1 characters'],
-    }),
+    ApiErrorResponse(
+      HttpStatus.BAD_REQUEST,
+      'Invalid body: one message per invalid field; or a `scope` not in ALLOWED_SCOPES (one message)',
+      {
+        message: ['username must be longer than or equal to 1 characters'],
+      },
+    ),
     ApiErrorResponse(HttpStatus.UNAUTHORIZED, 'Wrong username or password (the same answer for unknown users)', {
       message: INVALID_CREDENTIALS,
     }),

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class UserResponseDto {
   @ApiProperty({ format: 'uuid' })
@@ -35,4 +35,10 @@ export class TokenResponseDto {
 
   @ApiProperty({ description: 'Seconds until the access token expires', example: 3600 })
   expires_in: number;
+
+  @ApiPropertyOptional({
+    description: 'Space-separated scopes of the access token (its `scope` claim); absent when it has none',
+    example: 'notes:read',
+  })
+  scope?: string;
 }

@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Length, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice', minLength: 3, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })
@@ -30,6 +30,17 @@ export class LoginDto {
   @IsString()
   @Length(1, 128)
   password: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Space-separated scopes to grant the session (RFC 6749 §3.3), each one of ALLOWED_SCOPES; none when absent',
+    example: 'notes:read',
+    maxLength: 4096,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  scope?: string;
 }
 
 export class ChangePasswordDto {

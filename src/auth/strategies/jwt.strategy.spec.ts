@@ -65,7 +65,7 @@ describe('JwtStrategy', () => {
     const { userId, sessionId, token } = await loggedIn();
     const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti as string;
     await expect(authenticate(`Bearer ${token}`)).resolves.toEqual({
-      principal: { userId, username: 'alice', sessionId, tokenId: jti, roles: [] },
+      principal: { userId, username: 'alice', sessionId, tokenId: jti, roles: [], scopes: [] },
     });
   });
 

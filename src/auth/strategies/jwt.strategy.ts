@@ -63,7 +63,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       typeof claims.sid !== 'string' ||
       typeof claims.jti !== 'string' ||
       typeof claims.exp !== 'number' ||
-      typeof claims.iat !== 'number'
+      typeof claims.iat !== 'number' ||
+      (claims.scope !== undefined && typeof claims.scope !== 'string')
     ) {
       return false;
     }
@@ -76,7 +77,14 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private async principal(claims: AccessTokenClaims): Promise<AccessTokenPrincipal | false> {
     const username = await this.sessionState.activeUsername(claims.sid, claims.sub);
     if (username === undefined) return false;
-    return { userId: claims.sub, username, sessionId: claims.sid, tokenId: claims.jti, roles: rolesOf(claims) };
+    return {
+      userId: claims.sub,
+      username,
+      sessionId: claims.sid,
+      tokenId: claims.jti,
+      roles: rolesOf(claims),
+      scopes: claims.scope ? claims.scope.split(' ') : [],
+    };
   }
 }
 

@@ -11,6 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mockOf } from '../../../test/utils/testing-module.js';
 import { DatabaseBusyError } from '../../database/database-busy.error.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
+import { InsufficientScopeException } from '../http/insufficient-scope.exception.js';
 import { OAuthException } from '../http/oauth.exception.js';
 import { ServerBusyException } from '../http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../http/too-many-attempts.exception.js';
@@ -95,6 +96,20 @@ describe('toErrorResponse: headers and shapes per exception', () => {
         'Bearer realm="realm-x", error="invalid_token", error_description="The access token is invalid or expired"',
     });
     expect(body).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'The access token is invalid or expired' });
+  });
+
+  it('answers a missing scope with 403 and the insufficient_scope challenge naming the scopes required', () => {
+    const { status, headers, body } = toErrorResponse(new InsufficientScopeException('realm-x', ['a:b', 'c']), '/x');
+    expect(status).toBe(403);
+    expect(headers).toEqual({
+      'WWW-Authenticate':
+        'Bearer realm="realm-x", error="insufficient_scope", error_description="The access token lacks a required scope: a:b c", scope="a:b c"',
+    });
+    expect(body).toEqual({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'The access token lacks a required scope: a:b c',
+    });
   });
 
   it('says when to retry a throttled request; on the OAuth endpoints as `slow_down`, still 429', () => {

@@ -14,10 +14,18 @@ export class BearerAuthException extends UnauthorizedException {
   }
 
   challenge(): string {
-    const params = [`realm="${this.realm}"`];
-    if (this.challengeError) {
-      params.push(`error="${this.challengeError}"`, `error_description="${this.message.replace(/"/g, "'")}"`);
-    }
-    return `Bearer ${params.join(', ')}`;
+    return bearerChallenge(
+      this.realm,
+      this.challengeError && { error: this.challengeError, error_description: this.message },
+    );
   }
+}
+
+/**
+ * An RFC 6750 §3 `WWW-Authenticate: Bearer` challenge. Values are quoted strings; a `"` in one
+ * (a message) becomes `'`, and `\` is escaped, so the header always parses.
+ */
+export function bearerChallenge(realm: string, params: Record<string, string> = {}): string {
+  const quoted = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, "'")}"`;
+  return `Bearer ${[`realm=${quoted(realm)}`, ...Object.entries(params).map(([name, value]) => `${name}=${quoted(value)}`)].join(', ')}`;
 }

@@ -17,7 +17,11 @@ export class TokenRequestDto {
   @ApiPropertyOptional({ description: 'Accepted and ignored: first-party public clients, no client registry yet' })
   client_id?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and ignored' })
+  @ApiPropertyOptional({
+    description:
+      "Space-separated scopes (RFC 6749 §3.3). grant_type=password: granted to the new session, each one of ALLOWED_SCOPES. grant_type=refresh_token: a part of the session's grant for this access token (the session keeps its grant); absent, the whole grant",
+    example: 'notes:read',
+  })
   scope?: string;
 }
 
@@ -36,7 +40,7 @@ export class RevokeRequestDto {
 
 export class OAuthErrorDto {
   @ApiProperty({
-    enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'slow_down'],
+    enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'slow_down'],
     description: '`slow_down` (with status 429) when logins are throttled',
     example: 'invalid_grant',
   })
@@ -64,5 +68,7 @@ export class AuthorizationServerMetadataDto {
   @ApiProperty({ type: [String] }) token_endpoint_auth_methods_supported: string[];
   @ApiProperty({ type: [String] }) revocation_endpoint_auth_methods_supported: string[];
   @ApiProperty({ type: [String] }) response_types_supported: string[];
+  @ApiPropertyOptional({ type: [String], description: 'ALLOWED_SCOPES; absent when unset' })
+  scopes_supported?: string[];
   @ApiProperty() service_documentation: string;
 }
