@@ -110,6 +110,12 @@ describe('Scopes (e2e)', () => {
         .post('/auth/login')
         .send({ ...user, scope: ['notes:read'] });
       expectErrorBody(array, 400, 'Bad Request');
+      // JSON null is no scope asked for, as an absent field is (not a 500).
+      const nothing = await request(t.server)
+        .post('/auth/login')
+        .send({ ...user, scope: null });
+      expect(nothing.status).toBe(200);
+      expect(nothing.body.scope).toBeUndefined();
     });
   });
 
@@ -214,6 +220,12 @@ describe('Scopes (e2e)', () => {
       const response = await request(t.server).get('/notes').auth(accessToken, { type: 'bearer' });
       expect(response.status).toBe(200);
       expect(response.body.scopes).toEqual(['notes:read']);
+      // Again with the same token: verified once, then served from the verified-token cache.
+      for (let i = 0; i < 2; i++) {
+        const again = await request(t.server).get('/notes').auth(accessToken, { type: 'bearer' });
+        expect(again.status).toBe(200);
+        expect(again.body.scopes).toEqual(['notes:read']);
+      }
     });
 
     it('answers 403 insufficient_scope with the RFC 6750 challenge naming the scope required', async () => {

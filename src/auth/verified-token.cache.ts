@@ -28,7 +28,7 @@ export class VerifiedTokenCache {
   set(token: string, claims: AccessTokenClaims): void {
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
     // Only what the guard needs: a small object per entry.
-    const { sub, sid, jti, exp, iat, iss, aud, roles, auth_time, amr } = claims;
-    this.entries.set(token, { sub, sid, jti, exp, iat, iss, aud, roles, auth_time, amr });
+    const { sub, sid, jti, exp, iat, iss, aud, roles, auth_time, amr, scope } = claims;
+    this.entries.set(token, { sub, sid, jti, exp, iat, iss, aud, roles, auth_time, amr, ...(scope ? { scope } : {}) });
   }
 }

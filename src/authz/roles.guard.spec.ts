@@ -18,9 +18,17 @@ class Routes {
   open() {}
 }
 
+@Roles('admin')
+class AdminRoutes {
+  @Roles('auditor')
+  audit() {}
+
+  plain() {}
+}
+
 const guard = new RolesGuard(new Reflector());
 
-function context(handler: keyof Routes, roles?: string[]): ExecutionContext {
+function context(handler: keyof Routes, roles?: string[], routes: object = Routes): ExecutionContext {
   const user: AccessTokenPrincipal | undefined = roles && {
     userId: 'u',
     username: 'alice',
@@ -30,8 +38,8 @@ function context(handler: keyof Routes, roles?: string[]): ExecutionContext {
     scopes: [],
   };
   return {
-    getHandler: () => Routes.prototype[handler],
-    getClass: () => Routes,
+    getHandler: () => (routes as { prototype: Record<string, unknown> }).prototype[handler],
+    getClass: () => routes,
     switchToHttp: () => ({ getRequest: () => ({ user }) }),
   } as unknown as ExecutionContext;
 }
@@ -61,6 +69,15 @@ describe('RolesGuard', () => {
 
   it('asks for a token (401) when a route demands a role and there is no principal', () => {
     expect(() => guard.canActivate(context('adminOnly'))).toThrow(BearerAuthException);
+  });
+
+  it("holds a controller's @Roles() for every route in it; a handler's adds to it, not replaces it", () => {
+    const admin = (handler: string, roles: string[]) => context(handler as keyof Routes, roles, AdminRoutes);
+    expect(guard.canActivate(admin('plain', ['admin']))).toBe(true);
+    expect(() => guard.canActivate(admin('plain', ['auditor']))).toThrow(InsufficientScopeException);
+    expect(() => guard.canActivate(admin('audit', ['auditor']))).toThrow(InsufficientScopeException);
+    expect(() => guard.canActivate(admin('audit', ['admin']))).toThrow(InsufficientScopeException);
+    expect(guard.canActivate(admin('audit', ['admin', 'auditor']))).toBe(true);
   });
 
   it('leaves routes without @Roles() alone', () => {

@@ -8,21 +8,24 @@ import { InsufficientScopeException } from '../common/http/insufficient-scope.ex
 /** Where @Roles() keeps the roles a route demands. */
 export const ROLES_KEY = 'authz:roles';
 
-/** Lets a request through when its access token has one of the roles @Roles() names. */
+/**
+ * Lets a request through when its access token has one of the roles @Roles() names, at each
+ * level that names some: a controller's @Roles() holds for every route in it, and a handler's
+ * adds its own demand rather than replacing the controller's.
+ */
 @Injectable()
 export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const required = this.reflector.getAllAndOverride<string[] | undefined>(ROLES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (!required?.length) return true;
+    const levels = [context.getClass(), context.getHandler()]
+      .map((target) => this.reflector.get<string[] | undefined>(ROLES_KEY, target) ?? [])
+      .filter((roles) => roles.length > 0);
+    if (!levels.length) return true;
     const principal = context.switchToHttp().getRequest<{ user?: AccessTokenPrincipal }>().user;
     // Only on a @Public() route would the JWT guard have let a request through without one.
     if (!principal) throw new BearerAuthException(BEARER_REALM);
-    if (required.some((role) => principal.roles.includes(role))) return true;
+    if (levels.every((roles) => roles.some((role) => principal.roles.includes(role)))) return true;
     throw new InsufficientScopeException(BEARER_REALM);
   }
 }

@@ -21,10 +21,10 @@ export class InvalidScopeError extends Error {
 
 /**
  * The distinct tokens of a scope parameter, in the order first named; [] for none (undefined,
- * empty or spaces only). Throws InvalidScopeError for a token outside the RFC 6749 syntax.
+ * JSON null, empty or spaces only). Throws InvalidScopeError for a token outside the RFC 6749 syntax.
  */
-export function parseScope(raw: string | undefined): string[] {
-  if (raw === undefined) return [];
+export function parseScope(raw: string | null | undefined): string[] {
+  if (raw === undefined || raw === null) return [];
   const tokens = raw.split(' ').filter((token) => token !== '');
   for (const token of tokens) {
     if (!SCOPE_TOKEN.test(token)) {

@@ -21,7 +21,7 @@ export class ScopePolicyService {
    * The tokens of a requested scope, normalised (each once, in ALLOWED_SCOPES order); [] when
    * nothing was asked for. Throws InvalidScopeError for a malformed token or one not allowed.
    */
-  requested(raw: string | undefined): string[] {
+  requested(raw: string | null | undefined): string[] {
     const tokens = parseScope(raw);
     const unknown = tokens.filter((token) => !this.allowed.includes(token));
     if (unknown.length) {
