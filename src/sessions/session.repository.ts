@@ -42,8 +42,11 @@ export class SessionRepository {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       touch: native('UPDATE sessions SET last_used_at = ? WHERE id = ?'),
       // Joined with its user: a deleted user (cascade) makes the session disappear too.
+      // A disabled user's sessions count as ended from the moment of the disable, even if revoking
+      // them (a separate step) never happened.
       standing: native(`
-        SELECT s.user_id AS user_id, u.username AS username, s.revoked_at AS revoked_at, s.expires_at AS expires_at
+        SELECT s.user_id AS user_id, u.username AS username, COALESCE(s.revoked_at, u.disabled_at) AS revoked_at,
+               s.expires_at AS expires_at
           FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = ?`),
       // Idle-expired sessions (no valid token left) are dead already and do not count.

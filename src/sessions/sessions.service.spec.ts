@@ -205,6 +205,13 @@ describe('SessionsService', () => {
       await expect(rotate(kept.token, T0 + 2)).resolves.toMatchObject({ sessionId: kept.sessionId });
     });
 
+    it("counts a disabled user's sessions as ended, even before they are revoked", async () => {
+      const { service, cache, dataSource, userId } = await setup();
+      const a = await service.create(userId, {}, T0);
+      await dataSource.query('UPDATE users SET disabled_at = ? WHERE id = ?', [T0 + 1, userId]);
+      await expect(cache.activeUsername(a.sessionId, userId)).resolves.toBeUndefined();
+    });
+
     it('revokes all of them when none is kept', async () => {
       const { service, cache, userId } = await setup();
       const a = await service.create(userId, {}, T0);
