@@ -1,13 +1,10 @@
+import { readFileSync } from 'node:fs';
+
 // Nest 12 packages are ESM-only, so jest runs in ESM mode (`npm test` passes
-// --experimental-vm-modules) and @swc/jest compiles TypeScript to ES modules.
+// --experimental-vm-modules) and @swc/jest compiles TypeScript to ES modules, with the options
+// test/utils/compile-src.ts compiles src/ with too (one file, so the two cannot drift apart).
 const swc = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    target: 'es2022',
-    keepClassNames: true,
-  },
-  module: { type: 'es6' },
+  ...JSON.parse(readFileSync(new URL('./test/utils/swc-options.json', import.meta.url), 'utf8')),
   sourceMaps: 'inline',
 };
 

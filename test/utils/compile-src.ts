@@ -1,9 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { transformFile } from '@swc/core';
+import { transformFile, type Options } from '@swc/core';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+/** The options jest compiles with (jest.config.js reads the same file). */
+const SWC_OPTIONS = JSON.parse(readFileSync(join(import.meta.dirname, 'swc-options.json'), 'utf8')) as Options;
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -24,15 +26,7 @@ export async function compileSrc(): Promise<{ dir: string; cleanup(): void }> {
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   await Promise.all(
     sources(join(ROOT, 'src')).map(async (file) => {
-      const { code } = await transformFile(file, {
-        jsc: {
-          parser: { syntax: 'typescript', decorators: true },
-          transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-          target: 'es2022',
-          keepClassNames: true,
-        },
-        module: { type: 'es6' },
-      });
+      const { code } = await transformFile(file, SWC_OPTIONS);
       const out = join(dir, relative(ROOT, file)).replace(/\.ts$/, '.js');
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, code);
