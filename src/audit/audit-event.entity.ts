@@ -21,6 +21,8 @@ export const AUDIT_EVENT_TYPES = [
   'role_revoked',
   'user_disabled',
   'user_enabled',
+  /** A role change or disable cut off the user's older access tokens: `detail` has `notBefore` (epoch s) and `reason`. */
+  'tokens_cut_off',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

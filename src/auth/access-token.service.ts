@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
@@ -6,7 +7,7 @@ import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService, type AccessTokenKey } from '../keys/keys.service.js';
 import { isLowS } from './es256-signature.js';
 import { PasswordHashQueue } from '../users/password-hash.queue.js';
-import { UserRoleRepository } from '../users/user-role.repository.js';
+import { UserRepository } from '../users/user.repository.js';
 import { signJwt } from './jwt-signer.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
@@ -58,7 +59,7 @@ export class AccessTokenService {
     private readonly jwt: JwtService,
     private readonly keys: KeysService,
     private readonly hashing: PasswordHashQueue,
-    private readonly roles: UserRoleRepository,
+    private readonly users: UserRepository,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -69,9 +70,16 @@ export class AccessTokenService {
    * accept a token after the session's absolute end (SESSION_MAX_AGE), which our guard enforces.
    * The user's roles are read now, so a role change reaches the next token issued. `scope`
    * (space-separated) becomes the `scope` claim; none when undefined.
+   *
+   * A role change sets the user's cut-off at the next whole second (see UserCutOffService);
+   * tokens with an earlier `iat` are refused. A token issued within that second would be born
+   * refused, so issuing waits the rest of the second out (at most 1 s, only right after a change).
    */
   async sign({ userId, sessionId, sessionExpiresAt, authTime, scope }: AccessTokenSubject): Promise<SignedAccessToken> {
-    const roles = await this.roles.rolesOf(userId);
+    const subject = await this.users.tokenSubject(userId);
+    const roles = subject?.roles ?? [];
+    const wait = (subject?.notBefore ?? 0) - Date.now();
+    if (wait > 0) await sleep(wait);
     const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));

@@ -4,11 +4,12 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { RolesGuard } from './roles.guard.js';
 import { UserAdministrationService } from './user-administration.service.js';
+import { UserCutOffService } from './user-cut-off.service.js';
 
 /** Authorization: the @Roles() guard, and the operator's changes to roles and disabled accounts. */
 @Module({
   imports: [UsersModule, SessionsModule, AuditModule],
-  providers: [UserAdministrationService, RolesGuard],
-  exports: [UserAdministrationService, RolesGuard],
+  providers: [UserAdministrationService, UserCutOffService, RolesGuard],
+  exports: [UserAdministrationService, UserCutOffService, RolesGuard],
 })
 export class AuthzModule {}

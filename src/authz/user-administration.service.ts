@@ -6,6 +6,7 @@ import type { User } from '../users/user.entity.js';
 import { UserRepository } from '../users/user.repository.js';
 import { UserRoleRepository } from '../users/user-role.repository.js';
 import { UsersService } from '../users/users.service.js';
+import { UserCutOffService } from './user-cut-off.service.js';
 
 /** A refused operator request: unknown user, bad role name. Its message is the one line shown. */
 export class UserAdministrationError extends Error {}
@@ -25,8 +26,9 @@ export interface AdministrationActor {
 
 /**
  * Roles and disabling, for operators. Every change is audited; a change that changes nothing
- * (granting a role the user has) is not. Roles reach access tokens when they are next issued
- * (the next refresh); disabling revokes every session at once, so refreshes answer 401.
+ * (granting a role the user has) is not. Every change also cuts off the user's older access
+ * tokens (UserCutOffService): within a second they answer 401, and the client's next refresh
+ * carries the new roles. Disabling also revokes every session, so refreshes answer 401.
  */
 @Injectable()
 export class UserAdministrationService {
@@ -36,6 +38,7 @@ export class UserAdministrationService {
     private readonly roles: UserRoleRepository,
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
+    private readonly cutOffs: UserCutOffService,
   ) {}
 
   /** Every account, oldest first, with its roles. */
@@ -54,7 +57,10 @@ export class UserAdministrationService {
   async grant(username: string, role: string, actor: AdministrationActor, now = Date.now()): Promise<boolean> {
     const user = await this.existing(username);
     const granted = await this.roles.grant(user.id, validRole(role), now);
-    if (granted) await this.audit.record('role_granted', { userId: user.id, detail: { role, ...actor } }, now);
+    if (granted) {
+      await this.audit.record('role_granted', { userId: user.id, detail: { role, ...actor } }, now);
+      await this.cutOffs.cutOff(user.id, 'role_granted', now);
+    }
     return granted;
   }
 
@@ -62,7 +68,10 @@ export class UserAdministrationService {
   async revoke(username: string, role: string, actor: AdministrationActor, now = Date.now()): Promise<boolean> {
     const user = await this.existing(username);
     const revoked = await this.roles.revoke(user.id, validRole(role));
-    if (revoked) await this.audit.record('role_revoked', { userId: user.id, detail: { role, ...actor } }, now);
+    if (revoked) {
+      await this.audit.record('role_revoked', { userId: user.id, detail: { role, ...actor } }, now);
+      await this.cutOffs.cutOff(user.id, 'role_revoked', now);
+    }
     return revoked;
   }
 
@@ -75,8 +84,10 @@ export class UserAdministrationService {
     const user = await this.existing(username);
     const disabled = await this.userRows.disable(user.id, now);
     const sessionsRevoked = await this.sessions.revokeAllForUser(user.id, 'user_disabled', undefined, now);
-    if (disabled)
+    if (disabled) {
       await this.audit.record('user_disabled', { userId: user.id, detail: { sessionsRevoked, ...actor } }, now);
+      await this.cutOffs.cutOff(user.id, 'user_disabled', now);
+    }
     return disabled;
   }
 

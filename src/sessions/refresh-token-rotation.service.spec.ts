@@ -144,9 +144,11 @@ describe('RefreshTokenRotationService', () => {
         const first = await service.create(userId, {}, T0);
         await rotate(first.token, T0);
         // Timestamps are in the future (T0), so the session is not past its expiry for the cache's clock.
-        await expect(cache.activeUsername(first.sessionId, userId)).resolves.toEqual(expect.any(String));
+        await expect(cache.activeUsername(first.sessionId, userId, Date.now() / 1000)).resolves.toEqual(
+          expect.any(String),
+        );
         await expectRejected(rotate(first.token, T0 + 1), 'reused');
-        await expect(cache.activeUsername(first.sessionId, userId)).resolves.toBeUndefined();
+        await expect(cache.activeUsername(first.sessionId, userId, Date.now() / 1000)).resolves.toBeUndefined();
       });
 
       it('leaves the user’s other sessions alone', async () => {

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { RedisConnections } from '../redis/redis.module.js';
 import { SessionStateCache } from './session-state.cache.js';
 
-type RevocationMessage = { session: string } | { user: string; keep?: string };
+type RevocationMessage = { session: string } | { user: string; keep?: string } | { cutOff: string; notBefore: number };
 
 /**
  * Tells every instance about revocations at once (Redis pub/sub), so their session-state caches
@@ -44,6 +44,11 @@ export class SessionRevocationBus implements OnModuleInit {
     await this.publish({ user: userId, keep: keepSessionId });
   }
 
+  /** The user's cut-off (ms) moved: their older access tokens die at every instance now. */
+  async userCutOff(userId: string, notBefore: number): Promise<void> {
+    await this.publish({ cutOff: userId, notBefore });
+  }
+
   private async publish(message: RevocationMessage): Promise<void> {
     if (!this.redis.client) return;
     try {
@@ -60,6 +65,8 @@ export class SessionRevocationBus implements OnModuleInit {
       if ('session' in message && typeof message.session === 'string') this.cache.markRevoked(message.session);
       else if ('user' in message && typeof message.user === 'string')
         this.cache.markUserRevoked(message.user, message.keep);
+      else if ('cutOff' in message && typeof message.cutOff === 'string' && Number.isFinite(message.notBefore))
+        this.cache.markUserCutOff(message.cutOff, message.notBefore);
     } catch {
       this.logger.warn('Ignored a malformed revocation message');
     }

@@ -6,6 +6,8 @@ interface Entry {
   username: string;
   active: boolean;
   expiresAt: number;
+  /** The user's cut-off (ms); 0 when none. */
+  notBefore: number;
   checkedAt: number;
 }
 
@@ -26,17 +28,31 @@ export class SessionStateCache {
   private readonly pending = new Map<string, Promise<Entry | null>>();
   /** Recent user-wide revocations, so a query that raced one cannot cache a stale "active". */
   private readonly userRevocations = new Map<string, { at: number; except?: string }>();
+  /** Recent user cut-offs, for the same reason. */
+  private readonly userCutOffs = new Map<string, { at: number; notBefore: number }>();
 
   constructor(private readonly sessions: SessionRepository) {}
 
   /**
    * The username when the session exists, belongs to the user, is not revoked and not past its
-   * absolute expiry; otherwise undefined.
+   * absolute expiry, and a token issued at `issuedAt` (epoch s) is not before the user's cut-off;
+   * otherwise undefined.
    */
-  async activeUsername(sessionId: string, userId: string, now = Date.now()): Promise<string | undefined> {
+  async activeUsername(
+    sessionId: string,
+    userId: string,
+    issuedAt: number,
+    now = Date.now(),
+  ): Promise<string | undefined> {
     let entry = this.entries.get(sessionId);
     if (!entry || now - entry.checkedAt >= SESSION_STATE_TTL_MS) entry = (await this.load(sessionId)) ?? undefined;
-    return entry && entry.active && entry.userId === userId && entry.expiresAt > now ? entry.username : undefined;
+    return entry &&
+      entry.active &&
+      entry.userId === userId &&
+      entry.expiresAt > now &&
+      issuedAt * 1000 >= entry.notBefore
+      ? entry.username
+      : undefined;
   }
 
   /** Called after a revocation is committed: the session is dead here from now on. */
@@ -49,6 +65,7 @@ export class SessionStateCache {
       username: entry?.username ?? '',
       active: false,
       expiresAt: entry?.expiresAt ?? 0,
+      notBefore: entry?.notBefore ?? 0,
       checkedAt: now,
     });
   }
@@ -62,6 +79,18 @@ export class SessionStateCache {
       if (now - revocation.at > SESSION_STATE_TTL_MS * 4) this.userRevocations.delete(id);
     }
     this.userRevocations.set(userId, { at: now, except: exceptSessionId });
+  }
+
+  /** Called after a user's cut-off (ms) is committed: their tokens issued before it are refused from now on. */
+  markUserCutOff(userId: string, notBefore: number, now = Date.now()): void {
+    for (const entry of this.entries.values()) {
+      if (entry.userId === userId) entry.notBefore = Math.max(entry.notBefore, notBefore);
+    }
+    for (const [id, cutOff] of this.userCutOffs) {
+      if (now - cutOff.at > SESSION_STATE_TTL_MS * 4) this.userCutOffs.delete(id);
+    }
+    const known = this.userCutOffs.get(userId)?.notBefore ?? 0;
+    this.userCutOffs.set(userId, { at: now, notBefore: Math.max(known, notBefore) });
   }
 
   private load(sessionId: string): Promise<Entry | null> {
@@ -91,6 +120,8 @@ export class SessionStateCache {
       username: row.username,
       active: row.revokedAt === null && !revokedMeanwhile,
       expiresAt: row.expiresAt,
+      // Cut-offs only move forward: the later of what the query read and what was marked meanwhile.
+      notBefore: Math.max(row.notBefore, this.userCutOffs.get(row.userId)?.notBefore ?? 0),
       checkedAt,
     };
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);

@@ -15,6 +15,8 @@ export interface SessionStanding {
   username: string;
   revokedAt: number | null;
   expiresAt: number;
+  /** The user's cut-off (ms): access tokens with an earlier `iat` are refused. 0 when none. */
+  notBefore: number;
 }
 
 /** Live sessions beyond the per-user limit are revoked this many at a time, so a limit lowered by a lot is applied over a few logins. */
@@ -46,7 +48,7 @@ export class SessionRepository {
       // them (a separate step) never happened.
       standing: native(`
         SELECT s.user_id AS user_id, u.username AS username, COALESCE(s.revoked_at, u.disabled_at) AS revoked_at,
-               s.expires_at AS expires_at
+               s.expires_at AS expires_at, u.not_before AS not_before
           FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = ?`),
       // Idle-expired sessions (no valid token left) are dead already and do not count.
@@ -109,6 +111,7 @@ export class SessionRepository {
         username: string;
         revoked_at: string | number | null;
         expires_at: string | number;
+        not_before: string | number | null;
       }>
     >(this.sql.standing, [sessionId]);
     const row = rows[0];
@@ -118,6 +121,7 @@ export class SessionRepository {
       username: row.username,
       revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
       expiresAt: Number(row.expires_at),
+      notBefore: Number(row.not_before ?? 0),
     };
   }
 

@@ -26,6 +26,6 @@ import { SessionsService } from './sessions.service.js';
     SessionRevocationBus,
     SessionsPurgeTask,
   ],
-  exports: [SessionsService, RefreshTokenRotationService, SessionStateCache],
+  exports: [SessionsService, RefreshTokenRotationService, SessionStateCache, SessionRevocationBus],
 })
 export class SessionsModule {}

@@ -157,7 +157,7 @@ describe('SessionsService', () => {
 
       expect(await session(dataSource, mine.sessionId)).toMatchObject({ revokedAt: T0 + 1, revokedReason: 'revoked' });
       await expectRejected(rotate(mine.token, T0 + 2), 'revoked');
-      await expect(cache.activeUsername(mine.sessionId, userId)).resolves.toBeUndefined();
+      await expect(cache.activeUsername(mine.sessionId, userId, Date.now() / 1000)).resolves.toBeUndefined();
       expect((await session(dataSource, other.sessionId)).revokedAt).toBeNull();
     });
 
@@ -209,19 +209,19 @@ describe('SessionsService', () => {
       const { service, cache, dataSource, userId } = await setup();
       const a = await service.create(userId, {}, T0);
       await dataSource.query('UPDATE users SET disabled_at = ? WHERE id = ?', [T0 + 1, userId]);
-      await expect(cache.activeUsername(a.sessionId, userId)).resolves.toBeUndefined();
+      await expect(cache.activeUsername(a.sessionId, userId, Date.now() / 1000)).resolves.toBeUndefined();
     });
 
     it('revokes all of them when none is kept', async () => {
       const { service, cache, userId } = await setup();
       const a = await service.create(userId, {}, T0);
       const b = await service.create(userId, {}, T0);
-      await expect(cache.activeUsername(a.sessionId, userId)).resolves.toEqual(expect.any(String));
+      await expect(cache.activeUsername(a.sessionId, userId, Date.now() / 1000)).resolves.toEqual(expect.any(String));
 
       await expect(service.revokeAllForUser(userId, 'password_changed', undefined, T0 + 1)).resolves.toBe(2);
 
-      await expect(cache.activeUsername(a.sessionId, userId)).resolves.toBeUndefined();
-      await expect(cache.activeUsername(b.sessionId, userId)).resolves.toBeUndefined();
+      await expect(cache.activeUsername(a.sessionId, userId, Date.now() / 1000)).resolves.toBeUndefined();
+      await expect(cache.activeUsername(b.sessionId, userId, Date.now() / 1000)).resolves.toBeUndefined();
     });
   });
 

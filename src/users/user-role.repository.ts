@@ -1,28 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
-import { nativeSql } from '../database/native-sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { UserRole } from './user-role.entity.js';
 
-/** Every query on `user_roles`. Role names arrive validated (see role-name.ts). */
+/**
+ * Every write on `user_roles`, and the operator's reads. Role names arrive validated (see
+ * role-name.ts). The roles read for each access token come with the user's cut-off, in one query
+ * (UserRepository.tokenSubject).
+ */
 @Injectable()
 export class UserRoleRepository {
-  private readonly rolesOfUser: string;
-
-  constructor(@InjectRepository(UserRole) private readonly roles: Repository<UserRole>) {
-    // On every access token issued (login and each refresh): hand-written, as the hot paths are.
-    this.rolesOfUser = nativeSql(
-      roles.manager.connection,
-      'SELECT role FROM user_roles WHERE user_id = ? ORDER BY role',
-    );
-  }
-
-  /** The user's roles, sorted; [] when none (or no such user). */
-  async rolesOf(userId: string): Promise<string[]> {
-    const rows = await this.roles.query<Array<{ role: string }>>(this.rolesOfUser, [userId]);
-    return rows.map((row) => row.role);
-  }
+  constructor(@InjectRepository(UserRole) private readonly roles: Repository<UserRole>) {}
 
   /** Roles of several users at once, each list sorted; users without roles are absent. */
   async rolesOfUsers(userIds: string[]): Promise<Map<string, string[]>> {

@@ -23,4 +23,11 @@ export class User {
   /** When the account was disabled (ms); null while it may log in. */
   @Column({ name: 'disabled_at', type: 'bigint', nullable: true, transformer: epochMs })
   disabledAt: number | null;
+
+  /**
+   * The user's cut-off (ms, a whole second): access tokens with an earlier `iat` are refused and
+   * none is issued before it. Null until a role change or disable first sets it.
+   */
+  @Column({ name: 'not_before', type: 'bigint', nullable: true, transformer: epochMs })
+  notBefore: number | null;
 }

@@ -6,17 +6,62 @@ import { isUniqueViolation } from '../database/unique-violation.js';
 import type { Statement } from '../database/unit-of-work.js';
 import { User } from './user.entity.js';
 
+/** What every access token issued for a user must reflect, read at once. */
+export interface TokenSubject {
+  /** Sorted; [] when none. */
+  roles: string[];
+  /** The user's cut-off (ms); null when none was ever set. */
+  notBefore: number | null;
+}
+
 /** Every query on `users`. Usernames arrive normalized (UsersService decides what that means). */
 @Injectable()
 export class UserRepository {
   private readonly hasPasswordHash: string;
+  private readonly subject: string;
 
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {
-    this.hasPasswordHash = nativeSql(
-      users.manager.connection,
-      // Nor was the account disabled meanwhile: a login racing a disable never outlives it.
+    const native = (text: string) => nativeSql(users.manager.connection, text);
+    // Nor was the account disabled meanwhile: a login racing a disable never outlives it.
+    this.hasPasswordHash = native(
       'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ? AND disabled_at IS NULL',
     );
+    // On every access token issued (login and each refresh): hand-written, as the hot paths are.
+    // Roles and cut-off in one statement, so a token never pairs a new cut-off with old roles.
+    this.subject = native(`
+      SELECT u.not_before AS not_before, r.role AS role
+        FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+       WHERE u.id = ?
+       ORDER BY r.role`);
+  }
+
+  /** The user's roles and cut-off; undefined when there is no such user. */
+  async tokenSubject(id: string): Promise<TokenSubject | undefined> {
+    const rows = await this.users.query<Array<{ not_before: string | number | null; role: string | null }>>(
+      this.subject,
+      [id],
+    );
+    if (!rows.length) return undefined;
+    const notBefore = rows[0].not_before;
+    return {
+      roles: rows.flatMap((row) => (row.role === null ? [] : [row.role])),
+      notBefore: notBefore === null ? null : Number(notBefore),
+    };
+  }
+
+  /**
+   * Moves the user's cut-off forward to `notBefore` (ms); never back, so of two changes in a
+   * row the later cut-off stands. False when the user does not exist.
+   */
+  async raiseNotBefore(id: string, notBefore: number): Promise<boolean> {
+    const raised = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ notBefore })
+      .where('id = :id AND (not_before IS NULL OR not_before < :notBefore)', { id, notBefore })
+      .execute();
+    if ((raised.affected ?? 0) > 0) return true;
+    return this.users.existsBy({ id });
   }
 
   /** Stores a new account; false when its username is taken (the unique index decides, also between instances). */

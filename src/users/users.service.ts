@@ -28,6 +28,7 @@ export class UsersService {
       passwordHash: await this.hasher.hash(password, { ip, username }),
       createdAt: Date.now(),
       disabledAt: null,
+      notBefore: null,
     };
     // The unique index decides, so two parallel registrations cannot both win.
     if (!(await this.users.insert(user))) throw new ConflictException(USERNAME_TAKEN);

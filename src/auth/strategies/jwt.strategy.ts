@@ -73,9 +73,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     return this.principal(claims as AccessTokenClaims);
   }
 
-  /** A valid signature is not enough: the session must still be live (revocation reaches access tokens). */
+  /**
+   * A valid signature is not enough: the session must still be live (revocation reaches access
+   * tokens) and the token not older than its user's cut-off (a role change or disable).
+   */
   private async principal(claims: AccessTokenClaims): Promise<AccessTokenPrincipal | false> {
-    const username = await this.sessionState.activeUsername(claims.sid, claims.sub);
+    const username = await this.sessionState.activeUsername(claims.sid, claims.sub, claims.iat);
     if (username === undefined) return false;
     return {
       userId: claims.sub,

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { SessionRevocationBus } from '../sessions/session-revocation.bus.js';
+import { SessionStateCache } from '../sessions/session-state.cache.js';
+import { UserRepository } from '../users/user.repository.js';
+
+/** Why a user's older access tokens were cut off. */
+export type CutOffReason = 'role_granted' | 'role_revoked' | 'user_disabled';
+
+/**
+ * Makes a change to a user (roles, disabling) reach access tokens already issued, within a second
+ * and without a new login: the user's cut-off `notBefore` becomes the next whole second after the
+ * change, and tokens with an earlier `iat` are refused (SessionStateCache), here at once, at other
+ * instances through the bus or, without Redis, within SESSION_STATE_TTL_MS. `iat` has whole-second
+ * resolution, so "the next whole second" is the earliest cut-off that spares no token issued
+ * before the change; AccessTokenService waits it out before issuing, so the client's next refresh
+ * gets a token that passes (with the new roles).
+ */
+@Injectable()
+export class UserCutOffService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly state: SessionStateCache,
+    private readonly bus: SessionRevocationBus,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Call after the change is committed. Returns the cut-off (ms). */
+  async cutOff(userId: string, reason: CutOffReason, now = Date.now()): Promise<number> {
+    const notBefore = (Math.floor(now / 1000) + 1) * 1000;
+    await this.users.raiseNotBefore(userId, notBefore);
+    this.state.markUserCutOff(userId, notBefore);
+    await this.bus.userCutOff(userId, notBefore);
+    await this.audit.record('tokens_cut_off', { userId, detail: { notBefore: notBefore / 1000, reason } }, now);
+    return notBefore;
+  }
+}
