@@ -100,8 +100,10 @@ describe('roles in access tokens and @Roles() (e2e)', () => {
     });
 
     await admin.grant(username, 'admin', CLI);
-    // The token already issued says what it said: the role reaches the next one.
-    await request(t.server).get('/reports').set('Authorization', `Bearer ${accessToken}`).expect(403);
+    // The change cuts off the tokens already issued (their roles are stale): 401, not 403.
+    const cutOff = await request(t.server).get('/reports').set('Authorization', `Bearer ${accessToken}`).expect(401);
+    expect(cutOff.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+    // The client's next refresh, right after the change, carries the new role and is not cut off.
     const next = await refresh(t.server, refreshToken).expect(200);
     const withRole = next.body.access_token as string;
     await request(t.server)
@@ -118,6 +120,47 @@ describe('roles in access tokens and @Roles() (e2e)', () => {
       .get('/reports')
       .set('Authorization', `Bearer ${after.body.access_token as string}`)
       .expect(403);
+  });
+
+  it('cuts off every older access token of the user (not of others) at a role change; tokens issued after it pass', async () => {
+    const { username, accessToken, refreshToken } = await login(t.server);
+    const second = await tokenGrant({ grant_type: 'password', username, password: DEFAULT_PASSWORD }).expect(200);
+    const bystander = await login(t.server);
+    const userId = decodeJwt(accessToken).payload.sub as string;
+
+    await admin.grant(username, 'auditor', CLI);
+    // Both sessions' tokens predate the change; the bystander's are not the user's.
+    for (const token of [accessToken, second.body.access_token as string]) {
+      const refused = await me(t.server, token).expect(401);
+      expect(refused.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+    }
+    await me(t.server, bystander.accessToken).expect(200);
+
+    // The sessions live on: each refresh right after the change gets a token at or after the cut-off.
+    const cutOff = (await auditTypes(userId)).find((row) => row.type === 'tokens_cut_off')!.detail as {
+      notBefore: number;
+    };
+    const viaCookie = await refresh(t.server, refreshToken).expect(200);
+    const viaGrant = await tokenGrant({
+      grant_type: 'refresh_token',
+      refresh_token: second.body.refresh_token as string,
+    }).expect(200);
+    for (const token of [viaCookie.body.access_token as string, viaGrant.body.access_token as string]) {
+      expect(decodeJwt(token).payload.iat as number).toBeGreaterThanOrEqual(cutOff.notBefore);
+      expect((await me(t.server, token).expect(200)).body.roles).toEqual(['auditor']);
+    }
+    // A new login after the change is not cut off either.
+    await me(t.server, (await login(t.server, username)).accessToken).expect(200);
+  });
+
+  it('cuts nothing off for a change that changes nothing', async () => {
+    const { username, accessToken } = await login(t.server);
+    await admin.grant(username, 'auditor', CLI);
+    const fresh = await login(t.server, username);
+    await expect(admin.grant(username, 'auditor', CLI)).resolves.toBe(false);
+    await expect(admin.revoke(username, 'support', CLI)).resolves.toBe(false);
+    await me(t.server, accessToken).expect(401);
+    await me(t.server, fresh.accessToken).expect(200);
   });
 
   it('documents @Roles() routes with their 403 in the OpenAPI document', async () => {
@@ -139,10 +182,21 @@ describe('roles in access tokens and @Roles() (e2e)', () => {
     await expect(admin.grant(username, 'admin', CLI)).resolves.toBe(false);
     await expect(admin.revoke(username, 'admin', CLI)).resolves.toBe(true);
     await expect(admin.revoke(username, 'admin', CLI)).resolves.toBe(false);
-    expect(await auditTypes(userId)).toEqual([
-      { type: 'role_granted', detail: { role: 'admin', via: 'cli' } },
-      { type: 'role_revoked', detail: { role: 'admin', via: 'cli' } },
-    ]);
+    const cutOff = (reason: string) => ({
+      type: 'tokens_cut_off',
+      detail: { notBefore: expect.any(Number) as number, reason },
+    });
+    // A change and its cut-off share a timestamp: their order is not defined.
+    const rows = await auditTypes(userId);
+    expect(rows).toHaveLength(4);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { type: 'role_granted', detail: { role: 'admin', via: 'cli' } },
+        cutOff('role_granted'),
+        { type: 'role_revoked', detail: { role: 'admin', via: 'cli' } },
+        cutOff('role_revoked'),
+      ]),
+    );
   });
 });
 

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { compileSrc } from './utils/compile-src.js';
 import { createTestApp, tempSqliteUrl, type TestApp } from './utils/create-test-app.js';
-import { DEFAULT_PASSWORD, decodeJwt, login, refresh, register } from './utils/http.js';
+import { DEFAULT_PASSWORD, decodeJwt, login, meUntil, refresh, register } from './utils/http.js';
 
 interface Run {
   status: number | null;
@@ -65,13 +65,15 @@ describe("npm run users (the operator CLI, spawned against a running app's datab
   });
 
   it('grants a role that the next refresh carries; revokes it; lists users with roles and state; audits each change', async () => {
-    const { username, refreshToken } = await login(t.server);
+    const { username, accessToken, refreshToken } = await login(t.server);
     const granted = await users('grant', username, 'admin');
     expect(granted).toEqual({
       status: 0,
-      stdout: `Granted admin to ${username}; it reaches their access tokens at the next refresh\n`,
+      stdout: `Granted admin to ${username}; their older access tokens stop working within a second, the next refresh carries it\n`,
       stderr: '',
     });
+    // Another process made the change: the server reads the cut-off within a second.
+    expect((await meUntil(t.server, accessToken, 401)).status).toBe(401);
     const next = await refresh(t.server, refreshToken).expect(200);
     const claims = decodeJwt(next.body.access_token as string).payload;
     expect(claims.roles).toEqual(['admin']);
@@ -85,15 +87,26 @@ describe("npm run users (the operator CLI, spawned against a running app's datab
 
     const revoked = await users('revoke', username, 'support');
     expect(revoked.stdout).toBe(
-      `Revoked support from ${username}; it leaves their access tokens at the next refresh\n`,
+      `Revoked support from ${username}; their older access tokens stop working within a second, the next refresh drops it\n`,
     );
     expect((await users('revoke', username, 'support')).stdout).toBe(`${username} does not have support\n`);
 
     const rows = await auditRows(claims.sub as string);
-    expect(rows.map((row) => [row.type, JSON.parse(row.detail!)])).toEqual([
-      ['role_granted', { role: 'admin', via: 'cli' }],
-      ['role_granted', { role: 'support', via: 'cli' }],
-      ['role_revoked', { role: 'support', via: 'cli' }],
+    const cutOff = (reason: string) => ['tokens_cut_off', { notBefore: expect.any(Number) as number, reason }];
+    // A change and its cut-off share a timestamp: their order is not defined.
+    const audited = rows.map((row) => [row.type, JSON.parse(row.detail!)]);
+    expect(audited).toHaveLength(6);
+    expect(audited).toEqual(
+      expect.arrayContaining([
+        ['role_granted', { role: 'admin', via: 'cli' }],
+        ['role_granted', { role: 'support', via: 'cli' }],
+        ['role_revoked', { role: 'support', via: 'cli' }],
+      ]),
+    );
+    expect(audited.filter(([type]) => type === 'tokens_cut_off')).toEqual([
+      cutOff('role_granted'),
+      cutOff('role_granted'),
+      cutOff('role_revoked'),
     ]);
   });
 

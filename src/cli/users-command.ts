@@ -38,13 +38,13 @@ export async function runUsersCommand(args: string[], admin: UserAdministrationS
     case 'grant':
       return [
         (await admin.grant(username, role, actor))
-          ? `Granted ${role} to ${username}; it reaches their access tokens at the next refresh`
+          ? `Granted ${role} to ${username}; their older access tokens stop working within a second, the next refresh carries it`
           : `${username} already has ${role}`,
       ];
     case 'revoke':
       return [
         (await admin.revoke(username, role, actor))
-          ? `Revoked ${role} from ${username}; it leaves their access tokens at the next refresh`
+          ? `Revoked ${role} from ${username}; their older access tokens stop working within a second, the next refresh drops it`
           : `${username} does not have ${role}`,
       ];
     case 'disable':

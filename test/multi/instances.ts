@@ -220,3 +220,29 @@ export function instanceLogs(instance: Instance): string {
 export function removeLogDirectory(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+const USERS_CLI_JS = fileURLToPath(new URL('../../dist/cli/users.js', import.meta.url));
+
+/**
+ * Runs `npm run users -- …` the way an operator does beside running servers: its own process with
+ * the instances' environment (no PORT), from `dir`. Resolves with the exit code and output.
+ */
+export function runUsersCli(
+  env: Record<string, string>,
+  dir: string,
+  ...args: string[]
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [USERS_CLI_JS, ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}

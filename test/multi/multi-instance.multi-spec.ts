@@ -27,6 +27,7 @@ import {
   REDIS_URL,
   removeLogDirectory,
   runId,
+  runUsersCli,
   SHUTDOWN_GRACE_MS,
   startInstance,
   stopInstance,
@@ -61,6 +62,7 @@ let a: Instance | undefined;
 let b: Instance | undefined;
 let failed = false;
 let userCounter = 0;
+let instanceEnv: Record<string, string>;
 
 const A = () => a!.baseUrl;
 const B = () => b!.baseUrl;
@@ -160,6 +162,7 @@ describe('two instances on one database and one Redis', () => {
       MAX_SESSIONS_PER_USER: String(MAX_SESSIONS_PER_USER),
       LOG_LEVEL: 'warn',
     };
+    instanceEnv = env;
     try {
       // A alone runs the migrations and generates the keys; B then finds both in the database.
       a = await startInstance('A', portA, env, logDir);
@@ -177,6 +180,39 @@ describe('two instances on one database and one Redis', () => {
     if (failed) console.error(`multi-instance logs kept in ${logDir}`);
     else if (logDir) removeLogDirectory(logDir);
   });
+
+  scenario(
+    "a role change by the users CLI (a third process) cuts off the user's tokens on A and B within 1 s; a refresh right after passes on both",
+    async () => {
+      const username = await newUser(A());
+      const onA = await loggedIn(A(), username);
+      const onB = await loggedIn(B(), username);
+      // Both instances hold both sessions as live in their caches.
+      for (const [base, token] of [
+        [A(), onA.accessToken],
+        [B(), onA.accessToken],
+        [A(), onB.accessToken],
+        [B(), onB.accessToken],
+      ] as const)
+        await expectMe(base, token, 200, 'before the change');
+
+      const granted = await runUsersCli(instanceEnv, logDir, 'grant', username, 'auditor');
+      expect({ status: granted.status, stderr: granted.stderr }).toEqual({ status: 0, stderr: '' });
+      const latencies = await Promise.all([
+        expectRefusedPromptly(A(), onA.accessToken, 'A, token from A'),
+        expectRefusedPromptly(B(), onA.accessToken, 'B, token from A'),
+        expectRefusedPromptly(B(), onB.accessToken, 'B, token from B'),
+      ]);
+      // Cached as live on both: refused well before the cache would have expired, so Redis carried it.
+      for (const elapsedMs of latencies) expectBroadcast(elapsedMs, 'cut-off broadcast');
+
+      const next = await refresh(B(), onA.refreshToken);
+      expect(next.status).toBe(200);
+      expect(jwtParts(next.accessToken!).payload.roles).toEqual(['auditor']);
+      await expectMe(A(), next.accessToken!, 200, 'A, token refreshed after the change');
+      await expectMe(B(), next.accessToken!, 200, 'B, token refreshed after the change');
+    },
+  );
 
   scenario('GET /health on both: 200 with database and redis up', async () => {
     for (const [name, base] of [

@@ -157,3 +157,22 @@ export function forgeJwt(
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls GET /auth/me every 50 ms until it answers `status` or `deadlineMs` passes; returns the
+ * last status and the milliseconds it took, for the caller to assert on.
+ */
+export async function meUntil(
+  server: Server,
+  accessToken: string,
+  status: number,
+  deadlineMs = 1500,
+): Promise<{ status: number; elapsedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const seen = (await me(server, accessToken)).status;
+    const elapsedMs = Date.now() - started;
+    if (seen === status || elapsedMs >= deadlineMs) return { status: seen, elapsedMs };
+    await sleep(50);
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from '@jest/globals';
+import type { AuditService } from '../audit/audit.service.js';
+import type { SessionRevocationBus } from '../sessions/session-revocation.bus.js';
+import type { SessionStateCache } from '../sessions/session-state.cache.js';
+import type { UserRepository } from '../users/user.repository.js';
+import { UserCutOffService } from './user-cut-off.service.js';
+
+function service() {
+  const calls: string[] = [];
+  const cutOffs = new UserCutOffService(
+    {
+      raiseNotBefore: async (id: string, ms: number) => void calls.push(`db ${id} ${ms}`),
+    } as unknown as UserRepository,
+    {
+      markUserCutOff: (id: string, ms: number) => void calls.push(`cache ${id} ${ms}`),
+    } as unknown as SessionStateCache,
+    {
+      userCutOff: async (id: string, ms: number) => void calls.push(`bus ${id} ${ms}`),
+    } as unknown as SessionRevocationBus,
+    {
+      record: async (type: string, event: { userId: string; detail: unknown }) =>
+        void calls.push(`audit ${type} ${event.userId} ${JSON.stringify(event.detail)}`),
+    } as unknown as AuditService,
+  );
+  return { cutOffs, calls };
+}
+
+describe('UserCutOffService', () => {
+  it('cuts off at the next whole second: every iat of the second the change happened in is before it', async () => {
+    const { cutOffs } = service();
+    await expect(cutOffs.cutOff('u', 'role_granted', 1_000_000_500)).resolves.toBe(1_000_001_000);
+    // A change exactly on a second boundary: a token issued in that same millisecond has iat 1_000_000.
+    await expect(cutOffs.cutOff('u', 'role_granted', 1_000_000_000)).resolves.toBe(1_000_001_000);
+    await expect(cutOffs.cutOff('u', 'role_granted', 1_000_000_999)).resolves.toBe(1_000_001_000);
+  });
+
+  it('stores the cut-off, applies it here, tells the other instances, then audits it', async () => {
+    const { cutOffs, calls } = service();
+    await cutOffs.cutOff('u1', 'user_disabled', 1_000_000_500);
+    expect(calls).toEqual([
+      'db u1 1000001000',
+      'cache u1 1000001000',
+      'bus u1 1000001000',
+      'audit tokens_cut_off u1 {"notBefore":1000001,"reason":"user_disabled"}',
+    ]);
+  });
+});
