@@ -8,12 +8,10 @@
 //   BENCH_RS_REVOCATIONS=100000  revoked sessions in the kit's list (plus a tenth as many user
 //                                cut-offs), to show the checks stay map lookups (default 100000)
 //
-// A fake auth server in this process serves the JWKS, the backfill and a live SSE stream with a
-// comment every 500 ms, so the kit runs exactly as in production (feed fresh, nothing cached but
-// what verify() caches). Prints a table; exit code 0 when it ran (also with a MISS), 1 on error.
-import { createServer } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+// A fake auth server in this process (bench/lib/fake-auth-server.mjs) serves the JWKS, the backfill
+// and a live SSE stream with a comment every 500 ms, so the kit runs exactly as in production (feed
+// fresh, nothing cached but what verify() caches). Prints a table; exit code 0 when it ran (also with a MISS), 1 on error.
+import { startFakeAuthServer } from './lib/fake-auth-server.mjs';
 import { positiveNumber } from './lib/settings.mjs';
 import { fmt, median, renderTable } from './lib/stats.mjs';
 
@@ -30,10 +28,6 @@ try {
   process.exit(1);
 }
 
-const CLIENT = { id: 'bench', secret: 'bench-secret' };
-const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-const kid = randomUUID();
-const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
 const until = Math.floor(Date.now() / 1000) + 3600;
 const backfill = [];
 for (let i = 1; i <= REVOCATIONS; i++)
@@ -42,54 +36,20 @@ for (let i = 1; i <= REVOCATIONS / 10; i++) {
   backfill.push({ id: String(REVOCATIONS + i), sub: `cut-${i}`, notBefore: until - 7200, until });
 }
 
-const expectedAuth = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`;
-const streams = new Set();
-const server = createServer((req, res) => {
-  const url = new URL(req.url, 'http://x');
-  if (url.pathname === '/.well-known/jwks.json') return json(res, { keys: [jwk] });
-  if (url.pathname !== '/auth/revocations') return json(res, { error: 'not_found' }, 404);
-  if (req.headers.authorization !== expectedAuth) return json(res, { error: 'invalid_client' }, 401);
-  if ((req.headers.accept ?? '').includes('text/event-stream')) {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.flushHeaders();
-    streams.add(res);
-    res.on('close', () => streams.delete(res));
-    return;
-  }
-  const since = Number(url.searchParams.get('since') ?? 0);
-  const items = backfill.filter((item) => Number(item.id) > since);
-  json(res, { items, next: items.at(-1)?.id ?? String(since) });
-});
-const heartbeat = setInterval(() => {
-  for (const stream of streams) stream.write(': keep-alive\n');
-}, 500);
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const auth = await startFakeAuthServer({ backfill });
+const issuer = auth.issuer;
 
 const verifier = kit.createTokenVerifier({
   issuer,
   audience: issuer,
-  clientId: CLIENT.id,
-  clientSecret: CLIENT.secret,
+  clientId: auth.client.id,
+  clientSecret: auth.client.secret,
   log: false,
 });
 
 try {
   await verifier.ready();
-  const sign = (claims) =>
-    new SignJWT({
-      sid: randomUUID(),
-      jti: randomUUID(),
-      iss: issuer,
-      aud: issuer,
-      roles: ['user'],
-      scope: 'orders:read',
-      ...claims,
-    })
-      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid })
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(privateKey);
+  const sign = (claims) => auth.sign({ roles: ['user'], scope: 'orders:read', ...claims });
   // Neither revoked nor cut off: both maps are consulted on every call, as for most requests.
   const token = await sign({ sub: 'user-42' });
   const header = `Bearer ${token}`;
@@ -146,9 +106,7 @@ try {
   process.exitCode = 1;
 } finally {
   await verifier.close();
-  clearInterval(heartbeat);
-  for (const stream of streams) stream.destroy();
-  server.close();
+  auth.close();
 }
 
 /**
@@ -166,9 +124,4 @@ async function timePerCall(call, overhead) {
   const base = process.hrtime.bigint();
   for (let i = 0; i < CALLS; i++) await overhead();
   return (total - Number(process.hrtime.bigint() - base)) / 1000 / CALLS;
-}
-
-function json(res, body, status = 200) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }
