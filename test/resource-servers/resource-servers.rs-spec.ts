@@ -188,10 +188,16 @@ describe('the example APIs on the resource-server kit, behind two auth instances
       nestProxy = await CountingProxy.start(B());
       proxies.push(expressProxy, nestProxy);
       // Express asks the auth server per token when stale; Nest answers 503.
-      [expressApi, nestApi] = await Promise.all([
-        startExampleApi('express-api', EXAMPLES.express, await freePort(), apiEnv(expressProxy, 'introspect'), logDir),
-        startExampleApi('nest-api', EXAMPLES.nest, await freePort(), apiEnv(nestProxy, 'reject'), logDir),
+      const expressPort = await freePort();
+      let nestPort = await freePort();
+      while (nestPort === expressPort) nestPort = await freePort();
+      const started = await Promise.allSettled([
+        startExampleApi('express-api', EXAMPLES.express, expressPort, apiEnv(expressProxy, 'introspect'), logDir),
+        startExampleApi('nest-api', EXAMPLES.nest, nestPort, apiEnv(nestProxy, 'reject'), logDir),
       ]);
+      // Both assigned before any failure is thrown, so afterAll stops whichever did start.
+      [expressApi, nestApi] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+      for (const result of started) if (result.status === 'rejected') throw result.reason;
     } catch (error) {
       failed = true;
       throw error;
