@@ -1,12 +1,29 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Module } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { UserAdministrationService } from '../src/authz/user-administration.service.js';
+import type { ApiClient } from '../src/clients/api-client.entity.js';
+import { AuthenticatedClient, ClientAuth } from '../src/clients/client-auth.decorator.js';
+import { ClientsModule } from '../src/clients/clients.module.js';
 import { compileSrc } from './utils/compile-src.js';
 import { createTestApp, tempSqliteUrl, type TestApp } from './utils/create-test-app.js';
 import { login } from './utils/http.js';
+
+/** A route for clients in a module of its own, as the revocation feed is: @ClientAuth() from ClientsModule. */
+@Controller('client-whoami')
+class WhoAmIController {
+  @Get()
+  @ClientAuth()
+  whoami(@AuthenticatedClient() client: ApiClient) {
+    return { client_id: client.id, name: client.name };
+  }
+}
+
+@Module({ imports: [ClientsModule], controllers: [WhoAmIController] })
+class WhoAmIModule {}
 
 interface Run {
   status: number | null;
@@ -84,7 +101,7 @@ describe('resource-server clients: npm run clients and /admin/clients (e2e)', ()
   beforeAll(async () => {
     compiled = await compileSrc();
     database = tempSqliteUrl();
-    t = await createTestApp({ DATABASE_URL: database.url });
+    t = await createTestApp({ DATABASE_URL: database.url }, { imports: [WhoAmIModule] });
   }, 120_000);
   afterAll(async () => {
     await t?.close();
@@ -235,6 +252,19 @@ describe('resource-server clients: npm run clients and /admin/clients (e2e)', ()
       await as(user, request(t.server).get('/admin/clients')).expect(403);
       await as(user, request(t.server).post('/admin/clients')).send({ name: 'x' }).expect(403);
       await as(user, request(t.server).delete('/admin/clients/x')).expect(403);
+    });
+
+    it("@ClientAuth() in another module: the handler gets the client from @AuthenticatedClient(); users' tokens are refused", async () => {
+      const created = await as(admin.token, request(t.server).post('/admin/clients')).send({ name: 'feed reader' });
+      const { client_id: id, client_secret: secret } = created.body as { client_id: string; client_secret: string };
+      const response = await request(t.server)
+        .get('/client-whoami')
+        .set('Authorization', basic(id, secret))
+        .expect(200);
+      expect(response.body).toEqual({ client_id: id, name: 'feed reader' });
+      const refused = await as(admin.token, request(t.server).get('/client-whoami')).expect(401);
+      expect(refused.body).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+      expect(refused.headers['www-authenticate']).toMatch(/^Basic realm=/);
     });
 
     it('client credentials are no admin token: Basic on /admin/clients is a 401', async () => {
