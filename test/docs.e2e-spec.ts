@@ -281,7 +281,9 @@ describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
         const media = response.content?.['application/json'];
         const schema = doc.components.schemas[media?.schema?.$ref?.split('/').pop() ?? ''];
         const label = `${key} ${status}`;
-        if (OAUTH_PATHS.includes(path)) {
+        // A failed client authentication is an OAuth `invalid_client` on any route (RFC 6749 §5.2).
+        const clientAuthFailure = status === '401' && operation.security?.some((s) => 'client_secret_basic' in s);
+        if (OAUTH_PATHS.includes(path) || clientAuthFailure) {
           expect({ label, schema: media?.schema?.$ref }).toEqual({
             label,
             schema: '#/components/schemas/OAuthErrorDto',
