@@ -7,6 +7,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/guards/jwt-auth.guard.js';
 import { AuthzModule } from './authz/authz.module.js';
+import { ClientsModule } from './clients/clients.module.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -50,6 +51,7 @@ export class AppModule {
         AuthzModule,
         OAuthModule,
         HealthModule,
+        ClientsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -23,6 +23,9 @@ export const AUDIT_EVENT_TYPES = [
   'user_enabled',
   /** A role change or disable cut off the user's older access tokens: `detail` has `notBefore` (epoch s) and `reason`. */
   'tokens_cut_off',
+  /** A resource-server client was created or deleted (CLI or admin API): `detail` has `clientId`, `name`, `via`. */
+  'client_created',
+  'client_deleted',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -1,5 +1,6 @@
 import { AuditEventSource } from '../audit/audit-event-source.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
+import { ApiClient } from '../clients/api-client.entity.js';
 import { SigningKey } from '../keys/signing-key.entity.js';
 import { RevocationEvent } from '../revocations/revocation-event.entity.js';
 import { RefreshToken } from '../sessions/refresh-token.entity.js';
@@ -16,5 +17,6 @@ export const ENTITIES = [
   AuditEvent,
   AuditEventSource,
   UserRole,
+  ApiClient,
   RevocationEvent,
 ];
