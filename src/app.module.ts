@@ -17,6 +17,7 @@ import { initializeWithMigrations } from './database/migrations-at-start.js';
 import { HealthModule } from './health/health.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { RevocationsModule } from './revocations/revocations.module.js';
 
 /**
  * The application, built from an already validated config: main.ts passes the one read from
@@ -52,6 +53,7 @@ export class AppModule {
         OAuthModule,
         HealthModule,
         ClientsModule,
+        RevocationsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
