@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { AuthServerClient } from '../resource-server/src/auth-server-client.js';
+import { RevocationFeed } from '../resource-server/src/revocation-feed.js';
+import { RevocationList } from '../resource-server/src/revocation-list.js';
 import { UserAdministrationService } from '../src/authz/user-administration.service.js';
 import { ClientsService } from '../src/clients/clients.service.js';
 import { RevocationEventRepository } from '../src/revocations/revocation-event.repository.js';
@@ -393,6 +396,50 @@ describe('GET /auth/revocations: the revocation feed (e2e)', () => {
       }
       await waitFor(() => feed.openStreams === 0);
     });
+  });
+
+  describe('the resource-server kit', () => {
+    it.each(['sse', 'poll'] as const)(
+      'follows the feed (%s): the backfill before it reports synced, then each revocation within a second',
+      async (transport) => {
+        const before = await login(t.server);
+        await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${before.refreshToken}`).expect(204);
+        const { client, secret } = await t.app.get(ClientsService).create(`kit ${transport}`, CLI);
+        const list = new RevocationList();
+        const logs: string[] = [];
+        let synced = false;
+        const feed = new RevocationFeed(new AuthServerClient(baseUrl, client.id, secret, 2000), list, {
+          transport,
+          maxStalenessMs: 5000,
+          log: (message) => logs.push(message),
+          onSynced: () => (synced = true),
+          onClientAuthenticationError: (error) => logs.push(error.message),
+        });
+        feed.start();
+        try {
+          await waitFor(() => synced);
+          const old = claims(before.accessToken);
+          expect(list.isRevoked(old.sid, old.sub, old.iat)).toBe(true);
+
+          const live = await login(t.server);
+          const { sid, sub, iat } = claims(live.accessToken);
+          expect(list.isRevoked(sid, sub, iat)).toBe(false);
+          const revokedAt = Date.now();
+          await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${live.refreshToken}`).expect(204);
+          await waitFor(() => list.isRevoked(sid, sub, iat), 1000);
+          expect(Date.now() - revokedAt).toBeLessThan(1000);
+
+          const cut = await login(t.server);
+          await t.app.get(UserAdministrationService).grant(cut.username, 'support', CLI);
+          const token = claims(cut.accessToken);
+          await waitFor(() => list.isRevoked('another-session', token.sub, token.iat), 1000);
+          expect(feed.isFresh()).toBe(true);
+          expect(logs).toEqual([]);
+        } finally {
+          await feed.stop();
+        }
+      },
+    );
   });
 
   describe('expiry', () => {
