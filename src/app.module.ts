@@ -18,6 +18,7 @@ import { HealthModule } from './health/health.module.js';
 import { IntrospectionModule } from './introspection/introspection.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { RevocationsModule } from './revocations/revocations.module.js';
 
 /**
  * The application, built from an already validated config: main.ts passes the one read from
@@ -54,6 +55,7 @@ export class AppModule {
         HealthModule,
         ClientsModule,
         IntrospectionModule,
+        RevocationsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

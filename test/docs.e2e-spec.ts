@@ -6,6 +6,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
 import { UserAdministrationService } from '../src/authz/user-administration.service.js';
+import { ClientsService } from '../src/clients/clients.service.js';
 import { reasonPhrase } from '../src/common/http/error-body.js';
 import { OAUTH_PATHS } from '../src/oauth/oauth-paths.js';
 import { createTestApp, type TestApp } from './utils/create-test-app.js';
@@ -322,6 +323,8 @@ const NOT_TOURED: Record<string, string> = {
   'POST /auth/register 503': 'needs the password-hash queue full (test/security/hashing-capacity.e2e-spec.ts)',
   'POST /auth/introspect 429':
     'needs LOGIN_MAX_FAILURES_PER_IP failed client authentications first (test/introspection.e2e-spec.ts)',
+  'GET /auth/revocations 429':
+    'needs MAX_STREAMS_PER_CLIENT open streams (test/revocation-feed.e2e-spec.ts) or failed client authentications',
 };
 
 describe('OpenAPI document against the real answers (e2e)', () => {
@@ -453,6 +456,11 @@ describe('OpenAPI document against the real answers (e2e)', () => {
     await hit('DELETE /admin/clients/{client_id}', asAdmin(request(s).delete(`/admin/clients/${doomed.client_id}`)));
     await hit('DELETE /admin/clients/{client_id}', request(s).delete(`/admin/clients/${doomed.client_id}`));
     await hit('DELETE /admin/clients/{client_id}', bearer(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+    const feedClient = await t.app.get(ClientsService).create('docs tour', { via: 'cli' });
+    const asFeedClient = (req: request.Test) => req.auth(feedClient.client.id, feedClient.secret);
+    await hit('GET /auth/revocations', asFeedClient(request(s).get('/auth/revocations?since=0')));
+    await hit('GET /auth/revocations', asFeedClient(request(s).get('/auth/revocations?since=x')));
+    await hit('GET /auth/revocations', request(s).get('/auth/revocations'));
 
     const changer = await login(s);
     const asChanger = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);

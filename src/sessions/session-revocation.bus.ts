@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { RedisConnections } from '../redis/redis.module.js';
+import { RevocationSignal } from '../revocations/revocation.signal.js';
 import { SessionStateCache } from './session-state.cache.js';
 
 type RevocationMessage = { session: string } | { user: string; keep?: string } | { cutOff: string; notBefore: number };
@@ -8,6 +9,9 @@ type RevocationMessage = { session: string } | { user: string; keep?: string } |
  * Tells every instance about revocations at once (Redis pub/sub), so their session-state caches
  * drop the session without waiting for the cache TTL. Without Redis this is a no-op: the local
  * cache is updated by SessionsService and other processes catch up within the TTL.
+ *
+ * Every message also means "new revocation feed entries are committed": the feed of each
+ * instance reads them at once (RevocationSignal) instead of at its next poll of the table.
  */
 @Injectable()
 export class SessionRevocationBus implements OnModuleInit {
@@ -17,6 +21,7 @@ export class SessionRevocationBus implements OnModuleInit {
   constructor(
     private readonly redis: RedisConnections,
     private readonly cache: SessionStateCache,
+    private readonly feed: RevocationSignal,
   ) {
     this.channel = `${redis.prefix}session-revoked`;
   }
@@ -50,6 +55,7 @@ export class SessionRevocationBus implements OnModuleInit {
   }
 
   private async publish(message: RevocationMessage): Promise<void> {
+    this.feed.raise();
     if (!this.redis.client) return;
     try {
       await this.redis.client.publish(this.channel, JSON.stringify(message));
@@ -67,6 +73,7 @@ export class SessionRevocationBus implements OnModuleInit {
         this.cache.markUserRevoked(message.user, message.keep);
       else if ('cutOff' in message && typeof message.cutOff === 'string' && Number.isFinite(message.notBefore))
         this.cache.markUserCutOff(message.cutOff, message.notBefore);
+      this.feed.raise();
     } catch {
       this.logger.warn('Ignored a malformed revocation message');
     }
