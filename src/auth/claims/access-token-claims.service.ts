@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { StartupError } from '../../common/startup-error.js';
 import { AccessTokenClaimsError } from './access-token-claims.error.js';
@@ -8,6 +8,8 @@ import {
   type AccessTokenClaimsContext,
   type AccessTokenClaimsProvider,
 } from './access-token-claims.provider.js';
+
+const logger = new Logger('AccessTokenClaims');
 
 interface DiscoveredProvider {
   /** `Module/Provider`, for the log line that names a provider at fault. */
@@ -47,6 +49,8 @@ export class AccessTokenClaimsService implements OnModuleInit {
           );
         return { label, provider: instance as AccessTokenClaimsProvider };
       });
+    // Which modules shape the tokens is worth one line at start-up: a refusal later names one of these.
+    if (this.enabled) logger.log(`Access tokens carry claims from ${this.labels.join(', ')}`);
   }
 
   /** True when some module registered a provider; when false, signing skips building a context at all. */
