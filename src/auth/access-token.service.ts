@@ -43,7 +43,7 @@ export interface AccessTokenSubject {
   authTime: number;
   /** The granted scope, space-separated; none when undefined. */
   scope?: string;
-  /** The session's whole grant (space-separated; null when none), when the token carries a part of it. Else `scope`. */
+  /** The session's whole grant (space-separated; null when none), for claims providers; `scope` when absent. */
   sessionScope?: string | null;
   /** A password login or a refresh: what claims providers are told. */
   grant: AccessTokenGrant;

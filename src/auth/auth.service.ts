@@ -164,15 +164,18 @@ export class AuthService {
     } catch (error) {
       if (!(error instanceof AccessTokenClaimsError)) throw error;
       const { userId, sessionId } = refresh;
-      const revoked = await this.sessions.revoke(sessionId, 'claims_provider_failed').catch(() => false);
+      const revoked = await this.sessions
+        .revoke(sessionId, 'claims_provider_failed')
+        .catch((failure: unknown) => `revoking it failed: ${String(failure).replace(/\s+/g, ' ')}`);
+      const outcome = revoked === true ? 'revoked' : `not revoked (${revoked || 'it had ended already'})`;
       claimsLogger.error({
-        msg: `Access token not issued (${grant} grant): ${error.message}; session ${revoked ? 'revoked' : 'NOT revoked (revoking failed)'}`,
+        msg: `Access token not issued (${grant} grant): ${error.message}; session ${outcome}`,
         event: 'access_token_refused',
         grant,
         userId,
         sessionId,
         provider: error.provider,
-        sessionRevoked: revoked,
+        sessionRevoked: revoked === true,
       });
       throw new AccessTokenNotIssuedException();
     }

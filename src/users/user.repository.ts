@@ -37,7 +37,7 @@ export class UserRepository {
        ORDER BY r.role`);
   }
 
-  /** The user's roles and cut-off; undefined when there is no such user. */
+  /** The user's roles, cut-off and username; undefined when there is no such user. */
   async tokenSubject(id: string): Promise<TokenSubject | undefined> {
     const rows = await this.users.query<
       Array<{ not_before: string | number | null; username: string; role: string | null }>
