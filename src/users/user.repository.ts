@@ -12,6 +12,8 @@ export interface TokenSubject {
   roles: string[];
   /** The user's cut-off (ms); null when none was ever set. */
   notBefore: number | null;
+  /** As typed at registration: for access-token claims providers. */
+  username: string;
 }
 
 /** Every query on `users`. Usernames arrive normalized (UsersService decides what that means). */
@@ -29,23 +31,23 @@ export class UserRepository {
     // On every access token issued (login and each refresh): hand-written, as the hot paths are.
     // Roles and cut-off in one statement, so a token never pairs a new cut-off with old roles.
     this.subject = native(`
-      SELECT u.not_before AS not_before, r.role AS role
+      SELECT u.not_before AS not_before, u.username AS username, r.role AS role
         FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
        WHERE u.id = ?
        ORDER BY r.role`);
   }
 
-  /** The user's roles and cut-off; undefined when there is no such user. */
+  /** The user's roles, cut-off and username; undefined when there is no such user. */
   async tokenSubject(id: string): Promise<TokenSubject | undefined> {
-    const rows = await this.users.query<Array<{ not_before: string | number | null; role: string | null }>>(
-      this.subject,
-      [id],
-    );
+    const rows = await this.users.query<
+      Array<{ not_before: string | number | null; username: string; role: string | null }>
+    >(this.subject, [id]);
     if (!rows.length) return undefined;
     const notBefore = rows[0].not_before;
     return {
       roles: rows.flatMap((row) => (row.role === null ? [] : [row.role])),
       notBefore: notBefore === null ? null : Number(notBefore),
+      username: rows[0].username,
     };
   }
 
