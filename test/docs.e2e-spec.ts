@@ -5,6 +5,7 @@ import { RequestMethod } from '@nestjs/common';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
+import { UserAdministrationService } from '../src/authz/user-administration.service.js';
 import { reasonPhrase } from '../src/common/http/error-body.js';
 import { OAUTH_PATHS } from '../src/oauth/oauth-paths.js';
 import { createTestApp, type TestApp } from './utils/create-test-app.js';
@@ -183,7 +184,7 @@ const operationsOf = (doc: OpenApiDocument) =>
     Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
   );
 
-const TAGS_IN_FLOW_ORDER = ['auth', 'sessions', 'oauth', 'keys', 'health'];
+const TAGS_IN_FLOW_ORDER = ['auth', 'sessions', 'oauth', 'keys', 'admin', 'health'];
 
 describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
   let t: TestApp;
@@ -440,6 +441,49 @@ describe('OpenAPI document against the real answers (e2e)', () => {
         json({ currentPassword: 'not the password', newPassword: 'a third good password' }),
       );
     }
+
+    const administration = t.app.get(UserAdministrationService);
+    const adminUser = await register(s);
+    await administration.grant(adminUser.username, 'admin', { via: 'cli' });
+    const adminToken = (await login(s, adminUser.username)).accessToken;
+    const asAdmin = (req: request.Test) => req.set('Authorization', `Bearer ${adminToken}`);
+    const asUser = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);
+    const adminId = JSON.parse(Buffer.from(adminToken.split('.')[1], 'base64url').toString()).sub as string;
+    const target = await login(s);
+    const targetId = JSON.parse(Buffer.from(target.accessToken.split('.')[1], 'base64url').toString()).sub as string;
+    const targetSid = JSON.parse(Buffer.from(target.accessToken.split('.')[1], 'base64url').toString()).sid as string;
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    for (const [key, path] of [
+      ['GET /admin/users', '/admin/users?limit=5'],
+      ['GET /admin/users/{id}', `/admin/users/${targetId}`],
+      ['GET /admin/users/{id}/sessions', `/admin/users/${targetId}/sessions`],
+      ['GET /admin/audit', `/admin/audit?userId=${targetId}`],
+    ]) {
+      await hit(key, asAdmin(request(s).get(path)));
+      await hit(key, asUser(request(s).get(path)));
+      await hit(key, request(s).get(path));
+    }
+    await hit('GET /admin/users', asAdmin(request(s).get('/admin/users?limit=0')));
+    await hit('GET /admin/audit', asAdmin(request(s).get('/admin/audit?type=nope')));
+    await hit('GET /admin/users/{id}', asAdmin(request(s).get(`/admin/users/${unknownId}`)));
+    await hit('GET /admin/users/{id}/sessions', asAdmin(request(s).get(`/admin/users/${unknownId}/sessions`)));
+    const patch = (id: string) => request(s).patch(`/admin/users/${id}`);
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(targetId)), json({ roles: ['support'], disabled: false }));
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(targetId)), json({}));
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(unknownId)), json({ disabled: true }));
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(adminId)), json({ disabled: true }));
+    await hit('PATCH /admin/users/{id}', asUser(patch(targetId)), json({ disabled: true }));
+    await hit('PATCH /admin/users/{id}', patch(targetId), json({ disabled: true }));
+    const revokeOne = (id: string) => request(s).delete(`/admin/sessions/${id}`);
+    await hit('DELETE /admin/sessions/{id}', asUser(revokeOne(targetSid)));
+    await hit('DELETE /admin/sessions/{id}', revokeOne(targetSid));
+    await hit('DELETE /admin/sessions/{id}', asAdmin(revokeOne(targetSid)));
+    await hit('DELETE /admin/sessions/{id}', asAdmin(revokeOne(targetSid)));
+    const revokeAll = (id: string) => request(s).delete(`/admin/users/${id}/sessions`);
+    await hit('DELETE /admin/users/{id}/sessions', asUser(revokeAll(targetId)));
+    await hit('DELETE /admin/users/{id}/sessions', revokeAll(targetId));
+    await hit('DELETE /admin/users/{id}/sessions', asAdmin(revokeAll(targetId)));
+    await hit('DELETE /admin/users/{id}/sessions', asAdmin(revokeAll(unknownId)));
 
     await hit('POST /auth/logout-all', bearer(request(s).post('/auth/logout-all')));
     await hit('POST /auth/logout-all', request(s).post('/auth/logout-all'));

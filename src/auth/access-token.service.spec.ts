@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
@@ -8,6 +8,7 @@ import { createTestingModule } from '../../test/utils/testing-module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { KeysService } from '../keys/keys.service.js';
 import { UserRoleRepository } from '../users/user-role.repository.js';
+import { UserRepository } from '../users/user.repository.js';
 import { UsersModule } from '../users/users.module.js';
 import { insertUser } from '../../test/utils/sessions-fixture.js';
 import { ACCESS_TOKEN_TYPE, AccessTokenService, type AccessTokenClaims } from './access-token.service.js';
@@ -109,6 +110,28 @@ describe('AccessTokenService.sign', () => {
     const ended = await sign('user-1', 'session-1', Date.now() - 60_000);
     expect(ended.expiresIn).toBe(0);
     await expect(service.verify(ended.token)).resolves.toBeUndefined();
+  });
+});
+
+describe("AccessTokenService.sign after the user's cut-off", () => {
+  it('waits until the wall clock reaches notBefore, even when a sleep ends before it does', async () => {
+    const userId = await insertUser(moduleRef.get(DataSource));
+    // A whole second at least 100 ms away, as UserCutOffService sets it.
+    const notBefore = (Math.floor((Date.now() + 100) / 1000) + 1) * 1000;
+    await moduleRef.get(UserRepository).raiseNotBefore(userId, notBefore);
+    // Node times sleeps on its monotonic clock; here the wall clock lags it by up to 20 ms just
+    // as notBefore passes, so a single sleep ends while Date.now() still reads notBefore - 1.
+    const wallClock = Date.now.bind(Date);
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => {
+      const now = wallClock();
+      return now >= notBefore && now < notBefore + 20 ? notBefore - 1 : now;
+    });
+    try {
+      const { token } = await sign(userId, 'session-1');
+      expect(decode(segments(token)[1]).iat).toBe(notBefore / 1000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

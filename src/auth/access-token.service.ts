@@ -90,8 +90,10 @@ export class AccessTokenService {
     const { userId, sessionId, sessionExpiresAt, authTime, scope } = subjectOfToken;
     const subject = await this.users.tokenSubject(userId);
     const roles = subject?.roles ?? [];
-    const wait = (subject?.notBefore ?? 0) - Date.now();
-    if (wait > 0) await sleep(wait);
+    const notBefore = subject?.notBefore ?? 0;
+    // A loop, not one sleep: Node times sleeps on its monotonic clock, and one can end a
+    // millisecond before Date.now() reaches notBefore, which would sign a token born refused.
+    for (let wait = notBefore - Date.now(); wait > 0; wait = notBefore - Date.now()) await sleep(wait);
     const extra = this.extraClaims.enabled
       ? await this.extraClaims.collect(claimsContext(subjectOfToken, subject?.username ?? '', roles))
       : undefined;
