@@ -64,6 +64,7 @@ describe('auth client against the real server (e2e)', () => {
     const me = await tab.fetch(`${baseUrl}/auth/me`);
     expect(me.status).toBe(200);
     await expect(me.json()).resolves.toMatchObject({ username });
+    await expect(tab.me()).resolves.toEqual({ id: expect.any(String), username, roles: [] });
 
     // A refused token: the real challenge says invalid_token, the client refreshes and retries.
     browser.spoilNextAccessToken();
