@@ -85,7 +85,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     app.enableCors({
       origin: config.http.corsOrigins,
       credentials: true,
-      methods: ['GET', 'POST', 'DELETE'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type'],
       exposedHeaders: ['WWW-Authenticate', 'Retry-After'],
       maxAge: 600,
@@ -136,6 +136,7 @@ function serveDocs(app: NestFastifyApplication): void {
         'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
       )
       .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
+      .addTag('admin', "For admins: users, their roles and sessions, and every user's security events.")
       .addTag('health', 'Database and Redis status, for load balancers.')
       .addBearerAuth({
         type: 'http',

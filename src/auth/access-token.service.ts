@@ -78,8 +78,10 @@ export class AccessTokenService {
   async sign({ userId, sessionId, sessionExpiresAt, authTime, scope }: AccessTokenSubject): Promise<SignedAccessToken> {
     const subject = await this.users.tokenSubject(userId);
     const roles = subject?.roles ?? [];
-    const wait = (subject?.notBefore ?? 0) - Date.now();
-    if (wait > 0) await sleep(wait);
+    const notBefore = subject?.notBefore ?? 0;
+    // A loop, not one sleep: Node times sleeps on its monotonic clock, and one can end a
+    // millisecond before Date.now() reaches notBefore, which would sign a token born refused.
+    for (let wait = notBefore - Date.now(); wait > 0; wait = notBefore - Date.now()) await sleep(wait);
     const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));

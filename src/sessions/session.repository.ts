@@ -134,11 +134,16 @@ export class SessionRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** Revokes one of the user's own live sessions; false when it is not theirs, unknown or already dead. */
-  async revokeOwn(userId: string, sessionId: string, now: number): Promise<boolean> {
+  /** Revokes one of the user's live sessions; false when it is not theirs, unknown or already dead. */
+  async revokeOwn(
+    userId: string,
+    sessionId: string,
+    now: number,
+    reason: SessionRevokeReason = 'revoked',
+  ): Promise<boolean> {
     const result = await this.sessions.update(
       { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
-      { revokedAt: now, revokedReason: 'revoked' },
+      { revokedAt: now, revokedReason: reason },
     );
     return (result.affected ?? 0) > 0;
   }
@@ -182,6 +187,33 @@ export class SessionRepository {
       .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
       .orderBy('s.last_used_at', 'DESC')
       .getMany();
+  }
+
+  /** The user a session belongs to (live or not); undefined when there is no such session. */
+  async findUserIdOf(sessionId: string): Promise<string | undefined> {
+    const session = await this.sessions.findOne({ select: { userId: true }, where: { id: sessionId } });
+    return session?.userId;
+  }
+
+  /**
+   * How many sessions each user has that can still be refreshed (as findActive counts them);
+   * users without any are absent. One query for all.
+   */
+  async countActive(userIds: string[], now: number): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (!userIds.length) return counts;
+    const rows = await this.sessions
+      .createQueryBuilder('s')
+      .select('s.user_id', 'user_id')
+      .addSelect('COUNT(*)', 'n')
+      .where('s.user_id IN (:...userIds)', { userIds })
+      .andWhere('s.revoked_at IS NULL')
+      .andWhere('s.expires_at > :now', { now })
+      .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
+      .groupBy('s.user_id')
+      .getRawMany<{ user_id: string; n: string | number }>();
+    for (const row of rows) counts.set(row.user_id, Number(row.n));
+    return counts;
   }
 
   /** Deletes sessions (their tokens cascade) revoked, expired or abandoned before `cutoff`; returns how many. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Not, Repository } from 'typeorm';
+import { Brackets, IsNull, Not, Repository } from 'typeorm';
+import type { KeysetCursor } from '../common/keyset-cursor.js';
 import { nativeSql } from '../database/native-sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import type { Statement } from '../database/unit-of-work.js';
@@ -13,6 +14,9 @@ export interface TokenSubject {
   /** The user's cut-off (ms); null when none was ever set. */
   notBefore: number | null;
 }
+
+/** LIKE's wildcards and its escape character, taken literally in a prefix. */
+const LIKE_SPECIAL = /[\\%_]/g;
 
 /** Every query on `users`. Usernames arrive normalized (UsersService decides what that means). */
 @Injectable()
@@ -100,6 +104,35 @@ export class UserRepository {
   /** Every account, oldest first (the users CLI lists them all). */
   findAll(): Promise<User[]> {
     return this.users.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * Up to `limit` accounts, oldest first, after `after` when given (a keyset on created_at, id:
+   * pages never shift as accounts are added). With `prefix` (normalized), only usernames that
+   * start with it; `%`, `_` and `\` in it are matched literally.
+   */
+  findPage(options: { prefix?: string; limit: number; after?: KeysetCursor }): Promise<User[]> {
+    const query = this.users
+      .createQueryBuilder('u')
+      .orderBy('u.created_at', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .limit(options.limit);
+    if (options.prefix) {
+      // `\` is the escape character on both databases (PostgreSQL's default, declared for SQLite).
+      const pattern = `${options.prefix.replace(LIKE_SPECIAL, '\\$&')}%`;
+      query.andWhere("u.username_normalized LIKE :pattern ESCAPE '\\'", { pattern });
+    }
+    const after = options.after;
+    if (after) {
+      query.andWhere(
+        new Brackets((q) =>
+          q
+            .where('u.created_at > :at', { at: after.at })
+            .orWhere('u.created_at = :at AND u.id > :id', { id: after.id }),
+        ),
+      );
+    }
+    return query.getMany();
   }
 
   /** Marks the account disabled at `now`; false when it was disabled already or does not exist. */
