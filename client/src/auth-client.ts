@@ -164,7 +164,8 @@ export interface AuditEntry {
   id: string;
   type: string;
   createdAt: string;
-  userId?: string | null;
+  /** Null for failures against unknown usernames. */
+  userId: string | null;
   sessionId: string | null;
   ip: string | null;
   userAgent: string | null;

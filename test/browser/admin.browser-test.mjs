@@ -199,6 +199,9 @@ describe('demo page: roles and the admin users table in Chromium', () => {
     await assertText(page, '#current-roles', 'support');
     assert.equal(await page.locator('#admin').isVisible(), false, 'support is not admin');
     await shot(page, '1-member-roles');
+    // Log out, so the member's session count in the admin's table starts at what the next test makes.
+    await page.click('#logout-button');
+    await page.locator('#signed-out').waitFor({ state: 'visible' });
     await context.close();
   });
 
@@ -238,6 +241,8 @@ describe('demo page: roles and the admin users table in Chromium', () => {
     await assertRow(page, userName, { roles: 'support', status: 'Active', sessions: 0 });
     await memberPage.click('#login-button');
     await memberPage.locator('#signed-in').waitFor({ state: 'visible', timeout: 10_000 });
+    await memberPage.click('#logout-button');
+    await memberPage.locator('#signed-out').waitFor({ state: 'visible' });
     await member.close();
     await admin.close();
   });
