@@ -8,6 +8,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/guards/jwt-auth.guard.js';
 import { AuthzModule } from './authz/authz.module.js';
+import { ClientsModule } from './clients/clients.module.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -15,6 +16,7 @@ import { buildDataSourceOptions } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { initializeWithMigrations } from './database/migrations-at-start.js';
 import { HealthModule } from './health/health.module.js';
+import { IntrospectionModule } from './introspection/introspection.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
@@ -52,6 +54,8 @@ export class AppModule {
         OAuthModule,
         HealthModule,
         AdminModule,
+        ClientsModule,
+        IntrospectionModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -136,7 +136,10 @@ function serveDocs(app: NestFastifyApplication): void {
         'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
       )
       .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
-      .addTag('admin', "For admins: users, their roles and sessions, and every user's security events.")
+      .addTag(
+        'admin',
+        "For admins: users, their roles and sessions, every user's security events, and the resource-server clients.",
+      )
       .addTag('health', 'Database and Redis status, for load balancers.')
       .addBearerAuth({
         type: 'http',
@@ -151,6 +154,15 @@ function serveDocs(app: NestFastifyApplication): void {
         description:
           'Nothing to paste: POST /auth/login sets this HttpOnly cookie (Path=/auth) and the browser sends it to /auth/refresh and /auth/logout by itself. Pages and Swagger UI cannot read it, and browsers do not let scripts set a Cookie header.',
       })
+      .addBasicAuth(
+        {
+          type: 'http',
+          scheme: 'basic',
+          description:
+            'Resource-server clients (`client_secret_basic`): the client_id as username and the client_secret as password, from `npm run clients -- create` or POST /admin/clients.',
+        },
+        'client_secret_basic',
+      )
       // Relative: Swagger UI sends "Try it out" to the origin it was opened from (our CSP allows only
       // that one), not to JWT_ISSUER, which may name another host or port.
       .addServer('/')

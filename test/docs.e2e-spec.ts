@@ -281,7 +281,9 @@ describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
         const media = response.content?.['application/json'];
         const schema = doc.components.schemas[media?.schema?.$ref?.split('/').pop() ?? ''];
         const label = `${key} ${status}`;
-        if (OAUTH_PATHS.includes(path)) {
+        // A failed client authentication is an OAuth `invalid_client` on any route (RFC 6749 §5.2).
+        const clientAuthFailure = status === '401' && operation.security?.some((s) => 'client_secret_basic' in s);
+        if (OAUTH_PATHS.includes(path) || clientAuthFailure) {
           expect({ label, schema: media?.schema?.$ref }).toEqual({
             label,
             schema: '#/components/schemas/OAuthErrorDto',
@@ -318,6 +320,8 @@ const NOT_TOURED: Record<string, string> = {
   'POST /auth/register 429':
     'needs REGISTER_MAX_PER_IP registrations first (test/security/hashing-capacity.e2e-spec.ts)',
   'POST /auth/register 503': 'needs the password-hash queue full (test/security/hashing-capacity.e2e-spec.ts)',
+  'POST /auth/introspect 429':
+    'needs LOGIN_MAX_FAILURES_PER_IP failed client authentications first (test/introspection.e2e-spec.ts)',
 };
 
 describe('OpenAPI document against the real answers (e2e)', () => {
@@ -421,6 +425,35 @@ describe('OpenAPI document against the real answers (e2e)', () => {
     await hit('GET /.well-known/oauth-authorization-server', request(s).get('/.well-known/oauth-authorization-server'));
     await hit('GET /health', request(s).get('/health'));
 
+    // Resource-server clients (admin API) and introspection with one of them.
+    const operator = await register(s);
+    await t.app.get(UserAdministrationService).grant(operator.username, 'admin', { via: 'cli' });
+    const adminToken = (await login(s, operator.username)).accessToken;
+    const asAdmin = (req: request.Test) => req.set('Authorization', `Bearer ${adminToken}`);
+    const created = await hit(
+      'POST /admin/clients',
+      asAdmin(request(s).post('/admin/clients')),
+      json({ name: 'tour' }),
+    );
+    await hit('POST /admin/clients', asAdmin(request(s).post('/admin/clients')), json({}));
+    await hit('POST /admin/clients', request(s).post('/admin/clients'), json({ name: 'tour' }));
+    await hit('POST /admin/clients', bearer(request(s).post('/admin/clients')), json({ name: 'tour' }));
+    await hit('GET /admin/clients', asAdmin(request(s).get('/admin/clients')));
+    await hit('GET /admin/clients', request(s).get('/admin/clients'));
+    await hit('GET /admin/clients', bearer(request(s).get('/admin/clients')));
+    const basic = `${created.body.client_id as string}:${created.body.client_secret as string}`;
+    const asClient = (req: request.Test) => req.set('Authorization', `Basic ${Buffer.from(basic).toString('base64')}`);
+    await hit('POST /auth/introspect', asClient(request(s).post('/auth/introspect')), form({ token: accessToken }));
+    await hit('POST /auth/introspect', asClient(request(s).post('/auth/introspect')), form({}));
+    await hit('POST /auth/introspect', request(s).post('/auth/introspect'), form({ token: accessToken }));
+    const doomed = (await asAdmin(request(s).post('/admin/clients')).send({ name: 'doomed' })).body as {
+      client_id: string;
+    };
+    await hit('DELETE /admin/clients/{client_id}', asAdmin(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+    await hit('DELETE /admin/clients/{client_id}', asAdmin(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+    await hit('DELETE /admin/clients/{client_id}', request(s).delete(`/admin/clients/${doomed.client_id}`));
+    await hit('DELETE /admin/clients/{client_id}', bearer(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+
     const changer = await login(s);
     const asChanger = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);
     await hit(
@@ -442,11 +475,6 @@ describe('OpenAPI document against the real answers (e2e)', () => {
       );
     }
 
-    const administration = t.app.get(UserAdministrationService);
-    const adminUser = await register(s);
-    await administration.grant(adminUser.username, 'admin', { via: 'cli' });
-    const adminToken = (await login(s, adminUser.username)).accessToken;
-    const asAdmin = (req: request.Test) => req.set('Authorization', `Bearer ${adminToken}`);
     const asUser = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);
     const adminId = JSON.parse(Buffer.from(adminToken.split('.')[1], 'base64url').toString()).sub as string;
     const target = await login(s);

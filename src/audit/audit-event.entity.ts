@@ -30,6 +30,9 @@ export const AUDIT_EVENT_TYPES = [
   'session_revoked_by_admin',
   /** Admin API: an admin revoked every session of the user (`detail.adminId`, `detail.sessionsRevoked`). */
   'all_sessions_revoked_by_admin',
+  /** A resource-server client was created or deleted (CLI or admin API): `detail` has `clientId`, `name`, `via`. */
+  'client_created',
+  'client_deleted',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

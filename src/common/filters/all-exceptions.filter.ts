@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseBusyError, isSqliteBusy } from '../../database/database-busy.error.js';
 import { OAUTH_PATHS } from '../../oauth/oauth-paths.js';
 import { BearerAuthException } from '../http/bearer-auth.exception.js';
+import { ClientAuthException } from '../http/client-auth.exception.js';
 import { InsufficientScopeException } from '../http/insufficient-scope.exception.js';
 import { boundedMessage, errorBody } from '../http/error-body.js';
 import { NO_STORE_HEADERS } from '../http/no-store.js';
@@ -26,7 +27,11 @@ export interface ErrorResponse {
  */
 export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   const headers: Record<string, string> = {};
-  if (exception instanceof BearerAuthException || exception instanceof InsufficientScopeException)
+  if (
+    exception instanceof BearerAuthException ||
+    exception instanceof InsufficientScopeException ||
+    exception instanceof ClientAuthException
+  )
     headers['WWW-Authenticate'] = exception.challenge();
   if (exception instanceof TooManyAttemptsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
   if (exception instanceof WrongMethodException) headers.Allow = exception.allow.join(', ');
@@ -43,7 +48,11 @@ export function toErrorResponse(exception: unknown, path = ''): ErrorResponse {
   }
 
   if (exception instanceof OAuthException) {
-    return { status: exception.getStatus(), body: exception.getResponse() as object, headers: { ...NO_STORE_HEADERS } };
+    return {
+      status: exception.getStatus(),
+      body: exception.getResponse() as object,
+      headers: { ...headers, ...NO_STORE_HEADERS },
+    };
   }
 
   // Terminus' 503 carries the per-dependency report; that is the useful body for /health.

@@ -5,6 +5,7 @@ import { AuditSources1764489600000 } from './1764489600000-audit-sources.js';
 import { UserRoles1764576000000 } from './1764576000000-user-roles.js';
 import { SessionScope1764662400000 } from './1764662400000-session-scope.js';
 import { UserNotBefore1764748800000 } from './1764748800000-user-not-before.js';
+import { Clients1764835200000 } from './1764835200000-clients.js';
 import { UsersCreatedAt1764921600000 } from './1764921600000-users-created-at.js';
 
 /** In order. Listed explicitly so the app, the CLI data source and tests run the same set. */
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   UserRoles1764576000000,
   SessionScope1764662400000,
   UserNotBefore1764748800000,
+  Clients1764835200000,
   UsersCreatedAt1764921600000,
 ];
