@@ -7,6 +7,10 @@ const $ = (id) => document.getElementById(id);
 let countdownTimer;
 /** True while the page asks whether the cookie still holds a session (at load). */
 let restoring = true;
+/** The signed-in user as `client.me()` last told it ({ id, username, roles }); null when signed out. */
+let currentUser = null;
+/** Cursor for the users table's next page; null when it shows the last one. */
+let usersNext = null;
 
 const client = createAuthClient({
   baseUrl: location.origin,
@@ -122,8 +126,11 @@ function showSignedOut(text = '', isError = false) {
   $('signed-out').hidden = false;
   // Nothing of the signed-out user stays in the page.
   $('current-user').textContent = '…';
+  $('current-roles').textContent = '…';
   $('sessions').querySelector('tbody').replaceChildren();
   message('me-result', '');
+  currentUser = null;
+  clearUsers();
   message('form-message', text, isError);
 }
 
@@ -131,14 +138,38 @@ async function showSignedIn() {
   $('signed-out').hidden = true;
   $('signed-in').hidden = false;
   message('me-result', '');
-  const response = await client.fetch('/auth/me');
-  if (response.ok) $('current-user').textContent = (await response.json()).username;
+  await loadAccount();
   await loadSessions();
+}
+
+/**
+ * Who we are and which roles the access token carries (so after a refresh, a role granted or
+ * removed meanwhile shows); admins get the users table, everyone else never sees it.
+ */
+async function loadAccount() {
+  try {
+    currentUser = await client.me();
+  } catch (error) {
+    // A 401 here has already ended the session (onSessionExpired shows the login form).
+    if (!(error instanceof AuthError && error.status === 401)) message('me-result', describeError(error), true);
+    return;
+  }
+  $('current-user').textContent = currentUser.username;
+  $('current-roles').textContent = currentUser.roles.length ? currentUser.roles.join(', ') : 'none';
+  if (currentUser.roles.includes('admin')) {
+    $('admin').hidden = false;
+    await loadUsers();
+  } else {
+    clearUsers();
+  }
 }
 
 /** Something changed the sessions (here, in another tab, or on another device): show it. */
 async function sessionsChanged() {
-  if (!$('signed-in').hidden) await loadSessions();
+  if (!$('signed-in').hidden) {
+    await loadAccount();
+    await loadSessions();
+  }
   // A login in another tab of this browser signs this one in too.
   else if (client.getAccessToken()) await showSignedIn();
 }
@@ -185,6 +216,131 @@ async function revokeSession(id, current) {
   }
   await loadSessions();
 }
+
+function clearUsers() {
+  $('admin').hidden = true;
+  $('users').querySelector('tbody').replaceChildren();
+  $('more-users').hidden = true;
+  usersNext = null;
+  message('admin-message', '');
+}
+
+/** The first page of users matching the search box, or (`more`) the next page appended. */
+async function loadUsers(more = false) {
+  try {
+    const page = await client.admin.listUsers({
+      q: $('user-query').value.trim(),
+      limit: 20,
+      cursor: more ? (usersNext ?? undefined) : undefined,
+    });
+    usersNext = page.next;
+    const rows = page.items.map(userRow);
+    const body = $('users').querySelector('tbody');
+    if (more) body.append(...rows);
+    else body.replaceChildren(...rows);
+    $('more-users').hidden = usersNext === null;
+  } catch (error) {
+    adminError(error);
+  }
+}
+
+/** A row of the users table, built with textContent only: usernames are user input. */
+function userRow(user) {
+  const row = document.createElement('tr');
+  row.dataset.userId = user.id;
+  row.dataset.username = user.username;
+  row.classList.toggle('disabled', user.disabledAt !== null);
+  row.classList.toggle('current', user.id === currentUser?.id);
+  const cells = [
+    [`${user.username}${user.id === currentUser?.id ? ' (you)' : ''}`],
+    [user.roles.length ? user.roles.join(', ') : '–'],
+    user.disabledAt ? ['Disabled', `since ${new Date(user.disabledAt).toLocaleString()}`] : ['Active'],
+    [String(user.activeSessions)],
+  ];
+  for (const [text, title] of cells) {
+    const cell = document.createElement('td');
+    cell.textContent = text;
+    if (title) cell.title = title;
+    row.append(cell);
+  }
+  const disabled = user.disabledAt !== null;
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  actions.append(
+    actionButton(
+      disabled ? 'Enable' : 'Disable',
+      disabled ? 'enable' : 'disable',
+      disabled ? 'secondary' : 'danger',
+      () => setDisabled(user, !disabled, row),
+    ),
+    actionButton('Revoke sessions', 'revoke-sessions', 'secondary', () => revokeUserSessions(user, row)),
+  );
+  const cell = document.createElement('td');
+  cell.append(actions);
+  row.append(cell);
+  return row;
+}
+
+function actionButton(text, action, className, onClick) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = className;
+  button.textContent = text;
+  button.dataset.action = action;
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+/** Runs an action on a row with its buttons off, so a double click sends one request. */
+async function rowAction(row, action) {
+  const buttons = [...row.querySelectorAll('button')];
+  for (const button of buttons) button.disabled = true;
+  message('admin-message', '');
+  try {
+    await action();
+  } catch (error) {
+    adminError(error);
+    for (const button of buttons) button.disabled = false;
+  }
+}
+
+async function setDisabled(user, disabled, row) {
+  await rowAction(row, async () => {
+    const updated = await client.admin.updateUser(user.id, { disabled });
+    row.replaceWith(userRow(updated));
+    message(
+      'admin-message',
+      disabled
+        ? `${updated.username} is disabled: their sessions are revoked and they cannot log in.`
+        : `${updated.username} is enabled: they can log in again.`,
+    );
+  });
+}
+
+async function revokeUserSessions(user, row) {
+  await rowAction(row, async () => {
+    await client.admin.revokeUserSessions(user.id);
+    // Our own session was among them: end it here too, as revoking this session in the table above does.
+    if (user.id === currentUser?.id) return logout('You revoked all your sessions, this one included.');
+    const updated = await client.admin.getUser(user.id);
+    row.replaceWith(userRow(updated));
+    message('admin-message', `Every session of ${updated.username} is revoked.`);
+  });
+}
+
+/** 409 (disabling or demoting yourself), 403 (no longer an admin), 404…: the server's own words. */
+function adminError(error) {
+  // A 401 has already ended the session; the login form says so.
+  if (error instanceof AuthError && error.status === 401) return;
+  message('admin-message', describeError(error), true);
+}
+
+$('user-search').addEventListener('submit', (event) => {
+  event.preventDefault();
+  void loadUsers();
+});
+
+$('more-users').addEventListener('click', () => loadUsers(true));
 
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -249,7 +405,7 @@ $('logout-all-button').addEventListener('click', async () => {
 
 // Back from another window or device: sessions may have come and gone meanwhile.
 document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && !$('signed-in').hidden) void loadSessions();
+  if (document.visibilityState === 'visible' && !$('signed-in').hidden) void sessionsChanged();
 });
 
 // A reload keeps the session: the HttpOnly cookie is still there, so trade it for an access token.

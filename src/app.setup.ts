@@ -85,7 +85,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     app.enableCors({
       origin: config.http.corsOrigins,
       credentials: true,
-      methods: ['GET', 'POST', 'DELETE'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type'],
       exposedHeaders: ['WWW-Authenticate', 'Retry-After'],
       maxAge: 600,
@@ -136,7 +136,10 @@ function serveDocs(app: NestFastifyApplication): void {
         'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
       )
       .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
-      .addTag('admin', 'Operator routes for admins: the resource-server clients.')
+      .addTag(
+        'admin',
+        "For admins: users, their roles and sessions, every user's security events, and the resource-server clients.",
+      )
       .addTag('health', 'Database and Redis status, for load balancers.')
       .addBearerAuth({
         type: 'http',

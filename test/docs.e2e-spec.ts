@@ -483,6 +483,44 @@ describe('OpenAPI document against the real answers (e2e)', () => {
       );
     }
 
+    const asUser = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);
+    const adminId = JSON.parse(Buffer.from(adminToken.split('.')[1], 'base64url').toString()).sub as string;
+    const target = await login(s);
+    const targetId = JSON.parse(Buffer.from(target.accessToken.split('.')[1], 'base64url').toString()).sub as string;
+    const targetSid = JSON.parse(Buffer.from(target.accessToken.split('.')[1], 'base64url').toString()).sid as string;
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    for (const [key, path] of [
+      ['GET /admin/users', '/admin/users?limit=5'],
+      ['GET /admin/users/{id}', `/admin/users/${targetId}`],
+      ['GET /admin/users/{id}/sessions', `/admin/users/${targetId}/sessions`],
+      ['GET /admin/audit', `/admin/audit?userId=${targetId}`],
+    ]) {
+      await hit(key, asAdmin(request(s).get(path)));
+      await hit(key, asUser(request(s).get(path)));
+      await hit(key, request(s).get(path));
+    }
+    await hit('GET /admin/users', asAdmin(request(s).get('/admin/users?limit=0')));
+    await hit('GET /admin/audit', asAdmin(request(s).get('/admin/audit?type=nope')));
+    await hit('GET /admin/users/{id}', asAdmin(request(s).get(`/admin/users/${unknownId}`)));
+    await hit('GET /admin/users/{id}/sessions', asAdmin(request(s).get(`/admin/users/${unknownId}/sessions`)));
+    const patch = (id: string) => request(s).patch(`/admin/users/${id}`);
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(targetId)), json({ roles: ['support'], disabled: false }));
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(targetId)), json({}));
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(unknownId)), json({ disabled: true }));
+    await hit('PATCH /admin/users/{id}', asAdmin(patch(adminId)), json({ disabled: true }));
+    await hit('PATCH /admin/users/{id}', asUser(patch(targetId)), json({ disabled: true }));
+    await hit('PATCH /admin/users/{id}', patch(targetId), json({ disabled: true }));
+    const revokeOne = (id: string) => request(s).delete(`/admin/sessions/${id}`);
+    await hit('DELETE /admin/sessions/{id}', asUser(revokeOne(targetSid)));
+    await hit('DELETE /admin/sessions/{id}', revokeOne(targetSid));
+    await hit('DELETE /admin/sessions/{id}', asAdmin(revokeOne(targetSid)));
+    await hit('DELETE /admin/sessions/{id}', asAdmin(revokeOne(targetSid)));
+    const revokeAll = (id: string) => request(s).delete(`/admin/users/${id}/sessions`);
+    await hit('DELETE /admin/users/{id}/sessions', asUser(revokeAll(targetId)));
+    await hit('DELETE /admin/users/{id}/sessions', revokeAll(targetId));
+    await hit('DELETE /admin/users/{id}/sessions', asAdmin(revokeAll(targetId)));
+    await hit('DELETE /admin/users/{id}/sessions', asAdmin(revokeAll(unknownId)));
+
     await hit('POST /auth/logout-all', bearer(request(s).post('/auth/logout-all')));
     await hit('POST /auth/logout-all', request(s).post('/auth/logout-all'));
     await hit('POST /auth/logout', request(s).post('/auth/logout').set('Origin', EVIL).set('Cookie', newCookie));

@@ -115,6 +115,92 @@ export interface AuthClient {
   refresh(): Promise<AuthState>;
   /** Stops the timer and closes the channel. For tests and single-page-app teardown. */
   close(): void;
+  /** `GET /auth/me`: who the access token belongs to, with the roles it carries. Rejects with AuthError. */
+  me(): Promise<CurrentUser>;
+  /**
+   * The admin API (`/admin/*`, role `admin`), through `fetch()` above, so it refreshes and retries
+   * like any call. Every method rejects with AuthError on a non-2xx answer: 403 without the role,
+   * 404 for an unknown user or session, 409 when an admin would disable or demote themself.
+   */
+  readonly admin: AdminApi;
+}
+
+/** `GET /auth/me`. Roles are those in the access token, so a change shows after the next refresh. */
+export interface CurrentUser {
+  id: string;
+  username: string;
+  roles: string[];
+}
+
+/** A user as the admin API lists it. */
+export interface AdminUser {
+  id: string;
+  username: string;
+  roles: string[];
+  createdAt: string;
+  /** When the account was disabled; null while it is enabled. */
+  disabledAt: string | null;
+  activeSessions: number;
+}
+
+/** One page of a keyset-paginated list; pass `next` as `cursor` for the following page (null: last page). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** A user's session as `GET /admin/users/:id/sessions` lists it (`GET /auth/sessions` without `current`). */
+export interface AdminSession {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** An entry of `GET /admin/audit`. */
+export interface AuditEntry {
+  id: string;
+  type: string;
+  createdAt: string;
+  /** Null for failures against unknown usernames. */
+  userId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface ListUsersQuery {
+  /** Username prefix, case-insensitive. */
+  q?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface AuditQuery {
+  userId?: string;
+  type?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** What `PATCH /admin/users/:id` may change; leave a field out to keep it. `roles` replaces the whole list. */
+export interface UserChanges {
+  roles?: string[];
+  disabled?: boolean;
+}
+
+export interface AdminApi {
+  listUsers(query?: ListUsersQuery): Promise<Page<AdminUser>>;
+  getUser(id: string): Promise<AdminUser>;
+  updateUser(id: string, changes: UserChanges): Promise<AdminUser>;
+  userSessions(id: string): Promise<AdminSession[]>;
+  /** Revokes every session of the user (their access tokens stop working within a second). */
+  revokeUserSessions(id: string): Promise<void>;
+  revokeSession(sessionId: string): Promise<void>;
+  audit(query?: AuditQuery): Promise<Page<AuditEntry>>;
 }
 
 /** A non-2xx answer from the auth service (other than an expired session on refresh). */
@@ -427,6 +513,37 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     return snapshot();
   }
 
+  /**
+   * A JSON call to this service through authFetch (Bearer, refresh and retry); a non-2xx answer
+   * becomes an AuthError as login's do, and 204 resolves to undefined.
+   */
+  async function callJson<T>(method: string, path: string, fallback: string, payload?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await authFetch(url(path), {
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+    const body = await readBody(response);
+    if (!response.ok) throw errorFrom(response, body, fallback);
+    return (response.status === 204 ? undefined : body) as T;
+  }
+
+  // async, so a bad id rejects like every other failure instead of throwing.
+  const admin: AdminApi = {
+    listUsers: async (query = {}) => callJson('GET', `/admin/users${queryString(query)}`, 'Listing users failed'),
+    getUser: async (id) => callJson('GET', `/admin/users/${segment(id)}`, 'Reading the user failed'),
+    updateUser: async (id, changes) =>
+      callJson('PATCH', `/admin/users/${segment(id)}`, 'Updating the user failed', changes),
+    userSessions: async (id) => callJson('GET', `/admin/users/${segment(id)}/sessions`, 'Listing sessions failed'),
+    revokeUserSessions: async (id) =>
+      callJson('DELETE', `/admin/users/${segment(id)}/sessions`, "Revoking the user's sessions failed"),
+    revokeSession: async (sessionId) =>
+      callJson('DELETE', `/admin/sessions/${segment(sessionId)}`, 'Revoking the session failed'),
+    audit: async (query = {}) => callJson('GET', `/admin/audit${queryString(query)}`, 'Reading the audit log failed'),
+  };
+
   return {
     login,
     register,
@@ -435,6 +552,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     refresh,
     getAccessToken: () => accessToken,
     mayCarryToken,
+    me: () => callJson('GET', '/auth/me', 'Reading the current user failed'),
+    admin,
     onChange(listener) {
       listeners.add(listener);
       return () => {
@@ -521,6 +640,25 @@ function baseUrlForFetch(): string | undefined {
   if (typeof documentBase === 'string' && documentBase !== '') return documentBase;
   const page = scope.location?.href;
   return typeof page === 'string' && page !== '' ? page : undefined;
+}
+
+/**
+ * An id as exactly one path segment, so `/`, `?` or `#` in it cannot reach another route. URL
+ * parsing resolves `.` and `..` segments (escaped ones too), so those, like an empty id, are refused.
+ */
+function segment(value: string): string {
+  if (typeof value !== 'string' || /^(\.|%2e){0,2}$/i.test(value)) throw new TypeError(`Not an id: "${value}"`);
+  return encodeURIComponent(value);
+}
+
+/** `?a=1&b=x` from the fields that are set (undefined and empty strings are left out), or ''. */
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
 }
 
 function withBearer(headers: HeadersInit | undefined, token: string | null): Headers {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
+import { UserAdministrationService } from '../../src/authz/user-administration.service.js';
 import { createTestApp, type TestApp } from '../../test/utils/create-test-app.js';
 import { createAuthClient, type AuthClient, type AuthClientOptions } from '../src/auth-client.js';
 
@@ -64,6 +65,7 @@ describe('auth client against the real server (e2e)', () => {
     const me = await tab.fetch(`${baseUrl}/auth/me`);
     expect(me.status).toBe(200);
     await expect(me.json()).resolves.toMatchObject({ username });
+    await expect(tab.me()).resolves.toEqual({ id: expect.any(String), username, roles: [] });
 
     // A refused token: the real challenge says invalid_token, the client refreshes and retries.
     browser.spoilNextAccessToken();
@@ -88,5 +90,80 @@ describe('auth client against the real server (e2e)', () => {
     expect(onSessionExpired).toHaveBeenCalledTimes(1);
     tab.close();
     stale.close();
+  });
+
+  it('admin API: lists, disables and signs out users as the contract says, errors as AuthError', async () => {
+    const suffix = Date.now().toString(36);
+    const [adminName, memberName] = [`cadmin_${suffix}`, `cmember_${suffix}`];
+    const adminBrowser = browserFetch();
+    const memberBrowser = browserFetch();
+    const adminTab = client(adminBrowser);
+    const memberTab = client(memberBrowser);
+    await adminTab.register(adminName, password);
+    await memberTab.register(memberName, password);
+    await t.app.get(UserAdministrationService).grant(adminName, 'admin', { via: 'cli' });
+    await memberTab.login(memberName, password);
+    await expect(memberTab.admin.listUsers()).rejects.toMatchObject({ name: 'AuthError', status: 403 });
+    await adminTab.login(adminName, password);
+    await expect(adminTab.me()).resolves.toMatchObject({ username: adminName, roles: ['admin'] });
+
+    const page = await adminTab.admin.listUsers({ q: memberName.toUpperCase(), limit: 5 });
+    expect(page).toEqual({
+      items: [
+        {
+          id: expect.any(String),
+          username: memberName,
+          roles: [],
+          createdAt: expect.any(String),
+          disabledAt: null,
+          activeSessions: 1,
+        },
+      ],
+      next: null,
+    });
+    const member = page.items[0];
+    const me = await adminTab.me();
+    await expect(adminTab.admin.getUser(member.id)).resolves.toEqual(member);
+    await expect(adminTab.admin.userSessions(member.id)).resolves.toEqual([
+      expect.objectContaining({
+        id: expect.any(String),
+        createdAt: expect.any(String),
+        lastUsedAt: expect.any(String),
+      }),
+    ]);
+
+    await expect(adminTab.admin.updateUser(me.id, { disabled: true })).rejects.toMatchObject({
+      name: 'AuthError',
+      status: 409,
+      message: expect.stringMatching(/^Updating the user failed: ./),
+    });
+    await expect(adminTab.admin.getUser('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+      status: 404,
+    });
+
+    const disabled = await adminTab.admin.updateUser(member.id, { disabled: true });
+    expect(disabled).toMatchObject({ id: member.id, disabledAt: expect.any(String), activeSessions: 0 });
+    // The member's client: its token is refused, the refresh too, so the call ends in a 401.
+    await expect(memberTab.me()).rejects.toMatchObject({ status: 401 });
+    await expect(memberTab.login(memberName, password)).rejects.toMatchObject({
+      status: 403,
+      message: 'Login failed: This account is disabled',
+    });
+
+    await expect(adminTab.admin.updateUser(member.id, { disabled: false })).resolves.toMatchObject({
+      disabledAt: null,
+    });
+    await memberTab.login(memberName, password);
+    const [session] = await adminTab.admin.userSessions(member.id);
+    await expect(adminTab.admin.revokeSession(session.id)).resolves.toBeUndefined();
+    await expect(adminTab.admin.revokeSession(session.id)).rejects.toMatchObject({ status: 404 });
+    await memberTab.login(memberName, password);
+    await expect(adminTab.admin.revokeUserSessions(member.id)).resolves.toBeUndefined();
+    await expect(adminTab.admin.getUser(member.id)).resolves.toMatchObject({ activeSessions: 0 });
+
+    const audit = await adminTab.admin.audit({ userId: member.id, type: 'user_disabled', limit: 10 });
+    expect(audit.items).toEqual([expect.objectContaining({ type: 'user_disabled', userId: member.id })]);
+    adminTab.close();
+    memberTab.close();
   });
 });

@@ -5,6 +5,8 @@ import {
   type AuthClient,
   type AuthClientOptions,
   type AuthEvent,
+  type AdminUser,
+  type AuditEntry,
   type AuthState,
   type BroadcastChannelLike,
   type LockManagerLike,
@@ -18,6 +20,8 @@ interface Call {
   method: string;
   origin: string;
   path: string;
+  /** The query string, `?…` or ''. */
+  search: string;
   authorization: string | null;
   credentials: RequestCredentials;
   cookie: string | null;
@@ -25,10 +29,38 @@ interface Call {
   status?: number;
 }
 
+interface FakeUser {
+  id: string;
+  username: string;
+  password: string;
+  roles: string[];
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+interface FakeSession {
+  id: string;
+  userId: string;
+  createdAt: string;
+}
+
+function fakeUser(username: string, password: string): FakeUser {
+  return {
+    id: `user-${username}`,
+    username,
+    password,
+    roles: [],
+    createdAt: '2026-01-01T00:00:00.000Z',
+    disabledAt: null,
+  };
+}
+
 /**
  * Stands in for the NestJS server and the browser's cookie jar, which every "tab" shares.
  * Refresh tokens rotate with reuse detection (no grace window), so two tabs spending the same
- * cookie at once is caught here the way the real server would revoke the session.
+ * cookie at once is caught here the way the real server would revoke the session. Tokens belong
+ * to a session of a user; a revoked session or a disabled user refuses them, as the real
+ * per-request check does. `/admin/*` follows issue 13's contract, for users with role `admin`.
  */
 class FakeAuthServer {
   readonly calls: Call[] = [];
@@ -41,10 +73,14 @@ class FakeAuthServer {
   /** The HttpOnly refresh cookie, as the browser holds it. */
   jar: string | null = null;
 
+  readonly users = new Map<string, FakeUser>([['alice', fakeUser('alice', PASSWORD)]]);
+  readonly sessions = new Map<string, FakeSession>();
+  readonly audit: AuditEntry[] = [];
+
   private seq = 0;
-  private readonly liveAccessTokens = new Set<string>();
-  private readonly refreshTokens = new Map<string, 'live' | 'used'>();
-  private readonly users = new Map([['alice', PASSWORD]]);
+  /** Access token → its session id. */
+  private readonly liveAccessTokens = new Map<string, string>();
+  private readonly refreshTokens = new Map<string, { state: 'live' | 'used'; sessionId: string }>();
   private readonly gates = new Map<string, Promise<void>>();
 
   /** Requests to `path` wait (after being recorded, with the cookie they carried) until released. */
@@ -75,13 +111,14 @@ class FakeAuthServer {
 
   readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
-    const { origin, pathname: path } = new URL(request.url);
+    const { origin, pathname: path, search } = new URL(request.url);
     // The browser attaches the Path=/auth cookie only to /auth/* and only with credentials: 'include'.
     const cookie = request.credentials === 'include' && path.startsWith('/auth/') ? this.jar : null;
     const call: Call = {
       method: request.method,
       origin,
       path,
+      search,
       authorization: request.headers.get('authorization'),
       credentials: request.credentials,
       cookie,
@@ -104,21 +141,28 @@ class FakeAuthServer {
         const { username, password } = JSON.parse(call.body) as { username: string; password: string };
         if (this.users.has(username))
           return json(409, { statusCode: 409, error: 'Conflict', message: 'Username is taken' });
-        this.users.set(username, password);
-        return json(201, { id: `user-${username}`, username, createdAt: '2026-01-01T00:00:00.000Z' });
+        const user = fakeUser(username, password);
+        this.users.set(username, user);
+        return json(201, { id: user.id, username, createdAt: user.createdAt });
       }
       case '/auth/login': {
         const { username, password } = JSON.parse(call.body) as { username: string; password: string };
-        if (this.users.get(username) !== password) {
+        const user = this.users.get(username);
+        if (user?.password !== password) {
           return json(401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid username or password' });
         }
-        return this.issueTokens();
+        if (user.disabledAt)
+          return json(403, { statusCode: 403, error: 'Forbidden', message: 'This account is disabled' });
+        const session = { id: `session-${this.sessions.size + 1}-${username}`, userId: user.id, createdAt: now() };
+        this.sessions.set(session.id, session);
+        return this.issueTokens(session.id);
       }
       case '/auth/refresh': {
-        const state = call.cookie === null ? undefined : this.refreshTokens.get(call.cookie);
-        if (state === 'live') {
-          this.refreshTokens.set(call.cookie!, 'used');
-          return this.issueTokens();
+        const entry = call.cookie === null ? undefined : this.refreshTokens.get(call.cookie);
+        const state = entry && this.sessions.has(entry.sessionId) ? entry.state : undefined;
+        if (entry && state === 'live') {
+          entry.state = 'used';
+          return this.issueTokens(entry.sessionId);
         }
         if (state === 'used') {
           this.reuseDetected++;
@@ -132,6 +176,7 @@ class FakeAuthServer {
         });
       }
       case '/auth/logout':
+        if (call.cookie !== null) this.sessions.delete(this.refreshTokens.get(call.cookie)?.sessionId ?? '');
         this.refreshTokens.clear();
         this.jar = null;
         return new Response(null, { status: 204 });
@@ -149,7 +194,9 @@ class FakeAuthServer {
       );
     }
     const token = call.authorization.replace(/^Bearer /, '');
-    if (this.refuseAllAccessTokens || !this.liveAccessTokens.has(token)) {
+    const session = this.sessions.get(this.liveAccessTokens.get(token) ?? '');
+    const user = [...this.users.values()].find((candidate) => candidate.id === session?.userId);
+    if (this.refuseAllAccessTokens || !user || user.disabledAt) {
       return json(
         401,
         { statusCode: 401, message: 'The access token is invalid or expired' },
@@ -160,17 +207,142 @@ class FakeAuthServer {
       );
     }
     if (call.path === '/api/no-challenge') return json(401, { statusCode: 401, message: 'Not yours' });
+    if (call.path === '/auth/me') return json(200, { id: user.id, username: user.username, roles: user.roles });
+    if (call.path.startsWith('/admin/')) return this.adminRoute(call, user);
     return json(200, { path: call.path, token, body: call.body });
   }
 
-  private issueTokens(): Response {
+  private adminRoute(call: Call, actor: FakeUser): Response {
+    if (!actor.roles.includes('admin')) {
+      return json(
+        403,
+        { statusCode: 403, error: 'Forbidden', message: 'The access token does not grant access to this resource' },
+        { 'WWW-Authenticate': 'Bearer realm="nest-token-auth", error="insufficient_scope"' },
+      );
+    }
+    const query = new URLSearchParams(call.search);
+    const [, , collection, rawId, sub, ...rest] = call.path.split('/');
+    const id = rawId === undefined ? undefined : decodeURIComponent(rawId);
+    const notFound = (what: string) => json(404, { statusCode: 404, error: 'Not Found', message: `${what} not found` });
+    const route = `${call.method} ${collection}${id === undefined ? '' : '/:id'}${sub === undefined ? '' : `/${sub}`}`;
+    if (rest.length) return notFound('Route');
+
+    if (route === 'GET users') {
+      const prefix = (query.get('q') ?? '').toLowerCase();
+      const limit = Number(query.get('limit') ?? 20);
+      const after = query.get('cursor') ?? '';
+      const matching = [...this.users.values()]
+        .filter((user) => user.username.toLowerCase().startsWith(prefix) && user.username > after)
+        .sort((a, b) => a.username.localeCompare(b.username));
+      const items = matching.slice(0, limit);
+      const next = matching.length > limit ? items[items.length - 1].username : null;
+      return json(200, { items: items.map((user) => this.item(user)), next });
+    }
+    if (route === 'GET audit') {
+      const items = this.audit.filter(
+        (entry) =>
+          (!query.has('userId') || entry.userId === query.get('userId')) &&
+          (!query.has('type') || entry.type === query.get('type')),
+      );
+      return json(200, { items, next: null });
+    }
+    if (route === 'DELETE sessions/:id') {
+      const session = this.sessions.get(id!);
+      if (!session) return notFound('Session');
+      this.sessions.delete(session.id);
+      this.record('session_revoked', session.userId, actor, { sessionId: session.id });
+      return new Response(null, { status: 204 });
+    }
+    const user = [...this.users.values()].find((candidate) => candidate.id === id);
+    if (collection !== 'users' || !user) return notFound('User');
+    switch (route) {
+      case 'GET users/:id':
+        return json(200, this.item(user));
+      case 'PATCH users/:id': {
+        const changes = JSON.parse(call.body) as { roles?: string[]; disabled?: boolean };
+        if (changes.roles?.some((role) => !/^[a-z][a-z0-9_-]{0,31}$/.test(role))) {
+          return json(400, {
+            statusCode: 400,
+            error: 'Bad Request',
+            message: ['each role must match ^[a-z][a-z0-9_-]{0,31}$'],
+          });
+        }
+        const demotesSelf = changes.roles !== undefined && !changes.roles.includes('admin');
+        if (user === actor && (changes.disabled === true || demotesSelf)) {
+          return json(409, {
+            statusCode: 409,
+            error: 'Conflict',
+            message: 'An admin cannot disable themself or remove their own admin role',
+          });
+        }
+        if (changes.roles) user.roles = [...changes.roles].sort();
+        if (changes.disabled === true && !user.disabledAt) {
+          user.disabledAt = now();
+          this.revokeSessionsOf(user);
+          this.record('user_disabled', user.id, actor);
+        } else if (changes.disabled === false && user.disabledAt) {
+          user.disabledAt = null;
+          this.record('user_enabled', user.id, actor);
+        }
+        return json(200, this.item(user));
+      }
+      case 'GET users/:id/sessions':
+        return json(
+          200,
+          this.sessionsOf(user).map(({ id: sessionId, createdAt }) => ({
+            id: sessionId,
+            createdAt,
+            lastUsedAt: createdAt,
+            expiresAt: '2026-02-01T00:00:00.000Z',
+            userAgent: null,
+            ip: null,
+          })),
+        );
+      case 'DELETE users/:id/sessions':
+        this.revokeSessionsOf(user);
+        this.record('logout_all', user.id, actor);
+        return new Response(null, { status: 204 });
+      default:
+        return notFound('Route');
+    }
+  }
+
+  private item(user: FakeUser): AdminUser {
+    const { id, username, roles, createdAt, disabledAt } = user;
+    return { id, username, roles, createdAt, disabledAt, activeSessions: this.sessionsOf(user).length };
+  }
+
+  private sessionsOf(user: FakeUser): FakeSession[] {
+    return [...this.sessions.values()].filter((session) => session.userId === user.id);
+  }
+
+  private revokeSessionsOf(user: FakeUser): void {
+    for (const session of this.sessionsOf(user)) this.sessions.delete(session.id);
+  }
+
+  private record(type: string, userId: string, actor: FakeUser, detail: Record<string, unknown> = {}): void {
+    this.audit.push({
+      id: `event-${this.audit.length + 1}`,
+      type,
+      createdAt: now(),
+      userId,
+      sessionId: null,
+      ip: null,
+      userAgent: null,
+      detail: { ...detail, actorId: actor.id },
+    });
+  }
+
+  private issueTokens(sessionId: string): Response {
     const n = ++this.seq;
-    this.liveAccessTokens.add(`access-${n}`);
-    this.refreshTokens.set(`refresh-${n}`, 'live');
+    this.liveAccessTokens.set(`access-${n}`, sessionId);
+    this.refreshTokens.set(`refresh-${n}`, { state: 'live', sessionId });
     this.jar = `refresh-${n}`;
     return json(200, { access_token: `access-${n}`, token_type: 'Bearer', expires_in: this.expiresIn });
   }
 }
+
+const now = () => new Date().toISOString();
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
@@ -918,6 +1090,203 @@ describe('createAuthClient', () => {
       expect(server.count('/auth/refresh')).toBe(1);
       expect(expiredA).toHaveBeenCalledTimes(1);
       expect(expiredB).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('me and the admin API', () => {
+    /** alice is an admin; bob and carol are not. */
+    function seedUsers(): void {
+      server.users.get('alice')!.roles = ['admin'];
+      for (const name of ['bob', 'carol']) server.users.set(name, fakeUser(name, PASSWORD));
+    }
+
+    it('me() returns the signed-in user with their roles', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      await expect(client.me()).resolves.toEqual({ id: 'user-alice', username: 'alice', roles: ['admin'] });
+      expect(server.callsTo('/auth/me')).toEqual([
+        expect.objectContaining({ method: 'GET', authorization: 'Bearer access-1' }),
+      ]);
+    });
+
+    it('me() rejects with AuthError when there is no session', async () => {
+      const client = makeClient();
+      await client.refresh();
+
+      await expect(client.me()).rejects.toMatchObject({ name: 'AuthError', status: 401 });
+    });
+
+    it('lists users with only the query fields given, and pages with next', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      const first = await client.admin.listUsers({ limit: 2, q: '', cursor: undefined });
+      expect(first).toEqual({
+        items: [
+          {
+            id: 'user-alice',
+            username: 'alice',
+            roles: ['admin'],
+            createdAt: expect.any(String),
+            disabledAt: null,
+            activeSessions: 1,
+          },
+          expect.objectContaining({ username: 'bob', roles: [], activeSessions: 0 }),
+        ],
+        next: 'bob',
+      });
+      const second = await client.admin.listUsers({ limit: 2, cursor: first.next! });
+      expect(second).toEqual({ items: [expect.objectContaining({ username: 'carol' })], next: null });
+      await expect(client.admin.listUsers({ q: 'CA' })).resolves.toMatchObject({ items: [{ username: 'carol' }] });
+      await client.admin.listUsers();
+
+      expect(server.callsTo('/admin/users').map((call) => call.search)).toEqual([
+        '?limit=2',
+        '?limit=2&cursor=bob',
+        '?q=CA',
+        '',
+      ]);
+    });
+
+    it('disables a user: PATCH with a JSON body, the item back, their sessions gone and login refused', async () => {
+      seedUsers();
+      const bob = makeClient();
+      await bob.login('bob', PASSWORD);
+      const bobsToken = bob.getAccessToken()!;
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      const updated = await client.admin.updateUser('user-bob', { disabled: true });
+
+      expect(updated).toMatchObject({ username: 'bob', disabledAt: expect.any(String), activeSessions: 0 });
+      expect(server.callsTo('/admin/users/user-bob')).toEqual([
+        expect.objectContaining({ method: 'PATCH', body: '{"disabled":true}', authorization: 'Bearer access-2' }),
+      ]);
+      const stale = await server.fetch(ITEMS, { headers: { Authorization: `Bearer ${bobsToken}` } });
+      expect(stale.status).toBe(401);
+      await expect(makeClient().login('bob', PASSWORD)).rejects.toMatchObject({
+        status: 403,
+        message: 'Login failed: This account is disabled',
+      });
+      await expect(client.admin.getUser('user-bob')).resolves.toMatchObject({ disabledAt: expect.any(String) });
+      await expect(client.admin.updateUser('user-bob', { disabled: false })).resolves.toMatchObject({
+        disabledAt: null,
+      });
+      await expect(client.admin.updateUser('user-bob', { roles: ['admin', 'support'] })).resolves.toMatchObject({
+        roles: ['admin', 'support'],
+      });
+    });
+
+    it('maps the 409 for disabling or demoting oneself, and a 400, to AuthError with the server message', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      const disableSelf = client.admin.updateUser('user-alice', { disabled: true });
+      await expect(disableSelf).rejects.toBeInstanceOf(AuthError);
+      await expect(disableSelf).rejects.toMatchObject({
+        status: 409,
+        message: 'Updating the user failed: An admin cannot disable themself or remove their own admin role',
+        body: expect.objectContaining({ error: 'Conflict' }),
+      });
+      await expect(client.admin.updateUser('user-alice', { roles: [] })).rejects.toMatchObject({ status: 409 });
+      await expect(client.admin.updateUser('user-bob', { roles: ['Not A Role'] })).rejects.toMatchObject({
+        status: 400,
+        message: 'Updating the user failed: each role must match ^[a-z][a-z0-9_-]{0,31}$',
+      });
+      await expect(client.admin.getUser('user-nobody')).rejects.toMatchObject({
+        status: 404,
+        message: 'Reading the user failed: User not found',
+      });
+      expect(server.users.get('alice')).toMatchObject({ roles: ['admin'], disabledAt: null });
+    });
+
+    it('rejects with 403 for a user without the admin role, without refreshing', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('bob', PASSWORD);
+
+      await expect(client.admin.listUsers()).rejects.toMatchObject({ name: 'AuthError', status: 403 });
+      expect(server.count('/auth/refresh')).toBe(0);
+      expect(client.getAccessToken()).toBe('access-1');
+    });
+
+    it('refreshes once and retries when the access token is refused, like any call', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+      server.expireAccessTokens();
+
+      await expect(client.admin.updateUser('user-bob', { disabled: true })).resolves.toMatchObject({
+        username: 'bob',
+      });
+
+      expect(server.callsTo('/admin/users/user-bob')).toEqual([
+        expect.objectContaining({ authorization: 'Bearer access-1', status: 401, body: '{"disabled":true}' }),
+        expect.objectContaining({ authorization: 'Bearer access-2', status: 200, body: '{"disabled":true}' }),
+      ]);
+      expect(server.count('/auth/refresh')).toBe(1);
+    });
+
+    it("lists and revokes a user's sessions, one or all, resolving to undefined on 204", async () => {
+      seedUsers();
+      for (let i = 0; i < 2; i++) await makeClient().login('bob', PASSWORD);
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      const sessions = await client.admin.userSessions('user-bob');
+      expect(sessions).toEqual([
+        expect.objectContaining({ id: expect.any(String), createdAt: expect.any(String), ip: null }),
+        expect.objectContaining({ id: expect.any(String) }),
+      ]);
+      await expect(client.admin.revokeSession(sessions[0].id)).resolves.toBeUndefined();
+      await expect(client.admin.revokeSession(sessions[0].id)).rejects.toMatchObject({
+        status: 404,
+        message: 'Revoking the session failed: Session not found',
+      });
+      await expect(client.admin.getUser('user-bob')).resolves.toMatchObject({ activeSessions: 1 });
+      await expect(client.admin.revokeUserSessions('user-bob')).resolves.toBeUndefined();
+      await expect(client.admin.userSessions('user-bob')).resolves.toEqual([]);
+      expect(server.callsTo('/admin/users/user-bob/sessions').map((call) => [call.method, call.status])).toEqual([
+        ['GET', 200],
+        ['DELETE', 204],
+        ['GET', 200],
+      ]);
+    });
+
+    it('reads the audit log with filters in the query string', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+      await client.admin.updateUser('user-bob', { disabled: true });
+      await client.admin.updateUser('user-carol', { disabled: true });
+
+      const page = await client.admin.audit({ userId: 'user-bob', type: 'user_disabled', limit: 10 });
+
+      expect(page).toEqual({
+        items: [
+          expect.objectContaining({ type: 'user_disabled', userId: 'user-bob', detail: { actorId: 'user-alice' } }),
+        ],
+        next: null,
+      });
+      expect(server.callsTo('/admin/audit')[0].search).toBe('?userId=user-bob&type=user_disabled&limit=10');
+    });
+
+    it('puts an id in one path segment, and refuses ids that URL parsing would resolve away', async () => {
+      seedUsers();
+      const client = makeClient();
+      await client.login('alice', PASSWORD);
+
+      await expect(client.admin.getUser('a/../../auth/logout?x#y')).rejects.toMatchObject({ status: 404 });
+      expect(server.calls.at(-1)).toMatchObject({ path: '/admin/users/a%2F..%2F..%2Fauth%2Flogout%3Fx%23y' });
+      for (const id of ['', '.', '..', '%2e', '.%2E']) {
+        await expect(client.admin.revokeUserSessions(id)).rejects.toBeInstanceOf(TypeError);
+      }
+      expect(server.calls.filter((call) => call.method === 'DELETE')).toEqual([]);
+      expect(server.count('/auth/logout')).toBe(0);
     });
   });
 });

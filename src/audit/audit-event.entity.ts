@@ -23,6 +23,13 @@ export const AUDIT_EVENT_TYPES = [
   'user_enabled',
   /** A role change or disable cut off the user's older access tokens: `detail` has `notBefore` (epoch s) and `reason`. */
   'tokens_cut_off',
+  /**
+   * Admin API. Its role changes, disables and enables are the operator events above, with
+   * `detail.via: "admin"` and the acting admin's `detail.adminId`. An admin revoked one session of the user.
+   */
+  'session_revoked_by_admin',
+  /** Admin API: an admin revoked every session of the user (`detail.adminId`, `detail.sessionsRevoked`). */
+  'all_sessions_revoked_by_admin',
   /** A resource-server client was created or deleted (CLI or admin API): `detail` has `clientId`, `name`, `via`. */
   'client_created',
   'client_deleted',

@@ -1,16 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Brackets, Repository } from 'typeorm';
+import type { KeysetCursor } from '../common/keyset-cursor.js';
 import { nativeSql } from '../database/native-sql.js';
-import { AuditEvent } from './audit-event.entity.js';
+import { AuditEvent, type AuditEventType } from './audit-event.entity.js';
 
 /** Addresses kept on a repeatable row itself (`ip_sample`), for a reader who does not query the sources. */
 export const IP_SAMPLE_SIZE = 10;
 
-/** A position in a user's events, newest first: strictly older than this event. */
-export interface AuditCursor {
-  at: number;
-  id: string;
+/** Which events a listing shows: one user's, one type's, both, or all. */
+export interface AuditFilter {
+  userId?: string;
+  type?: AuditEventType;
 }
 
 /**
@@ -145,14 +146,19 @@ export class AuditEventRepository {
     return result.affected ?? 0;
   }
 
-  /** Up to `limit` of a user's events, newest first, after `cursor` when given. */
-  findForUser(userId: string, limit: number, cursor?: AuditCursor): Promise<AuditEvent[]> {
+  /**
+   * Up to `limit` events matching `filter`, newest first, strictly older than `cursor` when given
+   * (a keyset: pages never shift as events are added). A user's events come off the
+   * (user_id, created_at, id) index, all users' off (created_at).
+   */
+  findPage(filter: AuditFilter, limit: number, cursor?: KeysetCursor): Promise<AuditEvent[]> {
     const query = this.events
       .createQueryBuilder('e')
-      .where('e.user_id = :userId', { userId })
       .orderBy('e.created_at', 'DESC')
       .addOrderBy('e.id', 'DESC')
       .take(limit);
+    if (filter.userId !== undefined) query.andWhere('e.user_id = :userId', { userId: filter.userId });
+    if (filter.type !== undefined) query.andWhere('e.type = :type', { type: filter.type });
     if (cursor) {
       query.andWhere(
         new Brackets((q) =>

@@ -3,9 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { BearerAuth } from '../auth/decorators/bearer-auth.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { ApiErrorResponse } from '../common/http/error-response.dto.js';
-import type { AuditEvent } from './audit-event.entity.js';
 import { AuditService } from './audit.service.js';
-import { AuditPageDto, AuditQueryDto } from './dto/audit.dto.js';
+import { AuditPageDto, AuditQueryDto, toAuditEventDto } from './dto/audit.dto.js';
 
 @ApiTags('sessions')
 @BearerAuth()
@@ -22,28 +21,8 @@ export class AuditController {
   async list(@CurrentUser() principal: AccessTokenPrincipal, @Query() query: AuditQueryDto): Promise<AuditPageDto> {
     const page = await this.audit.listForUser(principal.userId, query.limit ?? 20, query.cursor);
     return {
-      items: page.items.map((e) => ({
-        id: e.id,
-        type: e.type,
-        createdAt: new Date(e.createdAt).toISOString(),
-        sessionId: e.sessionId,
-        ip: e.ip,
-        userAgent: e.userAgent,
-        detail: detailOf(e),
-      })),
+      items: page.items.map(toAuditEventDto),
       next: page.next,
     };
   }
-}
-
-/**
- * The stored detail; a repeatable event (e.g. login_throttled) also says how often it happened
- * and, when counted, from how many client addresses (IPv6 by /64), with a sample of them.
- */
-function detailOf(event: AuditEvent): Record<string, unknown> | null {
-  const detail = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : null;
-  if (event.occurrences === null) return detail;
-  // The sample stays a comma-separated string: detail values are scalars, whatever the event.
-  const sources = event.distinctIps === null ? {} : { distinctIps: event.distinctIps, ipSample: event.ipSample ?? '' };
-  return { ...detail, count: event.occurrences, ...sources };
 }

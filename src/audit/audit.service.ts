@@ -3,7 +3,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BadRequestException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AuditEvent, AuditEventType } from './audit-event.entity.js';
 import { AuditEventSourceRepository } from './audit-event-source.repository.js';
-import { AuditEventRepository, type AuditCursor } from './audit-event.repository.js';
+import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
+import { AuditEventRepository, type AuditFilter } from './audit-event.repository.js';
 import { RepeatBuffer } from './repeat-buffer.js';
 
 /** Longest User-Agent stored: enough to tell browsers apart, too short to carry a payload. */
@@ -201,30 +202,24 @@ export class AuditService implements OnModuleDestroy {
   }
 
   /** A user's events, newest first, keyset-paginated by an opaque cursor. */
-  async listForUser(userId: string, limit: number, cursor?: string): Promise<AuditPage> {
+  listForUser(userId: string, limit: number, cursor?: string): Promise<AuditPage> {
+    return this.list({ userId }, limit, cursor);
+  }
+
+  /** Events matching `filter` (any user's when it names none), newest first, keyset-paginated by an opaque cursor. */
+  async list(filter: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
     // Counts still in memory belong in what the user reads.
     await this.repeats.drain();
-    const after = decodeCursor(cursor);
+    const after = cursor ? decodeCursor(cursor) : undefined;
     if (cursor && !after) throw new BadRequestException('cursor is not a cursor this API returned');
-    const rows = await this.events.findForUser(userId, limit + 1, after);
+    const rows = await this.events.findPage(filter, limit + 1, after);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items, next: rows.length > limit && last ? encodeCursor(last) : null };
+    return { items, next: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null };
   }
 }
 
 /** Fixed length, and no username or address in the clear. */
 function dedupeKey(type: AuditEventType, username: string, scope: string): string {
   return createHash('sha256').update(`${type}\n${username}\n${scope}`).digest('base64url');
-}
-
-function encodeCursor(event: AuditEvent): string {
-  return Buffer.from(`${event.createdAt}:${event.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): AuditCursor | undefined {
-  if (!cursor) return undefined;
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  const valid = /^\d{1,15}$/.test(at ?? '') && /^[0-9a-f-]{36}$/i.test(id ?? '');
-  return valid ? { at: Number(at), id } : undefined;
 }

@@ -1,4 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import type { TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -6,9 +8,17 @@ import { createTestingModule } from '../../test/utils/testing-module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { KeysService } from '../keys/keys.service.js';
 import { UserRoleRepository } from '../users/user-role.repository.js';
+import { UserRepository } from '../users/user.repository.js';
 import { UsersModule } from '../users/users.module.js';
 import { insertUser } from '../../test/utils/sessions-fixture.js';
 import { ACCESS_TOKEN_TYPE, AccessTokenService, type AccessTokenClaims } from './access-token.service.js';
+import { AccessTokenClaimsError } from './claims/access-token-claims.error.js';
+import {
+  ACCESS_TOKEN_CLAIMS,
+  type AccessTokenClaimsContext,
+  type AccessTokenClaimsProvider,
+} from './claims/access-token-claims.provider.js';
+import { AccessTokenClaimsService } from './claims/access-token-claims.service.js';
 import { signJwt } from './jwt-signer.js';
 
 const ISSUER = 'http://issuer.test';
@@ -26,14 +36,14 @@ let keys: KeysService;
 
 /** Signs for a session that started with a password login a minute ago. */
 const sign = (userId: string, sessionId: string, sessionExpiresAt = Infinity, authTime = Date.now() - 60_000) =>
-  service.sign({ userId, sessionId, sessionExpiresAt, authTime });
+  service.sign({ userId, sessionId, sessionExpiresAt, authTime, grant: 'password' });
 
 beforeEach(async () => {
   moduleRef = await createTestingModule({
     // ES256: the one algorithm with malleable signatures, and its keys are generated in a millisecond.
     env: { JWT_ALG: 'ES256', JWT_ISSUER: ISSUER, ACCESS_TOKEN_TTL: `${TTL_SECONDS}s` },
-    imports: [KeysModule, JwtModule.register({}), UsersModule],
-    providers: [AccessTokenService],
+    imports: [KeysModule, JwtModule.register({}), UsersModule, DiscoveryModule],
+    providers: [AccessTokenService, AccessTokenClaimsService],
   });
   service = moduleRef.get(AccessTokenService);
   keys = moduleRef.get(KeysService);
@@ -100,6 +110,28 @@ describe('AccessTokenService.sign', () => {
     const ended = await sign('user-1', 'session-1', Date.now() - 60_000);
     expect(ended.expiresIn).toBe(0);
     await expect(service.verify(ended.token)).resolves.toBeUndefined();
+  });
+});
+
+describe("AccessTokenService.sign after the user's cut-off", () => {
+  it('waits until the wall clock reaches notBefore, even when a sleep ends before it does', async () => {
+    const userId = await insertUser(moduleRef.get(DataSource));
+    // A whole second at least 100 ms away, as UserCutOffService sets it.
+    const notBefore = (Math.floor((Date.now() + 100) / 1000) + 1) * 1000;
+    await moduleRef.get(UserRepository).raiseNotBefore(userId, notBefore);
+    // Node times sleeps on its monotonic clock; here the wall clock lags it by up to 20 ms just
+    // as notBefore passes, so a single sleep ends while Date.now() still reads notBefore - 1.
+    const wallClock = Date.now.bind(Date);
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => {
+      const now = wallClock();
+      return now >= notBefore && now < notBefore + 20 ? notBefore - 1 : now;
+    });
+    try {
+      const { token } = await sign(userId, 'session-1');
+      expect(decode(segments(token)[1]).iat).toBe(notBefore / 1000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
@@ -181,5 +213,105 @@ describe('AccessTokenService.verify', () => {
     ]) {
       await expect(service.verify(junk)).resolves.toBeUndefined();
     }
+  });
+});
+
+describe('AccessTokenService.sign with ACCESS_TOKEN_CLAIMS providers', () => {
+  let withClaims: TestingModule;
+  afterEach(async () => {
+    await withClaims?.close();
+  });
+
+  /** The service of an app where one module registers `claims` as its provider. */
+  async function serviceWithClaims(claims: AccessTokenClaimsProvider['claims']): Promise<AccessTokenService> {
+    @Module({ providers: [{ provide: ACCESS_TOKEN_CLAIMS, useValue: { claims } }] })
+    class TeamModule {}
+    withClaims = await createTestingModule({
+      env: { JWT_ALG: 'ES256', JWT_ISSUER: ISSUER, ACCESS_TOKEN_TTL: `${TTL_SECONDS}s` },
+      imports: [KeysModule, JwtModule.register({}), UsersModule, DiscoveryModule, TeamModule],
+      providers: [AccessTokenService, AccessTokenClaimsService],
+    });
+    return withClaims.get(AccessTokenService);
+  }
+
+  it('merges what the provider returns into the token, beside every registered claim', async () => {
+    const signer = await serviceWithClaims(() => ({ tenant: 't-1', features: ['beta'] }));
+    const userId = await insertUser(withClaims.get(DataSource), 'Alice');
+    const { token } = await signer.sign({
+      userId,
+      sessionId: 'session-1',
+      sessionExpiresAt: Infinity,
+      authTime: Date.now(),
+      grant: 'password',
+    });
+    const claims = decode(segments(token)[1]);
+    expect(claims).toMatchObject({ tenant: 't-1', features: ['beta'], sub: userId, sid: 'session-1', roles: [] });
+    expect(Object.keys(claims).sort()).toEqual(
+      ['amr', 'aud', 'auth_time', 'exp', 'features', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub', 'tenant'].sort(),
+    );
+  });
+
+  it("tells the provider the user (with username and roles), the session, the grant and the token's scopes", async () => {
+    const seen: AccessTokenClaimsContext[] = [];
+    const signer = await serviceWithClaims((context) => {
+      seen.push(context);
+      return {};
+    });
+    const userId = await insertUser(withClaims.get(DataSource), 'Alice');
+    await withClaims.get(UserRoleRepository).grant(userId, 'support', Date.now());
+    const authTime = Date.now() - 60_000;
+    const sessionExpiresAt = Date.now() + 3_600_000;
+    await signer.sign({
+      userId,
+      sessionId: 'session-1',
+      sessionExpiresAt,
+      authTime,
+      scope: 'notes:read',
+      sessionScope: 'notes:read notes:write',
+      grant: 'refresh_token',
+    });
+    expect(seen).toEqual([
+      {
+        user: { id: userId, username: 'Alice', roles: ['support'] },
+        session: { id: 'session-1', authTime, expiresAt: sessionExpiresAt, scopes: ['notes:read', 'notes:write'] },
+        grant: 'refresh_token',
+        scopes: ['notes:read'],
+      },
+    ]);
+  });
+
+  it('hands the provider a frozen context: pushing a role into it changes nothing in the token', async () => {
+    let mutation: unknown;
+    const signer = await serviceWithClaims((context) => {
+      try {
+        (context.user.roles as string[]).push('admin');
+      } catch (error) {
+        mutation = error;
+      }
+      return {};
+    });
+    const userId = await insertUser(withClaims.get(DataSource));
+    const { token } = await signer.sign({
+      userId,
+      sessionId: 'session-1',
+      sessionExpiresAt: Infinity,
+      authTime: Date.now(),
+      grant: 'password',
+    });
+    expect(mutation).toBeInstanceOf(TypeError);
+    expect(decode(segments(token)[1]).roles).toEqual([]);
+  });
+
+  it('signs nothing when the provider sets a registered claim or throws', async () => {
+    const signer = await serviceWithClaims(() => ({ roles: ['admin'] }));
+    const subject = { userId: 'user-1', sessionId: 'session-1', sessionExpiresAt: Infinity, authTime: Date.now() };
+    await expect(signer.sign({ ...subject, grant: 'password' })).rejects.toThrow(
+      new AccessTokenClaimsError('TeamModule/ACCESS_TOKEN_CLAIMS', 'set the reserved claim "roles"'),
+    );
+    await withClaims.close();
+    const throwing = await serviceWithClaims(() => {
+      throw new Error('down');
+    });
+    await expect(throwing.sign({ ...subject, grant: 'refresh_token' })).rejects.toBeInstanceOf(AccessTokenClaimsError);
   });
 });

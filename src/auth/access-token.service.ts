@@ -9,6 +9,8 @@ import { isLowS } from './es256-signature.js';
 import { PasswordHashQueue } from '../users/password-hash.queue.js';
 import { UserRepository } from '../users/user.repository.js';
 import { signJwt } from './jwt-signer.js';
+import { AccessTokenClaimsService } from './claims/access-token-claims.service.js';
+import type { AccessTokenClaimsContext, AccessTokenGrant } from './claims/access-token-claims.provider.js';
 
 /** RFC 9068 `typ` header of our access tokens. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -63,6 +65,10 @@ export interface AccessTokenSubject {
   authTime: number;
   /** The granted scope, space-separated; none when undefined. */
   scope?: string;
+  /** The session's whole grant (space-separated; null when none), for claims providers; `scope` when absent. */
+  sessionScope?: string | null;
+  /** A password login or a refresh: what claims providers are told. */
+  grant: AccessTokenGrant;
 }
 
 export interface SignedAccessToken {
@@ -82,6 +88,7 @@ export class AccessTokenService {
     private readonly keys: KeysService,
     private readonly hashing: PasswordHashQueue,
     private readonly users: UserRepository,
+    private readonly extraClaims: AccessTokenClaimsService,
     config: ConfigService<AppConfig, true>,
   ) {
     this.auth = config.get('auth', { infer: true });
@@ -96,12 +103,22 @@ export class AccessTokenService {
    * A role change sets the user's cut-off at the next whole second (see UserCutOffService);
    * tokens with an earlier `iat` are refused. A token issued within that second would be born
    * refused, so issuing waits the rest of the second out (at most 1 s, only right after a change).
+   *
+   * Claims of the modules' ACCESS_TOKEN_CLAIMS providers are merged in; one that fails or sets a
+   * reserved claim throws AccessTokenClaimsError and nothing is signed. With no provider
+   * registered, this costs one property read.
    */
-  async sign({ userId, sessionId, sessionExpiresAt, authTime, scope }: AccessTokenSubject): Promise<SignedAccessToken> {
+  async sign(subjectOfToken: AccessTokenSubject): Promise<SignedAccessToken> {
+    const { userId, sessionId, sessionExpiresAt, authTime, scope } = subjectOfToken;
     const subject = await this.users.tokenSubject(userId);
     const roles = subject?.roles ?? [];
-    const wait = (subject?.notBefore ?? 0) - Date.now();
-    if (wait > 0) await sleep(wait);
+    const notBefore = subject?.notBefore ?? 0;
+    // A loop, not one sleep: Node times sleeps on its monotonic clock, and one can end a
+    // millisecond before Date.now() reaches notBefore, which would sign a token born refused.
+    for (let wait = notBefore - Date.now(); wait > 0; wait = notBefore - Date.now()) await sleep(wait);
+    const extra = this.extraClaims.enabled
+      ? await this.extraClaims.collect(claimsContext(subjectOfToken, subject?.username ?? '', roles))
+      : undefined;
     const { kid, alg, signingKey } = await this.keys.signingKey();
     const iat = Math.floor(Date.now() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
@@ -118,8 +135,10 @@ export class AccessTokenService {
       amr: ['pwd'],
       ...(scope ? { scope } : {}),
     };
+    // Ours last: collect() refused any overlap already, and a provider's claim can never win anyway.
+    const payload = extra ? { ...extra, ...claims } : claims;
     // Never behind password hashes: while they fill libuv's pool, sign on the event loop.
-    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, claims, signingKey, {
+    const token = await signJwt({ alg, typ: ACCESS_TOKEN_TYPE, kid }, payload, signingKey, {
       inline: this.hashing.saturated,
     });
     return { token, expiresIn: exp - iat, ...(scope ? { scope } : {}) };
@@ -160,6 +179,26 @@ export class AccessTokenService {
       return undefined;
     }
   }
+}
+
+/** What claims providers are told, frozen: a provider that changes it changes nothing (roles above all). */
+function claimsContext(
+  { userId, sessionId, sessionExpiresAt, authTime, scope, sessionScope, grant }: AccessTokenSubject,
+  username: string,
+  roles: readonly string[],
+): AccessTokenClaimsContext {
+  const split = (value: string | null | undefined) => Object.freeze(value ? value.split(' ') : []);
+  return Object.freeze({
+    user: Object.freeze({ id: userId, username, roles: Object.freeze([...roles]) }),
+    session: Object.freeze({
+      id: sessionId,
+      authTime,
+      expiresAt: sessionExpiresAt,
+      scopes: split(sessionScope === undefined ? scope : sessionScope),
+    }),
+    grant,
+    scopes: split(scope),
+  });
 }
 
 interface JoseHeader {

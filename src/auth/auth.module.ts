@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module.js';
 import { PassportModule } from '@nestjs/passport';
@@ -8,6 +9,7 @@ import { UsersModule } from '../users/users.module.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { AccessTokenClaimsService } from './claims/access-token-claims.service.js';
 import { RegisterThrottleGuard } from './guards/register-throttle.guard.js';
 import { SameSiteGuard } from './guards/same-site.guard.js';
 import { LOGIN_ATTEMPT_STORE, MemoryLoginAttemptStore } from './login-attempt.store.js';
@@ -22,11 +24,20 @@ import { LocalStrategy } from './strategies/local.strategy.js';
 
 @Module({
   // Keys come from KeysService per call, so JwtModule needs no secret here.
-  imports: [PassportModule, JwtModule.register({}), UsersModule, SessionsModule, KeysModule, AuditModule],
+  imports: [
+    PassportModule,
+    JwtModule.register({}),
+    UsersModule,
+    SessionsModule,
+    KeysModule,
+    AuditModule,
+    DiscoveryModule,
+  ],
   controllers: [AuthController],
   providers: [
     AuthService,
     AccessTokenService,
+    AccessTokenClaimsService,
     ScopePolicyService,
     RefreshCookie,
     LocalStrategy,

@@ -9,13 +9,17 @@ import { SessionsService, type IssuedRefreshToken } from '../sessions/sessions.s
 import type { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { AccessTokenService, type SignedAccessToken } from './access-token.service.js';
+import { AccessTokenNotIssuedException } from './access-token-not-issued.exception.js';
 import { AccountDisabledException } from './account-disabled.exception.js';
+import { AccessTokenClaimsError } from './claims/access-token-claims.error.js';
+import type { AccessTokenGrant } from './claims/access-token-claims.provider.js';
 import { ScopePolicyService } from './scopes/scope-policy.service.js';
 import { LoginThrottleService, type LoginAttempt } from './login-throttle.service.js';
 import { MAX_REFRESH_COOKIES } from './refresh-cookie.js';
 import { TooManyRefreshCookiesException } from './too-many-refresh-cookies.exception.js';
 
 const conflictLogger = new Logger('Audit');
+const claimsLogger = new Logger('AccessTokenClaims');
 /** A session's refresh_cookie_conflict events make at most one audit row per this window, with a count. */
 const COOKIE_CONFLICT_AUDIT_WINDOW_MS = 3_600_000;
 
@@ -117,6 +121,9 @@ export class AuthService {
       });
       return null;
     }
+    // Signed before the login counts as one: a token refused by a claims provider must not have
+    // evicted the user's older sessions for a session that never reached the client.
+    const access = await this.signOrRevoke(refresh, grant, 'password');
     await this.audit.record('login_success', { userId, sessionId: refresh.sessionId, ...client });
     for (const evicted of await this.sessions.evictBeyondLimit(userId, refresh.sessionId)) {
       await this.audit.record('session_evicted', {
@@ -126,7 +133,7 @@ export class AuthService {
         detail: { bySessionId: refresh.sessionId },
       });
     }
-    return { access: await this.accessTokens.sign({ ...refresh, scope: grant }), refresh };
+    return { access, refresh };
   }
 
   /**
@@ -138,7 +145,40 @@ export class AuthService {
   async refresh(refreshToken: unknown, client: ClientInfo = {}, scope?: readonly string[]): Promise<TokenPair> {
     const refresh = await this.rotation.rotate(refreshToken, client, Date.now(), scope);
     const granted = this.scopes.effective(scope ?? refresh.scope?.split(' ') ?? []);
-    return { access: await this.accessTokens.sign({ ...refresh, scope: granted }), refresh };
+    return { access: await this.signOrRevoke(refresh, granted, 'refresh_token'), refresh };
+  }
+
+  /**
+   * The access token for a session just started or rotated. When a claims provider refuses it,
+   * the session is revoked (the client never gets its refresh token: left live, a login would
+   * be a session nobody holds, and a rotated token one that only reuse detection would end,
+   * as a false theft alarm), one line is logged, and the client gets a bare 500.
+   */
+  private async signOrRevoke(
+    refresh: IssuedRefreshToken,
+    scope: string | undefined,
+    grant: AccessTokenGrant,
+  ): Promise<SignedAccessToken> {
+    try {
+      return await this.accessTokens.sign({ ...refresh, scope, sessionScope: refresh.scope, grant });
+    } catch (error) {
+      if (!(error instanceof AccessTokenClaimsError)) throw error;
+      const { userId, sessionId } = refresh;
+      const revoked = await this.sessions
+        .revoke(sessionId, 'claims_provider_failed')
+        .catch((failure: unknown) => `revoking it failed: ${String(failure).replace(/\s+/g, ' ')}`);
+      const outcome = revoked === true ? 'revoked' : `not revoked (${revoked || 'it had ended already'})`;
+      claimsLogger.error({
+        msg: `Access token not issued (${grant} grant): ${error.message}; session ${outcome}`,
+        event: 'access_token_refused',
+        grant,
+        userId,
+        sessionId,
+        provider: error.provider,
+        sessionRevoked: revoked === true,
+      });
+      throw new AccessTokenNotIssuedException();
+    }
   }
 
   /** Revokes the session behind a refresh token (current or already rotated). */

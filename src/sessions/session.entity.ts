@@ -12,7 +12,11 @@ export type SessionRevokeReason =
   /** A refresh came with several refresh_token cookies: every live session among them was revoked. */
   | 'refresh_cookie_conflict'
   /** The account was disabled: every session of it was revoked. */
-  | 'user_disabled';
+  | 'user_disabled'
+  /** A claims provider refused the login's or refresh's access token: no client holds the refresh token issued with it. */
+  | 'claims_provider_failed'
+  /** An admin revoked it through the admin API (one session, or all of the user's). */
+  | 'admin_revoked';
 
 /** One login on one device. Its refresh tokens rotate; the session is what gets revoked. */
 @Entity({ name: 'sessions' })

@@ -82,7 +82,7 @@ export class SessionRepository {
          WHERE id = ? AND revoked_at IS NULL
         RETURNING id, user_id, expires_at`),
       revokeOwn: native(`
-        UPDATE sessions SET revoked_at = ?, revoked_reason = 'revoked'
+        UPDATE sessions SET revoked_at = ?, revoked_reason = ?
          WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?
         RETURNING id, user_id, expires_at`),
       revokeAll: native(`
@@ -169,10 +169,16 @@ export class SessionRepository {
     return revoked > 0;
   }
 
-  /** Revokes one of the user's own live sessions (with its feed entry); false when it is not theirs, unknown or already dead. */
-  async revokeOwn(userId: string, sessionId: string, now: number, until: RevocationUntil): Promise<boolean> {
+  /** Revokes one of the user's live sessions (with its feed entry); false when it is not theirs, unknown or already dead. */
+  async revokeOwn(
+    userId: string,
+    sessionId: string,
+    now: number,
+    until: RevocationUntil,
+    reason: SessionRevokeReason = 'revoked',
+  ): Promise<boolean> {
     const revoked = await this.revokeWithEvents(
-      { text: this.sql.revokeOwn, params: [now, sessionId, userId, now] },
+      { text: this.sql.revokeOwn, params: [now, reason, sessionId, userId, now] },
       now,
       until,
     );
@@ -220,6 +226,33 @@ export class SessionRepository {
       .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
       .orderBy('s.last_used_at', 'DESC')
       .getMany();
+  }
+
+  /** The user a session belongs to (live or not); undefined when there is no such session. */
+  async findUserIdOf(sessionId: string): Promise<string | undefined> {
+    const session = await this.sessions.findOne({ select: { userId: true }, where: { id: sessionId } });
+    return session?.userId;
+  }
+
+  /**
+   * How many sessions each user has that can still be refreshed (as findActive counts them);
+   * users without any are absent. One query for all.
+   */
+  async countActive(userIds: string[], now: number): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (!userIds.length) return counts;
+    const rows = await this.sessions
+      .createQueryBuilder('s')
+      .select('s.user_id', 'user_id')
+      .addSelect('COUNT(*)', 'n')
+      .where('s.user_id IN (:...userIds)', { userIds })
+      .andWhere('s.revoked_at IS NULL')
+      .andWhere('s.expires_at > :now', { now })
+      .andWhere('EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > :now)', { now })
+      .groupBy('s.user_id')
+      .getRawMany<{ user_id: string; n: string | number }>();
+    for (const row of rows) counts.set(row.user_id, Number(row.n));
+    return counts;
   }
 
   /** Deletes sessions (their tokens cascade) revoked, expired or abandoned before `cutoff`; returns how many. */

@@ -5,13 +5,13 @@ import { IgnoresBody } from '../common/http/accepts-body.decorator.js';
 import type { ClientInfo } from '../common/http/client-info.js';
 import { Client } from '../common/http/client.decorator.js';
 import { ApiErrorResponse } from '../common/http/error-response.dto.js';
+import { isUuid } from '../common/uuid.js';
 import { BearerAuth } from '../auth/decorators/bearer-auth.decorator.js';
 import { CurrentUser, type AccessTokenPrincipal } from '../auth/decorators/current-user.decorator.js';
 import { SessionDto } from './dto/session.dto.js';
 import { SessionsService } from './sessions.service.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The caller's devices: list them, sign one out. */
 @ApiTags('sessions')
@@ -51,7 +51,7 @@ export class SessionsController {
     @Client() client: ClientInfo,
   ): Promise<void> {
     // Anything that is not a session id is simply not one of yours.
-    if (!UUID.test(id) || !(await this.sessions.revokeOwn(principal.userId, id))) {
+    if (!isUuid(id) || !(await this.sessions.revokeOwn(principal.userId, id))) {
       throw new NotFoundException('Session not found');
     }
     await this.audit.record('session_revoked', {

@@ -145,11 +145,27 @@ export class SessionsService {
   }
 
   /** Revokes one of the user's own live sessions; false when it is not theirs, unknown or already dead. */
-  async revokeOwn(userId: string, sessionId: string, now = Date.now()): Promise<boolean> {
-    if (!(await this.sessions.revokeOwn(userId, sessionId, now, this.revocationUntil(now)))) return false;
+  async revokeOwn(
+    userId: string,
+    sessionId: string,
+    now = Date.now(),
+    reason: SessionRevokeReason = 'revoked',
+  ): Promise<boolean> {
+    if (!(await this.sessions.revokeOwn(userId, sessionId, now, this.revocationUntil(now), reason))) return false;
     this.state.markRevoked(sessionId);
     await this.bus.sessionRevoked(sessionId);
     return true;
+  }
+
+  /**
+   * Revokes any user's live session (an admin's request); returns whose it was when this call
+   * revoked it, undefined when it is unknown or already dead. The owner is read first for the
+   * audit row; the revocation itself is conditional on that owner, so it cannot name another.
+   */
+  async revokeAnyLive(sessionId: string, reason: SessionRevokeReason, now = Date.now()): Promise<string | undefined> {
+    const userId = await this.sessions.findUserIdOf(sessionId);
+    if (userId === undefined || !(await this.revokeOwn(userId, sessionId, now, reason))) return undefined;
+    return userId;
   }
 
   /** Revokes every live session of a user, except `keepSessionId`; returns how many. */
@@ -186,6 +202,11 @@ export class SessionsService {
   /** The user's sessions that can still be refreshed: not revoked, not past either expiry. */
   listActive(userId: string, now = Date.now()): Promise<Session[]> {
     return this.sessions.findActive(userId, now);
+  }
+
+  /** How many sessions each user has that can still be refreshed; users without any are absent. */
+  countActive(userIds: string[], now = Date.now()): Promise<Map<string, number>> {
+    return this.sessions.countActive(userIds, now);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Not, Repository } from 'typeorm';
+import { Brackets, IsNull, Not, Repository } from 'typeorm';
+import type { KeysetCursor } from '../common/keyset-cursor.js';
 import { nativeSql } from '../database/native-sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
 import { UnitOfWork, type Statement } from '../database/unit-of-work.js';
@@ -12,7 +13,12 @@ export interface TokenSubject {
   roles: string[];
   /** The user's cut-off (ms); null when none was ever set. */
   notBefore: number | null;
+  /** As typed at registration: for access-token claims providers. */
+  username: string;
 }
+
+/** LIKE's wildcards and its escape character, taken literally in a prefix. */
+const LIKE_SPECIAL = /[\\%_]/g;
 
 /** Every query on `users`. Usernames arrive normalized (UsersService decides what that means). */
 @Injectable()
@@ -36,23 +42,23 @@ export class UserRepository {
     // On every access token issued (login and each refresh): hand-written, as the hot paths are.
     // Roles and cut-off in one statement, so a token never pairs a new cut-off with old roles.
     this.subject = native(`
-      SELECT u.not_before AS not_before, r.role AS role
+      SELECT u.not_before AS not_before, u.username AS username, r.role AS role
         FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
        WHERE u.id = ?
        ORDER BY r.role`);
   }
 
-  /** The user's roles and cut-off; undefined when there is no such user. */
+  /** The user's roles, cut-off and username; undefined when there is no such user. */
   async tokenSubject(id: string): Promise<TokenSubject | undefined> {
-    const rows = await this.users.query<Array<{ not_before: string | number | null; role: string | null }>>(
-      this.subject,
-      [id],
-    );
+    const rows = await this.users.query<
+      Array<{ not_before: string | number | null; username: string; role: string | null }>
+    >(this.subject, [id]);
     if (!rows.length) return undefined;
     const notBefore = rows[0].not_before;
     return {
       roles: rows.flatMap((row) => (row.role === null ? [] : [row.role])),
       notBefore: notBefore === null ? null : Number(notBefore),
+      username: rows[0].username,
     };
   }
 
@@ -115,6 +121,35 @@ export class UserRepository {
   /** Every account, oldest first (the users CLI lists them all). */
   findAll(): Promise<User[]> {
     return this.users.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * Up to `limit` accounts, oldest first, after `after` when given (a keyset on created_at, id:
+   * pages never shift as accounts are added). With `prefix` (normalized), only usernames that
+   * start with it; `%`, `_` and `\` in it are matched literally.
+   */
+  findPage(options: { prefix?: string; limit: number; after?: KeysetCursor }): Promise<User[]> {
+    const query = this.users
+      .createQueryBuilder('u')
+      .orderBy('u.created_at', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .limit(options.limit);
+    if (options.prefix) {
+      // `\` is the escape character on both databases (PostgreSQL's default, declared for SQLite).
+      const pattern = `${options.prefix.replace(LIKE_SPECIAL, '\\$&')}%`;
+      query.andWhere("u.username_normalized LIKE :pattern ESCAPE '\\'", { pattern });
+    }
+    const after = options.after;
+    if (after) {
+      query.andWhere(
+        new Brackets((q) =>
+          q
+            .where('u.created_at > :at', { at: after.at })
+            .orWhere('u.created_at = :at AND u.id > :id', { id: after.id }),
+        ),
+      );
+    }
+    return query.getMany();
   }
 
   /** Marks the account disabled at `now`; false when it was disabled already or does not exist. */

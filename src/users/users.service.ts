@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Injectable } from '@nestjs/common';
+import type { KeysetCursor } from '../common/keyset-cursor.js';
 import { ServerBusyException } from '../common/http/server-busy.exception.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { HashingClient } from './password-hash.queue.js';
@@ -79,6 +80,11 @@ export class UsersService {
   /** The account with this username in any letter case, or null. */
   findByUsername(username: string): Promise<User | null> {
     return this.users.findByNormalizedUsername(normalize(username));
+  }
+
+  /** A page of accounts, oldest first; with `prefix`, only those whose username starts with it, in any letter case. */
+  findPage(prefix: string | undefined, limit: number, after?: KeysetCursor): Promise<User[]> {
+    return this.users.findPage({ prefix: prefix ? normalize(prefix) : undefined, limit, after });
   }
 
   findIdByUsername(username: string): Promise<string | null> {

@@ -71,6 +71,7 @@ describe('ES256 signature malleability (e2e, JWT_ALG=ES256)', () => {
             sessionId: user.sid,
             sessionExpiresAt: Infinity,
             authTime: Date.now(),
+            grant: 'password',
           })
         ).token,
       );

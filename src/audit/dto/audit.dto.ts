@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { AUDIT_EVENT_TYPES } from '../audit-event.entity.js';
+import { AUDIT_EVENT_TYPES, type AuditEvent } from '../audit-event.entity.js';
 
 export class AuditQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
@@ -40,4 +40,29 @@ export class AuditPageDto {
   @ApiProperty({ type: [AuditEventDto] }) items: AuditEventDto[];
   @ApiProperty({ nullable: true, type: String, description: 'Cursor for the next (older) page; null on the last page' })
   next: string | null;
+}
+
+/** An event as the audit listings show it. */
+export function toAuditEventDto(event: AuditEvent): AuditEventDto {
+  return {
+    id: event.id,
+    type: event.type,
+    createdAt: new Date(event.createdAt).toISOString(),
+    sessionId: event.sessionId,
+    ip: event.ip,
+    userAgent: event.userAgent,
+    detail: detailOf(event),
+  };
+}
+
+/**
+ * The stored detail; a repeatable event (e.g. login_throttled) also says how often it happened
+ * and, when counted, from how many client addresses (IPv6 by /64), with a sample of them.
+ */
+function detailOf(event: AuditEvent): Record<string, unknown> | null {
+  const detail = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : null;
+  if (event.occurrences === null) return detail;
+  // The sample stays a comma-separated string: detail values are scalars, whatever the event.
+  const sources = event.distinctIps === null ? {} : { distinctIps: event.distinctIps, ipSample: event.ipSample ?? '' };
+  return { ...detail, count: event.occurrences, ...sources };
 }
