@@ -359,6 +359,44 @@ describe('the example APIs on the resource-server kit, behind two auth instances
   });
 
   scenario(
+    'the admin API (session revoke, all sessions, roles, disable): refused by both APIs within 1 s',
+    async () => {
+      const operator = await newUser();
+      const granted = await runCli('users', authEnv, logDir, 'grant', operator, 'admin');
+      expect({ status: granted.status, stderr: granted.stderr }).toEqual({ status: 0, stderr: '' });
+      // The grant cut off tokens issued before the next whole second; a login waits that out.
+      const admin = (await signIn(B(), operator)).accessToken;
+      const asAdmin = (method: string, path: string, body?: unknown) =>
+        fetch(`${B()}${path}`, {
+          method,
+          headers: { ...bearer(admin), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+
+      const one = await signIn(A(), await newUser());
+      await expectStatuses(one.accessToken, 200, 'before');
+      expect((await asAdmin('DELETE', `/admin/sessions/${one.sid}`)).status).toBe(204);
+      await expectRefusedByBoth(Date.now(), 'DELETE /admin/sessions/:id', one.accessToken);
+
+      const all = await signIn(A(), await newUser());
+      const userId = jwtParts(all.accessToken).payload.sub as string;
+      expect((await asAdmin('DELETE', `/admin/users/${userId}/sessions`)).status).toBe(204);
+      await expectRefusedByBoth(Date.now(), 'DELETE /admin/users/:id/sessions', all.accessToken);
+
+      for (const [label, change] of [
+        ['PATCH /admin/users/:id {roles}', { roles: ['auditor'] }],
+        ['PATCH /admin/users/:id {disabled}', { disabled: true }],
+      ] as const) {
+        const session = await signIn(A(), await newUser());
+        const sub = jwtParts(session.accessToken).payload.sub as string;
+        await expectStatuses(session.accessToken, 200, `${label}: before`);
+        expect((await asAdmin('PATCH', `/admin/users/${sub}`, change)).status).toBe(200);
+        await expectRefusedByBoth(Date.now(), label, session.accessToken);
+      }
+    },
+  );
+
+  scenario(
     'no request reaches the auth server per API request: 200 requests to each API, only feed/JWKS traffic',
     async () => {
       const valid = await Promise.all([signIn(A(), await newUser()), signIn(B(), await newUser())]);
