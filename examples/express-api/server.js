@@ -23,8 +23,12 @@ const verifier = createTokenVerifier({
   whenStale: env('WHEN_STALE', 'introspect'),
   maxStaleness: Number(env('MAX_STALENESS', '5')),
 });
-// JWKS loaded and every revocation still in force applied before the first request is trusted.
-await verifier.ready();
+// JWKS loaded and every revocation still in force applied before the first request is trusted;
+// a refused client secret stops start-up here.
+await verifier.ready().catch((error) => {
+  console.error(`express-api: ${error.message}`);
+  process.exit(1);
+});
 
 const ORDERS = [
   { id: 'o-1001', item: 'tea', quantity: 2 },

@@ -254,6 +254,17 @@ describe('the example APIs on the resource-server kit, behind two auth instances
     for (const proxy of proxies) expect(proxy.openTo(FEED)).toBe(1);
   });
 
+  scenario('an example API with a wrong client secret stops at start-up, saying why', async () => {
+    for (const [name, file] of [
+      ['express-api (wrong secret)', EXAMPLES.express],
+      ['nest-api (wrong secret)', EXAMPLES.nest],
+    ] as const) {
+      const env = { ...apiEnv(expressProxy, 'reject'), AUTH_CLIENT_SECRET: `${client.secret}x` };
+      const started = startExampleApi(name, file, await freePort(), env, logDir);
+      await expect(started).rejects.toThrow(/exited during start-up[\s\S]*client/i);
+    }
+  });
+
   scenario('logout: refused by both APIs within 1 s', async () => {
     const session = await signIn(A(), await newUser());
     await expectStatuses(session.accessToken, 200, 'before');
