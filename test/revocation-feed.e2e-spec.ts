@@ -415,7 +415,7 @@ describe('GET /auth/revocations: the revocation feed (e2e)', () => {
       const now = Date.now();
       const farFuture = now + (TTL + SIGNING_MARGIN_S + 10) * 1000;
       expect((await events.findAfter(0, 1000, Math.floor(farFuture / 1000))).length).toBe(0);
-      const purged = await t.app.get(RevocationPurgeTask).purge(farFuture);
+      const purged = await t.app.get(RevocationPurgeTask).purgeAt(farFuture);
       expect(purged).toBeGreaterThan(0);
       expect(await events.head()).toBe(head);
       expect((await events.findAfter(0, 1000)).map((event) => event.id)).toEqual([head]);
