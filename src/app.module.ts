@@ -15,6 +15,7 @@ import { buildDataSourceOptions } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { initializeWithMigrations } from './database/migrations-at-start.js';
 import { HealthModule } from './health/health.module.js';
+import { IntrospectionModule } from './introspection/introspection.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { RevocationsModule } from './revocations/revocations.module.js';
@@ -53,6 +54,7 @@ export class AppModule {
         OAuthModule,
         HealthModule,
         ClientsModule,
+        IntrospectionModule,
         RevocationsModule,
       ],
       providers: [

@@ -136,6 +136,7 @@ function serveDocs(app: NestFastifyApplication): void {
         'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
       )
       .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
+      .addTag('admin', 'Operator routes for admins: the resource-server clients.')
       .addTag('health', 'Database and Redis status, for load balancers.')
       .addBearerAuth({
         type: 'http',

@@ -5,7 +5,7 @@ import { RequestMethod } from '@nestjs/common';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import request from 'supertest';
-import { ClientsService } from '../src/clients/clients.service.js';
+import { UserAdministrationService } from '../src/authz/user-administration.service.js';
 import { reasonPhrase } from '../src/common/http/error-body.js';
 import { OAUTH_PATHS } from '../src/oauth/oauth-paths.js';
 import { createTestApp, type TestApp } from './utils/create-test-app.js';
@@ -184,7 +184,7 @@ const operationsOf = (doc: OpenApiDocument) =>
     Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
   );
 
-const TAGS_IN_FLOW_ORDER = ['auth', 'sessions', 'oauth', 'keys', 'health'];
+const TAGS_IN_FLOW_ORDER = ['auth', 'sessions', 'oauth', 'keys', 'admin', 'health'];
 
 describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
   let t: TestApp;
@@ -281,9 +281,9 @@ describe('OpenAPI document: valid, complete, in flow order (e2e)', () => {
         const media = response.content?.['application/json'];
         const schema = doc.components.schemas[media?.schema?.$ref?.split('/').pop() ?? ''];
         const label = `${key} ${status}`;
-        // Client authentication's 401 is RFC 6749's `invalid_client` body (ClientAuth() documents it).
-        if (media?.schema?.properties?.error?.enum?.includes('invalid_client')) continue;
-        if (OAUTH_PATHS.includes(path)) {
+        // A failed client authentication is an OAuth `invalid_client` on any route (RFC 6749 §5.2).
+        const clientAuthFailure = status === '401' && operation.security?.some((s) => 'client_secret_basic' in s);
+        if (OAUTH_PATHS.includes(path) || clientAuthFailure) {
           expect({ label, schema: media?.schema?.$ref }).toEqual({
             label,
             schema: '#/components/schemas/OAuthErrorDto',
@@ -320,6 +320,8 @@ const NOT_TOURED: Record<string, string> = {
   'POST /auth/register 429':
     'needs REGISTER_MAX_PER_IP registrations first (test/security/hashing-capacity.e2e-spec.ts)',
   'POST /auth/register 503': 'needs the password-hash queue full (test/security/hashing-capacity.e2e-spec.ts)',
+  'POST /auth/introspect 429':
+    'needs LOGIN_MAX_FAILURES_PER_IP failed client authentications first (test/introspection.e2e-spec.ts)',
   'GET /auth/revocations 429':
     'needs MAX_STREAMS_PER_CLIENT open streams (test/revocation-feed.e2e-spec.ts) or failed client authentications',
 };
@@ -425,8 +427,34 @@ describe('OpenAPI document against the real answers (e2e)', () => {
     await hit('GET /.well-known/oauth-authorization-server', request(s).get('/.well-known/oauth-authorization-server'));
     await hit('GET /health', request(s).get('/health'));
 
-    const feedClient = await t.app.get(ClientsService).create('docs tour', { via: 'cli' });
-    const asClient = (req: request.Test) => req.auth(feedClient.client.id, feedClient.secret);
+    // Resource-server clients (admin API) and introspection with one of them.
+    const operator = await register(s);
+    await t.app.get(UserAdministrationService).grant(operator.username, 'admin', { via: 'cli' });
+    const adminToken = (await login(s, operator.username)).accessToken;
+    const asAdmin = (req: request.Test) => req.set('Authorization', `Bearer ${adminToken}`);
+    const created = await hit(
+      'POST /admin/clients',
+      asAdmin(request(s).post('/admin/clients')),
+      json({ name: 'tour' }),
+    );
+    await hit('POST /admin/clients', asAdmin(request(s).post('/admin/clients')), json({}));
+    await hit('POST /admin/clients', request(s).post('/admin/clients'), json({ name: 'tour' }));
+    await hit('POST /admin/clients', bearer(request(s).post('/admin/clients')), json({ name: 'tour' }));
+    await hit('GET /admin/clients', asAdmin(request(s).get('/admin/clients')));
+    await hit('GET /admin/clients', request(s).get('/admin/clients'));
+    await hit('GET /admin/clients', bearer(request(s).get('/admin/clients')));
+    const basic = `${created.body.client_id as string}:${created.body.client_secret as string}`;
+    const asClient = (req: request.Test) => req.set('Authorization', `Basic ${Buffer.from(basic).toString('base64')}`);
+    await hit('POST /auth/introspect', asClient(request(s).post('/auth/introspect')), form({ token: accessToken }));
+    await hit('POST /auth/introspect', asClient(request(s).post('/auth/introspect')), form({}));
+    await hit('POST /auth/introspect', request(s).post('/auth/introspect'), form({ token: accessToken }));
+    const doomed = (await asAdmin(request(s).post('/admin/clients')).send({ name: 'doomed' })).body as {
+      client_id: string;
+    };
+    await hit('DELETE /admin/clients/{client_id}', asAdmin(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+    await hit('DELETE /admin/clients/{client_id}', asAdmin(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+    await hit('DELETE /admin/clients/{client_id}', request(s).delete(`/admin/clients/${doomed.client_id}`));
+    await hit('DELETE /admin/clients/{client_id}', bearer(request(s).delete(`/admin/clients/${doomed.client_id}`)));
     await hit('GET /auth/revocations', asClient(request(s).get('/auth/revocations?since=0')));
     await hit('GET /auth/revocations', asClient(request(s).get('/auth/revocations?since=x')));
     await hit('GET /auth/revocations', request(s).get('/auth/revocations'));

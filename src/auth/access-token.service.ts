@@ -31,6 +31,28 @@ export interface AccessTokenClaims {
   amr: string[];
 }
 
+/**
+ * Whether verified claims have what every token we issue has (`exp` above all: one without it
+ * would never expire). Checked by everything that accepts an access token: the JWT guard and
+ * introspection.
+ */
+export function hasAccessTokenClaims(claims: Partial<AccessTokenClaims>): claims is AccessTokenClaims {
+  return (
+    typeof claims.sub === 'string' &&
+    typeof claims.sid === 'string' &&
+    typeof claims.jti === 'string' &&
+    typeof claims.exp === 'number' &&
+    typeof claims.iat === 'number' &&
+    (claims.scope === undefined || typeof claims.scope === 'string')
+  );
+}
+
+/** The token's roles; tokens issued before roles existed have none (they expire within ACCESS_TOKEN_TTL). */
+export function rolesOf(claims: AccessTokenClaims): string[] {
+  const roles: unknown = claims.roles;
+  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
+}
+
 /** What a token says about the session it is issued for. */
 export interface AccessTokenSubject {
   userId: string;

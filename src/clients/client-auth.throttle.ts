@@ -5,6 +5,9 @@ import { clientBucket } from '../common/http/ip-bucket.js';
 import { TooManyAttemptsException } from '../common/http/too-many-attempts.exception.js';
 import type { AppConfig, ThrottleConfig } from '../config/app-config.js';
 
+/** What the 429's message says there were too many of. */
+export const THROTTLED_WHAT = 'failed client authentications from this address';
+
 /** A reserved client-authentication attempt, settled once the secret was checked. */
 export interface ClientAuthAttempt {
   /** The secret was right: the attempt does not count as a failure. */
@@ -38,10 +41,7 @@ export class ClientAuthThrottle {
     if (count > this.config.maxFailuresPerIp) {
       // Refused without a check, so it is no failure: the key stays at its limit, not beyond.
       await this.store.refund(key);
-      throw new TooManyAttemptsException(
-        Math.max(1, Math.ceil(resetInMs / 1000)),
-        'failed client authentications from this address',
-      );
+      throw new TooManyAttemptsException(Math.max(1, Math.ceil(resetInMs / 1000)), THROTTLED_WHAT);
     }
     return { succeeded: () => this.store.refund(key) };
   }

@@ -8,14 +8,16 @@ import { ApiClient } from './api-client.entity.js';
 import { ApiClientRepository } from './api-client.repository.js';
 import { ClientAuthGuard } from './client-auth.guard.js';
 import { ClientAuthThrottle } from './client-auth.throttle.js';
+import { ClientsController } from './clients.controller.js';
 import { ClientsService } from './clients.service.js';
 
 /**
- * Resource-server clients and their authentication. Other modules put @ClientAuth() on a route
+ * Resource-server clients (the admin API) and their authentication. Other modules put @ClientAuth() on a route
  * and import this module: the guard and what it needs are exported.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([ApiClient]), AuditModule],
+  controllers: [ClientsController],
   providers: [
     ApiClientRepository,
     ClientsService,

@@ -14,6 +14,9 @@ export interface CreatedClient {
   secret: string;
 }
 
+/** The id column's width: a longer id is no client's, and is not looked up. */
+const MAX_CLIENT_ID_LENGTH = 64;
+
 /** Longest client name; longer ones are refused (the CLI and the API say so). */
 export const MAX_CLIENT_NAME_LENGTH = 100;
 
@@ -45,7 +48,7 @@ export class ClientsService {
 
   /** False when there was no such client. Its secret stops working at once (nothing caches it). */
   async delete(clientId: string, actor: ClientActor, now = Date.now()): Promise<boolean> {
-    const client = await this.clients.findById(clientId);
+    const client = clientId.length > MAX_CLIENT_ID_LENGTH ? null : await this.clients.findById(clientId);
     if (!client || !(await this.clients.delete(clientId))) return false;
     await this.audit.record('client_deleted', auditInput(actor, client), now);
     return true;
@@ -56,7 +59,7 @@ export class ClientsService {
    * comparison as a wrong secret. Not cached, so a deleted client is refused on its next call.
    */
   async authenticate(clientId: string, secret: string): Promise<ApiClient | null> {
-    const client = clientId.length > 64 ? null : await this.clients.findById(clientId);
+    const client = clientId.length > MAX_CLIENT_ID_LENGTH ? null : await this.clients.findById(clientId);
     return clientSecretMatches(secret, client?.secretHash) ? client : null;
   }
 }

@@ -116,6 +116,8 @@ export class OAuthService {
       grant_types_supported: this.grantTypes(),
       token_endpoint_auth_methods_supported: ['none'],
       revocation_endpoint_auth_methods_supported: ['none'],
+      introspection_endpoint: `${issuer}/auth/introspect`,
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
       // No authorization endpoint (yet): no response types.
       response_types_supported: [],
       ...(this.scopes.supported().length ? { scopes_supported: [...this.scopes.supported()] } : {}),

@@ -240,6 +240,8 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
         grant_types_supported: expect.arrayContaining(['refresh_token', 'password']),
         token_endpoint_auth_methods_supported: ['none'],
         revocation_endpoint_auth_methods_supported: ['none'],
+        introspection_endpoint: `${ISSUER}/auth/introspect`,
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
         response_types_supported: expect.any(Array),
         service_documentation: `${ISSUER}/docs`,
       });
@@ -253,6 +255,8 @@ describe('OAuth endpoints: /auth/token, /auth/revoke, metadata (e2e)', () => {
           'jwks_uri',
           'grant_types_supported',
           'token_endpoint_auth_methods_supported',
+          'introspection_endpoint',
+          'introspection_endpoint_auth_methods_supported',
           'revocation_endpoint_auth_methods_supported',
           'response_types_supported',
           'service_documentation',

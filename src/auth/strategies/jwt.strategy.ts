@@ -4,7 +4,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy, type SecretOrKeyProvider } from 'passport-jwt';
 import type { AppConfig } from '../../config/app-config.js';
 import { SessionStateCache } from '../../sessions/session-state.cache.js';
-import { AccessTokenService, type AccessTokenClaims } from '../access-token.service.js';
+import { AccessTokenService, hasAccessTokenClaims, rolesOf, type AccessTokenClaims } from '../access-token.service.js';
 import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
 import { VerifiedTokenCache } from '../verified-token.cache.js';
 
@@ -57,20 +57,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /** Called by passport-jwt after a successful signature check. */
   async validate(request: RequestLike, claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
-    // Every token we issue has these; one without `exp` would never expire.
-    if (
-      typeof claims.sub !== 'string' ||
-      typeof claims.sid !== 'string' ||
-      typeof claims.jti !== 'string' ||
-      typeof claims.exp !== 'number' ||
-      typeof claims.iat !== 'number' ||
-      (claims.scope !== undefined && typeof claims.scope !== 'string')
-    ) {
-      return false;
-    }
+    if (!hasAccessTokenClaims(claims)) return false;
     const token = bearerToken(request);
-    if (token) this.verified.set(token, claims as AccessTokenClaims);
-    return this.principal(claims as AccessTokenClaims);
+    if (token) this.verified.set(token, claims);
+    return this.principal(claims);
   }
 
   /**
@@ -89,10 +79,4 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       scopes: claims.scope ? claims.scope.split(' ') : [],
     };
   }
-}
-
-/** The token's roles; tokens issued before roles existed have none (they expire within ACCESS_TOKEN_TTL). */
-function rolesOf(claims: AccessTokenClaims): string[] {
-  const roles: unknown = claims.roles;
-  return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
 }

@@ -15,6 +15,8 @@ export const REDACT_PATHS = [
   '*.refresh_token',
   '*.refreshToken',
   '*.accessToken',
+  '*.client_secret',
+  '*.clientSecret',
 ];
 
 export interface AppLoggerOptions {

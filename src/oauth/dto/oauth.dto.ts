@@ -40,8 +40,16 @@ export class RevokeRequestDto {
 
 export class OAuthErrorDto {
   @ApiProperty({
-    enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'slow_down'],
-    description: '`slow_down` (with status 429) when logins are throttled',
+    enum: [
+      'invalid_request',
+      'invalid_grant',
+      'unsupported_grant_type',
+      'invalid_scope',
+      'invalid_client',
+      'slow_down',
+    ],
+    description:
+      '`slow_down` (with status 429) when logins or client authentications are throttled; `invalid_client` (401) for wrong client credentials',
     example: 'invalid_grant',
   })
   error: string;
@@ -67,6 +75,10 @@ export class AuthorizationServerMetadataDto {
   @ApiProperty({ type: [String] }) grant_types_supported: string[];
   @ApiProperty({ type: [String] }) token_endpoint_auth_methods_supported: string[];
   @ApiProperty({ type: [String] }) revocation_endpoint_auth_methods_supported: string[];
+  @ApiProperty({ description: 'POST /auth/introspect (RFC 7662), for resource-server clients' })
+  introspection_endpoint: string;
+  @ApiProperty({ type: [String], example: ['client_secret_basic'] })
+  introspection_endpoint_auth_methods_supported: string[];
   @ApiProperty({ type: [String] }) response_types_supported: string[];
   @ApiPropertyOptional({ type: [String], description: 'ALLOWED_SCOPES; absent when unset' })
   scopes_supported?: string[];
