@@ -19,6 +19,7 @@ import { HealthModule } from './health/health.module.js';
 import { IntrospectionModule } from './introspection/introspection.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { RevocationsModule } from './revocations/revocations.module.js';
 
 /**
  * The application, built from an already validated config: main.ts passes the one read from
@@ -56,6 +57,7 @@ export class AppModule {
         AdminModule,
         ClientsModule,
         IntrospectionModule,
+        RevocationsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

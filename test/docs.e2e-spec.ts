@@ -322,6 +322,8 @@ const NOT_TOURED: Record<string, string> = {
   'POST /auth/register 503': 'needs the password-hash queue full (test/security/hashing-capacity.e2e-spec.ts)',
   'POST /auth/introspect 429':
     'needs LOGIN_MAX_FAILURES_PER_IP failed client authentications first (test/introspection.e2e-spec.ts)',
+  'GET /auth/revocations 429':
+    'needs MAX_STREAMS_PER_CLIENT open streams (test/revocation-feed.e2e-spec.ts) or failed client authentications',
 };
 
 describe('OpenAPI document against the real answers (e2e)', () => {
@@ -453,6 +455,9 @@ describe('OpenAPI document against the real answers (e2e)', () => {
     await hit('DELETE /admin/clients/{client_id}', asAdmin(request(s).delete(`/admin/clients/${doomed.client_id}`)));
     await hit('DELETE /admin/clients/{client_id}', request(s).delete(`/admin/clients/${doomed.client_id}`));
     await hit('DELETE /admin/clients/{client_id}', bearer(request(s).delete(`/admin/clients/${doomed.client_id}`)));
+    await hit('GET /auth/revocations', asClient(request(s).get('/auth/revocations?since=0')));
+    await hit('GET /auth/revocations', asClient(request(s).get('/auth/revocations?since=x')));
+    await hit('GET /auth/revocations', request(s).get('/auth/revocations'));
 
     const changer = await login(s);
     const asChanger = (req: request.Test) => req.set('Authorization', `Bearer ${changer.accessToken}`);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import type { ConfigService } from '@nestjs/config';
 import type { AuditService } from '../audit/audit.service.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { RevocationEventRepository } from '../revocations/revocation-event.repository.js';
 import type { SessionRevocationBus } from '../sessions/session-revocation.bus.js';
 import type { SessionStateCache } from '../sessions/session-state.cache.js';
 import type { UserRepository } from '../users/user.repository.js';
@@ -21,6 +24,11 @@ function service() {
       record: async (type: string, event: { userId: string; detail: unknown }) =>
         void calls.push(`audit ${type} ${event.userId} ${JSON.stringify(event.detail)}`),
     } as unknown as AuditService,
+    {
+      insertions: (events: { sub: string; notBefore: number }[]) =>
+        events.map((event) => void calls.push(`feed entry ${event.sub} ${event.notBefore}`)),
+    } as unknown as RevocationEventRepository,
+    { get: () => ({ accessTokenTtl: 900 }) } as unknown as ConfigService<AppConfig, true>,
   );
   return { cutOffs, calls };
 }
@@ -38,6 +46,8 @@ describe('UserCutOffService', () => {
     const { cutOffs, calls } = service();
     await cutOffs.cutOff('u1', 'user_disabled', { via: 'cli' }, 1_000_000_500);
     expect(calls).toEqual([
+      // The feed's entry is built first and written in the same statement batch as notBefore.
+      'feed entry u1 1000001',
       'db u1 1000001000',
       'cache u1 1000001000',
       'bus u1 1000001000',

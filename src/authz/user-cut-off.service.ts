@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { AuditService } from '../audit/audit.service.js';
+import type { AppConfig } from '../config/app-config.js';
+import { RevocationEventRepository } from '../revocations/revocation-event.repository.js';
+import { cutOffRevocationUntil } from '../revocations/revocation-horizon.js';
 import { SessionRevocationBus } from '../sessions/session-revocation.bus.js';
 import { SessionStateCache } from '../sessions/session-state.cache.js';
 import { UserRepository } from '../users/user.repository.js';
@@ -14,16 +18,23 @@ export type CutOffReason = 'role_granted' | 'role_revoked' | 'user_disabled';
  * instances through the bus or, without Redis, within SESSION_STATE_TTL_MS. `iat` has whole-second
  * resolution, so "the next whole second" is the earliest cut-off that spares no token issued
  * before the change; AccessTokenService waits it out before issuing, so the client's next refresh
- * gets a token that passes (with the new roles).
+ * gets a token that passes (with the new roles). The cut-off is also an entry of the revocation
+ * feed, stored with it, so resource servers refuse those tokens too.
  */
 @Injectable()
 export class UserCutOffService {
+  private readonly accessTokenTtl: number;
+
   constructor(
     private readonly users: UserRepository,
     private readonly state: SessionStateCache,
     private readonly bus: SessionRevocationBus,
     private readonly audit: AuditService,
-  ) {}
+    private readonly revocations: RevocationEventRepository,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.accessTokenTtl = config.get('auth', { infer: true }).accessTokenTtl;
+  }
 
   /**
    * Call after the change is committed, and let `now` default: the cut-off must be taken from a
@@ -33,7 +44,12 @@ export class UserCutOffService {
    */
   async cutOff(userId: string, reason: CutOffReason, actor?: object, now = Date.now()): Promise<number> {
     const notBefore = (Math.floor(now / 1000) + 1) * 1000;
-    await this.users.raiseNotBefore(userId, notBefore);
+    const entry = {
+      sub: userId,
+      notBefore: notBefore / 1000,
+      until: cutOffRevocationUntil(notBefore / 1000, this.accessTokenTtl),
+    };
+    await this.users.raiseNotBefore(userId, notBefore, this.revocations.insertions([entry], now));
     this.state.markUserCutOff(userId, notBefore);
     await this.bus.userCutOff(userId, notBefore);
     await this.audit.record(

@@ -6,6 +6,7 @@ import { DatabaseBusyError, isSqliteBusy } from './database-busy.error.js';
 export interface SqliteStatement {
   run(...params: unknown[]): unknown;
   get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
 }
 interface SqliteConnection {
   readonly inTransaction: boolean;

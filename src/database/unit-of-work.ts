@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, QueryFailedError, type QueryResult } from 'typeorm';
 import { DatabaseBusyError } from './database-busy.error.js';
 import { SqliteAdapter } from './sqlite-adapter.js';
 
@@ -59,6 +59,37 @@ export class UnitOfWork {
     } catch (error) {
       if (error instanceof DatabaseBusyError) throw error;
       throw new QueryFailedError(writes.map((write) => write.text).join('; '), [], error as Error);
+    }
+  }
+
+  /**
+   * Runs `first`, a statement that returns rows (an `UPDATE … RETURNING`), then the writes
+   * `then` builds from those rows, as one transaction; returns the rows. `then` must be
+   * synchronous and must not throw: on SQLite it runs inside the synchronous transaction (and
+   * again if the whole unit is retried while another process holds the write lock).
+   */
+  async returning<Row>(first: Statement, then: (rows: Row[]) => readonly Statement[]): Promise<Row[]> {
+    if (this.postgres) {
+      return this.dataSource.transaction(async (manager) => {
+        // A transaction's manager always has its runner; its structured result carries RETURNING's rows.
+        const runner = manager.queryRunner;
+        if (!runner) throw new Error('UnitOfWork: a transaction without its query runner');
+        const result = (await runner.query(first.text, [...first.params], true)) as QueryResult<Row>;
+        const rows = result.records ?? [];
+        for (const write of then(rows)) await manager.query(write.text, [...write.params]);
+        return rows;
+      });
+    }
+    try {
+      const head = this.sqlite.statement(first.text);
+      return await this.sqlite.transaction(() => {
+        const rows = head.all(...first.params) as Row[];
+        for (const write of then(rows)) this.sqlite.statement(write.text).run(...write.params);
+        return rows;
+      });
+    } catch (error) {
+      if (error instanceof DatabaseBusyError) throw error;
+      throw new QueryFailedError(first.text, [], error as Error);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { RedisConnections } from '../redis/redis.module.js';
+import { RevocationSignal } from '../revocations/revocation.signal.js';
 import { SessionStateCache } from './session-state.cache.js';
 
 /** How far ahead of our clock a cut-off from the bus may be (a whole second plus clock skew). */
@@ -11,6 +12,9 @@ type RevocationMessage = { session: string } | { user: string; keep?: string } |
  * Tells every instance about revocations at once (Redis pub/sub), so their session-state caches
  * drop the session without waiting for the cache TTL. Without Redis this is a no-op: the local
  * cache is updated by SessionsService and other processes catch up within the TTL.
+ *
+ * Every message also means "new revocation feed entries are committed": the feed of each
+ * instance reads them at once (RevocationSignal) instead of at its next poll of the table.
  */
 @Injectable()
 export class SessionRevocationBus implements OnModuleInit {
@@ -20,6 +24,7 @@ export class SessionRevocationBus implements OnModuleInit {
   constructor(
     private readonly redis: RedisConnections,
     private readonly cache: SessionStateCache,
+    private readonly feed: RevocationSignal,
   ) {
     this.channel = `${redis.prefix}session-revoked`;
   }
@@ -53,6 +58,7 @@ export class SessionRevocationBus implements OnModuleInit {
   }
 
   private async publish(message: RevocationMessage): Promise<void> {
+    this.feed.raise();
     if (!this.redis.client) return;
     try {
       await this.redis.client.publish(this.channel, JSON.stringify(message));
@@ -72,6 +78,7 @@ export class SessionRevocationBus implements OnModuleInit {
         // A cut-off is never more than a second ahead (plus skew): one far in the future would
         // refuse the user's every token here until this process restarts.
         this.cache.markUserCutOff(message.cutOff, Math.min(message.notBefore, Date.now() + MAX_CUT_OFF_AHEAD_MS));
+      this.feed.raise();
     } catch {
       this.logger.warn('Ignored a malformed revocation message');
     }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { LessThan, Repository } from 'typeorm';
 import { nativeSql } from '../database/native-sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
+import { UnitOfWork, type Statement } from '../database/unit-of-work.js';
+import { RevocationEventRepository } from '../revocations/revocation-event.repository.js';
 import { UserRepository } from '../users/user.repository.js';
 import type { RefreshToken } from './refresh-token.entity.js';
 import { RefreshTokenRepository } from './refresh-token.repository.js';
@@ -19,6 +20,14 @@ export interface SessionStanding {
   notBefore: number;
 }
 
+/**
+ * The revocation feed's `until` (epoch s) for a session revoked now, from its absolute end (ms):
+ * see sessionRevocationUntil. The service knows the token lifetime; the repository, the session.
+ */
+export type RevocationUntil = (sessionExpiresAt: number) => number;
+
+type RevokedRow = { id: string; user_id: string; expires_at: string | number };
+
 /** Live sessions beyond the per-user limit are revoked this many at a time, so a limit lowered by a lot is applied over a few logins. */
 const EVICTION_BATCH = 1000;
 
@@ -29,12 +38,21 @@ const EVICTION_BATCH = 1000;
  */
 @Injectable()
 export class SessionRepository {
-  private readonly sql: { insert: string; touch: string; standing: string; liveBeyond: string };
+  private readonly sql: {
+    insert: string;
+    touch: string;
+    standing: string;
+    liveBeyond: string;
+    revoke: string;
+    revokeOwn: string;
+    revokeAll: string;
+  };
 
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly tokens: RefreshTokenRepository,
     private readonly users: UserRepository,
+    private readonly revocations: RevocationEventRepository,
     private readonly unitOfWork: UnitOfWork,
   ) {
     const native = (text: string) => nativeSql(sessions.manager.connection, text);
@@ -58,6 +76,19 @@ export class SessionRepository {
            AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at > ?)
          ORDER BY s.last_used_at DESC, s.created_at DESC, s.id DESC
          LIMIT ${EVICTION_BATCH} OFFSET ?`),
+      // Conditional: RETURNING names exactly the sessions this statement revoked, for the feed.
+      revoke: native(`
+        UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+         WHERE id = ? AND revoked_at IS NULL
+        RETURNING id, user_id, expires_at`),
+      revokeOwn: native(`
+        UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+         WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?
+        RETURNING id, user_id, expires_at`),
+      revokeAll: native(`
+        UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+         WHERE user_id = ? AND revoked_at IS NULL AND id <> ?
+        RETURNING id, user_id, expires_at`),
     };
   }
 
@@ -125,41 +156,49 @@ export class SessionRepository {
     };
   }
 
-  /** Marks a session revoked; false when it was already revoked or does not exist. */
-  async revoke(sessionId: string, reason: SessionRevokeReason, now: number): Promise<boolean> {
-    const result = await this.sessions.update(
-      { id: sessionId, revokedAt: IsNull() },
-      { revokedAt: now, revokedReason: reason },
+  /**
+   * Marks a session revoked; false when it was already revoked or does not exist. The revocation
+   * feed's entry (RevocationEventRepository) is stored in the same transaction: none is lost.
+   */
+  async revoke(sessionId: string, reason: SessionRevokeReason, now: number, until: RevocationUntil): Promise<boolean> {
+    const revoked = await this.revokeWithEvents(
+      { text: this.sql.revoke, params: [now, reason, sessionId] },
+      now,
+      until,
     );
-    return (result.affected ?? 0) > 0;
+    return revoked > 0;
   }
 
-  /** Revokes one of the user's live sessions; false when it is not theirs, unknown or already dead. */
+  /** Revokes one of the user's live sessions (with its feed entry); false when it is not theirs, unknown or already dead. */
   async revokeOwn(
     userId: string,
     sessionId: string,
     now: number,
+    until: RevocationUntil,
     reason: SessionRevokeReason = 'revoked',
   ): Promise<boolean> {
-    const result = await this.sessions.update(
-      { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(now) },
-      { revokedAt: now, revokedReason: reason },
+    const revoked = await this.revokeWithEvents(
+      { text: this.sql.revokeOwn, params: [now, reason, sessionId, userId, now] },
+      now,
+      until,
     );
-    return (result.affected ?? 0) > 0;
+    return revoked > 0;
   }
 
-  /** Revokes every unrevoked session of a user, except `keepSessionId`; returns how many. */
-  async revokeAllForUser(
+  /** Revokes every unrevoked session of a user, except `keepSessionId`, with their feed entries; returns how many. */
+  revokeAllForUser(
     userId: string,
     reason: SessionRevokeReason,
     keepSessionId: string | undefined,
     now: number,
+    until: RevocationUntil,
   ): Promise<number> {
-    const result = await this.sessions.update(
-      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
-      { revokedAt: now, revokedReason: reason },
+    // '' is no session's id: without one to keep, none is spared.
+    return this.revokeWithEvents(
+      { text: this.sql.revokeAll, params: [now, reason, userId, keepSessionId ?? ''] },
+      now,
+      until,
     );
-    return result.affected ?? 0;
   }
 
   /**
@@ -231,6 +270,23 @@ export class SessionRepository {
       )
       .execute();
     return (revoked.affected ?? 0) + (expired.affected ?? 0) + (idle.affected ?? 0);
+  }
+
+  /**
+   * Runs a revoking UPDATE … RETURNING and records a feed entry for each session it revoked whose
+   * tokens may still be live, in one transaction; returns how many it revoked.
+   */
+  private async revokeWithEvents(update: Statement, now: number, until: RevocationUntil): Promise<number> {
+    const nowSeconds = Math.floor(now / 1000);
+    const rows = await this.unitOfWork.returning<RevokedRow>(update, (revoked) =>
+      this.revocations.insertions(
+        revoked
+          .map((row) => ({ sid: row.id, sub: row.user_id, until: until(Number(row.expires_at)) }))
+          .filter((event) => event.until > nowSeconds),
+        now,
+      ),
+    );
+    return rows.length;
   }
 
   private touching(sessionId: string, now: number) {

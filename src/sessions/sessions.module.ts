@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '../audit/audit.module.js';
 import { KeysModule } from '../keys/keys.module.js';
+import { RevocationEventsModule } from '../revocations/revocation-events.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { RefreshTokenRepository } from './refresh-token.repository.js';
@@ -15,7 +16,13 @@ import { SessionsPurgeTask } from './sessions-purge.task.js';
 import { SessionsService } from './sessions.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Session, RefreshToken]), KeysModule, AuditModule, UsersModule],
+  imports: [
+    TypeOrmModule.forFeature([Session, RefreshToken]),
+    KeysModule,
+    AuditModule,
+    UsersModule,
+    RevocationEventsModule,
+  ],
   controllers: [SessionsController],
   providers: [
     SessionRepository,

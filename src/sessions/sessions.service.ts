@@ -3,12 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { ClientInfo } from '../common/http/client-info.js';
 import type { AuthConfig, AppConfig } from '../config/app-config.js';
+import { sessionRevocationUntil } from '../revocations/revocation-horizon.js';
 import { refreshTokenCodec as codec } from './refresh-token.codec.js';
 import { RefreshTokenRepository } from './refresh-token.repository.js';
 import { SessionRevocationBus } from './session-revocation.bus.js';
 import { SessionStateCache } from './session-state.cache.js';
 import type { Session, SessionRevokeReason } from './session.entity.js';
-import { SessionRepository } from './session.repository.js';
+import { SessionRepository, type RevocationUntil } from './session.repository.js';
 
 /** What the client receives for a session: the raw refresh token (never stored) and its expiry. */
 export interface IssuedRefreshToken {
@@ -132,9 +133,12 @@ export class SessionsService {
     return [...sessions.values()];
   }
 
-  /** Marks a session revoked; returns false when it was already revoked or does not exist. */
+  /**
+   * Marks a session revoked; returns false when it was already revoked or does not exist. Every
+   * revocation below records its entry of the revocation feed (GET /auth/revocations) with it.
+   */
   async revoke(sessionId: string, reason: SessionRevokeReason, now = Date.now()): Promise<boolean> {
-    if (!(await this.sessions.revoke(sessionId, reason, now))) return false;
+    if (!(await this.sessions.revoke(sessionId, reason, now, this.revocationUntil(now)))) return false;
     this.state.markRevoked(sessionId);
     await this.bus.sessionRevoked(sessionId);
     return true;
@@ -147,7 +151,7 @@ export class SessionsService {
     now = Date.now(),
     reason: SessionRevokeReason = 'revoked',
   ): Promise<boolean> {
-    if (!(await this.sessions.revokeOwn(userId, sessionId, now, reason))) return false;
+    if (!(await this.sessions.revokeOwn(userId, sessionId, now, this.revocationUntil(now), reason))) return false;
     this.state.markRevoked(sessionId);
     await this.bus.sessionRevoked(sessionId);
     return true;
@@ -171,7 +175,7 @@ export class SessionsService {
     keepSessionId?: string,
     now = Date.now(),
   ): Promise<number> {
-    const revoked = await this.sessions.revokeAllForUser(userId, reason, keepSessionId, now);
+    const revoked = await this.sessions.revokeAllForUser(userId, reason, keepSessionId, now, this.revocationUntil(now));
     this.state.markUserRevoked(userId, keepSessionId);
     await this.bus.userRevoked(userId, keepSessionId);
     return revoked;
@@ -189,6 +193,10 @@ export class SessionsService {
     const evicted: string[] = [];
     for (const id of beyond) if (await this.revoke(id, 'session_limit', now)) evicted.push(id);
     return evicted;
+  }
+
+  private revocationUntil(now: number): RevocationUntil {
+    return (sessionExpiresAt) => sessionRevocationUntil(now, sessionExpiresAt, this.auth.accessTokenTtl);
   }
 
   /** The user's sessions that can still be refreshed: not revoked, not past either expiry. */

@@ -4,7 +4,7 @@ import { Brackets, IsNull, Not, Repository } from 'typeorm';
 import type { KeysetCursor } from '../common/keyset-cursor.js';
 import { nativeSql } from '../database/native-sql.js';
 import { isUniqueViolation } from '../database/unique-violation.js';
-import type { Statement } from '../database/unit-of-work.js';
+import { UnitOfWork, type Statement } from '../database/unit-of-work.js';
 import { User } from './user.entity.js';
 
 /** What every access token issued for a user must reflect, read at once. */
@@ -25,9 +25,16 @@ const LIKE_SPECIAL = /[\\%_]/g;
 export class UserRepository {
   private readonly hasPasswordHash: string;
   private readonly subject: string;
+  private readonly raiseNotBeforeSql: string;
 
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly unitOfWork: UnitOfWork,
+  ) {
     const native = (text: string) => nativeSql(users.manager.connection, text);
+    this.raiseNotBeforeSql = native(
+      'UPDATE users SET not_before = ? WHERE id = ? AND (not_before IS NULL OR not_before < ?)',
+    );
     // Nor was the account disabled meanwhile: a login racing a disable never outlives it.
     this.hasPasswordHash = native(
       'SELECT 1 AS ok FROM users WHERE id = ? AND password_hash = ? AND disabled_at IS NULL',
@@ -57,9 +64,17 @@ export class UserRepository {
 
   /**
    * Moves the user's cut-off forward to `notBefore` (ms); never back, so of two changes in a
-   * row the later cut-off stands. False when the user does not exist.
+   * row the later cut-off stands. False when the user does not exist. With `alongWith` (another
+   * table's statements, e.g. the revocation feed's entry), all commit together, and the answer
+   * is true.
    */
-  async raiseNotBefore(id: string, notBefore: number): Promise<boolean> {
+  async raiseNotBefore(id: string, notBefore: number, alongWith: readonly Statement[] = []): Promise<boolean> {
+    if (alongWith.length) {
+      return this.unitOfWork.commit([
+        { text: this.raiseNotBeforeSql, params: [notBefore, id, notBefore] },
+        ...alongWith,
+      ]);
+    }
     const raised = await this.users
       .createQueryBuilder()
       .update()

@@ -7,6 +7,7 @@ import { SessionScope1764662400000 } from './1764662400000-session-scope.js';
 import { UserNotBefore1764748800000 } from './1764748800000-user-not-before.js';
 import { Clients1764835200000 } from './1764835200000-clients.js';
 import { UsersCreatedAt1764921600000 } from './1764921600000-users-created-at.js';
+import { RevocationEvents1764925200000 } from './1764925200000-revocation-events.js';
 
 /** In order. Listed explicitly so the app, the CLI data source and tests run the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   UserNotBefore1764748800000,
   Clients1764835200000,
   UsersCreatedAt1764921600000,
+  RevocationEvents1764925200000,
 ];

@@ -1,0 +1,37 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { RevocationEventRepository } from './revocation-event.repository.js';
+
+/**
+ * Deletes feed entries past their `until`, every ten minutes: no token they affect can still be
+ * accepted, and a new subscriber's backfill is every entry still in force, so it stays small.
+ */
+@Injectable()
+export class RevocationPurgeTask {
+  private readonly logger = new Logger(RevocationPurgeTask.name);
+  private running = false;
+
+  constructor(private readonly events: RevocationEventRepository) {}
+
+  // No parameters: cron calls its handler with an argument of its own (its onComplete callback).
+  @Cron(CronExpression.EVERY_10_MINUTES)
+  purge(): Promise<number> {
+    return this.purgeAt(Date.now());
+  }
+
+  /** Deletes what expired by `now` (ms); returns how many. */
+  async purgeAt(now: number): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      const purged = await this.events.deleteExpired(Math.floor(now / 1000));
+      if (purged) this.logger.log(`Purged ${purged} expired revocation feed entries`);
+      return purged;
+    } catch (error) {
+      this.logger.error(`Revocation feed purge failed: ${(error as Error).message}`);
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}
