@@ -197,7 +197,7 @@ describe('POST /auth/introspect (RFC 7662, e2e)', () => {
   });
 
   // Last: it leaves this address blocked for client authentication.
-  it('throttles failed client authentications per IP: 429 slow_down with Retry-After, even with the right secret', async () => {
+  it('throttles failed client authentications per IP: 429 slow_down with Retry-After; the right secret still passes', async () => {
     const { accessToken } = await login(t.server);
     let failures = 0;
     for (;;) {
@@ -209,12 +209,14 @@ describe('POST /auth/introspect (RFC 7662, e2e)', () => {
     }
     // Earlier tests spent some of the five already; never more than the limit gets a check.
     expect(failures).toBeLessThanOrEqual(5);
-    const blocked = await introspect({ token: accessToken }).expect(429);
+    const blocked = await introspect({ token: accessToken }, basic(credentials.id, 'one more guess')).expect(429);
     expect(blocked.body).toEqual({
       error: 'slow_down',
       error_description: expect.stringMatching(/client authentications/),
     });
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    // The resource server sharing the address is not locked out by someone else's guesses.
+    expect((await introspect({ token: accessToken }).expect(200)).body).toMatchObject({ active: true });
     // Without credentials it is no guess: still the 401 that says how to authenticate.
     await request(t.server).post('/auth/introspect').type('form').send({ token: accessToken }).expect(401);
   });

@@ -128,6 +128,16 @@ describe('GET /auth/revocations: the revocation feed (e2e)', () => {
       expect(stream.body.message).toMatch(/Last-Event-ID must be a cursor/);
     });
 
+    it('answers HEAD with the polling form, never a stream', async () => {
+      const head = await request(t.server)
+        .head('/auth/revocations')
+        .set('Authorization', auth)
+        .set('Accept', 'text/event-stream')
+        .expect(200);
+      expect(head.headers['content-type']).toMatch(/^application\/json/);
+      expect(t.app.get(RevocationFeedService).openStreams).toBe(0);
+    });
+
     it('takes a cursor beyond every id (another database, a restored backup) as no cursor: from the start', async () => {
       const all = await poll('0').expect(200);
       const future = await poll('999999999999').expect(200);
@@ -398,50 +408,6 @@ describe('GET /auth/revocations: the revocation feed (e2e)', () => {
     });
   });
 
-  describe('the resource-server kit', () => {
-    it.each(['sse', 'poll'] as const)(
-      'follows the feed (%s): the backfill before it reports synced, then each revocation within a second',
-      async (transport) => {
-        const before = await login(t.server);
-        await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${before.refreshToken}`).expect(204);
-        const { client, secret } = await t.app.get(ClientsService).create(`kit ${transport}`, CLI);
-        const list = new RevocationList();
-        const logs: string[] = [];
-        let synced = false;
-        const feed = new RevocationFeed(new AuthServerClient(baseUrl, client.id, secret, 2000), list, {
-          transport,
-          maxStalenessMs: 5000,
-          log: (message) => logs.push(message),
-          onSynced: () => (synced = true),
-          onClientAuthenticationError: (error) => logs.push(error.message),
-        });
-        feed.start();
-        try {
-          await waitFor(() => synced);
-          const old = claims(before.accessToken);
-          expect(list.isRevoked(old.sid, old.sub, old.iat)).toBe(true);
-
-          const live = await login(t.server);
-          const { sid, sub, iat } = claims(live.accessToken);
-          expect(list.isRevoked(sid, sub, iat)).toBe(false);
-          const revokedAt = Date.now();
-          await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${live.refreshToken}`).expect(204);
-          await waitFor(() => list.isRevoked(sid, sub, iat), 1000);
-          expect(Date.now() - revokedAt).toBeLessThan(1000);
-
-          const cut = await login(t.server);
-          await t.app.get(UserAdministrationService).grant(cut.username, 'support', CLI);
-          const token = claims(cut.accessToken);
-          await waitFor(() => list.isRevoked('another-session', token.sub, token.iat), 1000);
-          expect(feed.isFresh()).toBe(true);
-          expect(logs).toEqual([]);
-        } finally {
-          await feed.stop();
-        }
-      },
-    );
-  });
-
   describe('expiry', () => {
     it('the purge deletes entries past their until, keeps the newest id, and backfills leave expired ones out', async () => {
       const events = t.app.get(RevocationEventRepository);
@@ -449,7 +415,7 @@ describe('GET /auth/revocations: the revocation feed (e2e)', () => {
       const now = Date.now();
       const farFuture = now + (TTL + SIGNING_MARGIN_S + 10) * 1000;
       expect((await events.findAfter(0, 1000, Math.floor(farFuture / 1000))).length).toBe(0);
-      const purged = await t.app.get(RevocationPurgeTask).purge(farFuture);
+      const purged = await t.app.get(RevocationPurgeTask).purgeAt(farFuture);
       expect(purged).toBeGreaterThan(0);
       expect(await events.head()).toBe(head);
       expect((await events.findAfter(0, 1000)).map((event) => event.id)).toEqual([head]);
@@ -458,6 +424,62 @@ describe('GET /auth/revocations: the revocation feed (e2e)', () => {
       expect(page.body).toEqual({ items: [], next: String(head) });
     });
   });
+});
+
+describe('the resource-server kit against the feed (e2e)', () => {
+  beforeAll(async () => {
+    t = await createTestApp({ ACCESS_TOKEN_TTL: `${TTL}s` });
+    baseUrl = await listen(t.server);
+  });
+  afterAll(async () => {
+    // The kit's fetch keeps pooled sockets of its own, which Node's close does not always count as
+    // idle (one connected but never used); the suites above close with open streams of ours.
+    t.server.closeAllConnections();
+    await t.close();
+  });
+
+  it.each(['sse', 'poll'] as const)(
+    'follows the feed (%s): the backfill before it reports synced, then each revocation within a second',
+    async (transport) => {
+      const before = await login(t.server);
+      await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${before.refreshToken}`).expect(204);
+      const { client, secret } = await t.app.get(ClientsService).create(`kit ${transport}`, CLI);
+      const list = new RevocationList();
+      const logs: string[] = [];
+      let synced = false;
+      const feed = new RevocationFeed(new AuthServerClient(baseUrl, client.id, secret, 2000), list, {
+        transport,
+        // Polling asks every min(1 s, maxStaleness / 2): every 500 ms here, to stay inside the second.
+        maxStalenessMs: transport === 'poll' ? 1000 : 5000,
+        log: (message) => logs.push(message),
+        onSynced: () => (synced = true),
+        onClientAuthenticationError: (error) => logs.push(error.message),
+      });
+      feed.start();
+      try {
+        await waitFor(() => synced);
+        const old = claims(before.accessToken);
+        expect(list.isRevoked(old.sid, old.sub, old.iat)).toBe(true);
+
+        const live = await login(t.server);
+        const { sid, sub, iat } = claims(live.accessToken);
+        expect(list.isRevoked(sid, sub, iat)).toBe(false);
+        const revokedAt = Date.now();
+        await request(t.server).post('/auth/logout').set('Cookie', `refresh_token=${live.refreshToken}`).expect(204);
+        await waitFor(() => list.isRevoked(sid, sub, iat), 1000);
+        expect(Date.now() - revokedAt).toBeLessThan(1000);
+
+        const cut = await login(t.server);
+        await t.app.get(UserAdministrationService).grant(cut.username, 'support', CLI);
+        const token = claims(cut.accessToken);
+        await waitFor(() => list.isRevoked('another-session', token.sub, token.iat), 1000);
+        expect(feed.isFresh()).toBe(true);
+        expect(logs).toEqual([]);
+      } finally {
+        await feed.stop();
+      }
+    },
+  );
 });
 
 describe('the revocation feed at shutdown (e2e)', () => {

@@ -184,7 +184,7 @@ describe('roles in access tokens and @Roles() (e2e)', () => {
     await expect(admin.revoke(username, 'admin', CLI)).resolves.toBe(false);
     const cutOff = (reason: string) => ({
       type: 'tokens_cut_off',
-      detail: { notBefore: expect.any(Number) as unknown as number, reason },
+      detail: { notBefore: expect.any(Number) as unknown as number, reason, via: 'cli' },
     });
     // A change and its cut-off share a timestamp: their order is not defined.
     const rows = await auditTypes(userId);

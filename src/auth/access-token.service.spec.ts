@@ -135,6 +135,40 @@ describe("AccessTokenService.sign after the user's cut-off", () => {
   });
 });
 
+describe('AccessTokenService.sign racing a role change', () => {
+  it('re-reads the roles once iat is fixed: a change committed meanwhile is in the token, never the old roles', async () => {
+    const userId = await insertUser(moduleRef.get(DataSource));
+    const users = moduleRef.get(UserRepository);
+    const roles = moduleRef.get(UserRoleRepository);
+    await roles.grant(userId, 'admin', Date.now());
+    // The change lands right after the first read, before iat is fixed (two changes in one
+    // second, a slow claims provider): the same cut-off, other roles.
+    const read = users.tokenSubject.bind(users);
+    let reads = 0;
+    const spy = jest.spyOn(users, 'tokenSubject').mockImplementation(async (id: string) => {
+      const subject = await read(id);
+      if (++reads === 1) await roles.revoke(userId, 'admin');
+      return subject;
+    });
+    try {
+      const { token } = await sign(userId, 'session-1');
+      expect(decode(segments(token)[1]).roles).toEqual([]);
+      expect(reads).toBe(3);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('signs after a cut-off far ahead of its clock without waiting it out (clocks that disagree)', async () => {
+    const userId = await insertUser(moduleRef.get(DataSource));
+    await moduleRef.get(UserRepository).raiseNotBefore(userId, Date.now() + 60_000);
+    const started = Date.now();
+    await sign(userId, 'session-1');
+    // Bounded by MAX_CUT_OFF_WAIT_MS (1.1 s), not by the minute: a generous bound for a busy machine.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
 describe('AccessTokenService.verify', () => {
   it('returns the claims of a token it signed', async () => {
     const { token } = await sign('user-1', 'session-1');

@@ -7,7 +7,7 @@ import type { AppConfig, AuthConfig } from '../config/app-config.js';
 import { KeysService, type AccessTokenKey } from '../keys/keys.service.js';
 import { isLowS } from './es256-signature.js';
 import { PasswordHashQueue } from '../users/password-hash.queue.js';
-import { UserRepository } from '../users/user.repository.js';
+import { UserRepository, type TokenSubject } from '../users/user.repository.js';
 import { signJwt } from './jwt-signer.js';
 import { AccessTokenClaimsService } from './claims/access-token-claims.service.js';
 import type { AccessTokenClaimsContext, AccessTokenGrant } from './claims/access-token-claims.provider.js';
@@ -110,17 +110,34 @@ export class AccessTokenService {
    */
   async sign(subjectOfToken: AccessTokenSubject): Promise<SignedAccessToken> {
     const { userId, sessionId, sessionExpiresAt, authTime, scope } = subjectOfToken;
-    const subject = await this.users.tokenSubject(userId);
-    const roles = subject?.roles ?? [];
-    const notBefore = subject?.notBefore ?? 0;
-    // A loop, not one sleep: Node times sleeps on its monotonic clock, and one can end a
-    // millisecond before Date.now() reaches notBefore, which would sign a token born refused.
-    for (let wait = notBefore - Date.now(); wait > 0; wait = notBefore - Date.now()) await sleep(wait);
-    const extra = this.extraClaims.enabled
-      ? await this.extraClaims.collect(claimsContext(subjectOfToken, subject?.username ?? '', roles))
-      : undefined;
-    const { kid, alg, signingKey } = await this.keys.signingKey();
-    const iat = Math.floor(Date.now() / 1000);
+    let subject = await this.users.tokenSubject(userId);
+    let roles: string[];
+    let extra: Record<string, unknown> | undefined;
+    let signing: AccessTokenKey;
+    let iat: number;
+    for (let attempt = 1; ; attempt++) {
+      roles = subject?.roles ?? [];
+      await waitUntil(subject?.notBefore ?? 0);
+      extra = this.extraClaims.enabled
+        ? await this.extraClaims.collect(claimsContext(subjectOfToken, subject?.username ?? '', roles))
+        : undefined;
+      signing = await this.keys.signingKey();
+      iat = Math.floor(Date.now() / 1000);
+      // A change that committed after the roles were read but before iat was fixed could leave
+      // this token with the old roles and an iat at or past that change's cut-off (two changes in
+      // one second, a slow claims provider). Read again now that iat is fixed: a change committed
+      // before this read shows here; one committed after it has its cut-off past iat.
+      const now = await this.users.tokenSubject(userId);
+      if (sameSubject(subject, now, iat)) break;
+      if (attempt >= MAX_SIGN_ATTEMPTS) {
+        // Safe roles still: everything committed before the re-read is in them, and anything
+        // after it has a cut-off past iat.
+        roles = now?.roles ?? [];
+        break;
+      }
+      subject = now;
+    }
+    const { kid, alg, signingKey } = signing;
     const exp = Math.max(iat, Math.min(iat + this.auth.accessTokenTtl, Math.floor(sessionExpiresAt / 1000)));
     const claims: AccessTokenClaims = {
       sid: sessionId,
@@ -179,6 +196,34 @@ export class AccessTokenService {
       return undefined;
     }
   }
+}
+
+/** Changes racing one issue: beyond this many in a row, the token is signed with the last roles read. */
+const MAX_SIGN_ATTEMPTS = 5;
+/**
+ * The longest an issue waits for a cut-off. One whole second is the most a cut-off of ours is
+ * ever ahead of the clock that set it; more means clocks disagree (an instance or the CLI host
+ * without NTP), and waiting it out would hold a rotated refresh token the client has not seen.
+ */
+const MAX_CUT_OFF_WAIT_MS = 1100;
+
+/** Until Date.now() reaches `notBefore` (ms), at most MAX_CUT_OFF_WAIT_MS. */
+async function waitUntil(notBefore: number): Promise<void> {
+  const until = Math.min(notBefore, Date.now() + MAX_CUT_OFF_WAIT_MS);
+  // A loop, not one sleep: Node times sleeps on its monotonic clock, and one can end a
+  // millisecond before Date.now() reaches the cut-off, which would sign a token born refused.
+  for (let wait = until - Date.now(); wait > 0; wait = until - Date.now()) await sleep(wait);
+}
+
+/** True when nothing that goes into the token changed between the two reads and `iat` passes the cut-off. */
+function sameSubject(read: TokenSubject | undefined, reread: TokenSubject | undefined, iat: number): boolean {
+  if (!read || !reread) return read === reread;
+  return (
+    read.notBefore === reread.notBefore &&
+    (reread.notBefore ?? 0) <= iat * 1000 &&
+    read.roles.length === reread.roles.length &&
+    read.roles.every((role, i) => role === reread.roles[i])
+  );
 }
 
 /** What claims providers are told, frozen: a provider that changes it changes nothing (roles above all). */

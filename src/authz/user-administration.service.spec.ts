@@ -44,13 +44,30 @@ async function insertUser(username: string, createdAt = T0): Promise<string> {
 /** The user's audit events at `at` (or all), by type: events of one moment have no order of their own. */
 async function events(userId: string, at?: number): Promise<Array<{ type: string; detail: unknown }>> {
   const page = await moduleRef.get(AuditService).list({ userId }, 100);
-  return page.items
-    .filter((event) => at === undefined || event.createdAt === at)
-    .map((event) => ({
-      type: event.type,
-      detail: event.detail === null ? null : (JSON.parse(event.detail) as unknown),
-    }))
-    .sort((a, b) => a.type.localeCompare(b.type));
+  return (
+    page.items
+      // Cut-offs are taken at the real time after the change committed: see cutOffs().
+      .filter((event) => event.type !== 'tokens_cut_off' && (at === undefined || event.createdAt === at))
+      .map((event) => ({
+        type: event.type,
+        detail: event.detail === null ? null : (JSON.parse(event.detail) as unknown),
+      }))
+      .sort((a, b) => a.type.localeCompare(b.type))
+  );
+}
+
+/** The user's tokens_cut_off details, oldest first. */
+async function cutOffs(userId: string): Promise<unknown[]> {
+  const page = await moduleRef.get(AuditService).list({ userId, type: 'tokens_cut_off' }, 100);
+  return page.items.reverse().map((event) => JSON.parse(event.detail!) as unknown);
+}
+
+/** A cut-off with `detail`, at the next whole second after a change that committed between `before` and now. */
+function expectCutOffAfter(cutOff: unknown, before: number, detail: object): void {
+  const { notBefore, ...rest } = cutOff as { notBefore: number };
+  expect(rest).toEqual(detail);
+  expect(notBefore).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 1);
+  expect(notBefore).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 1);
 }
 
 describe('UserAdministrationService.update', () => {
@@ -60,25 +77,30 @@ describe('UserAdministrationService.update', () => {
     await service.grant('alice', 'support', { via: 'cli' }, T0 - 5000);
     const actor = { via: 'admin', adminId: 'admin-1' } as const;
 
+    const before = Date.now();
     const after = await service.update({ id }, { roles: ['support', 'auditor', 'auditor'] }, actor, T0 + 200);
 
     expect(after).toMatchObject({ id, username: 'alice', roles: ['auditor', 'support'], disabledAt: null });
     expect(await events(id, T0 + 200)).toEqual([
       { type: 'role_granted', detail: { role: 'auditor', via: 'admin', adminId: 'admin-1' } },
       { type: 'role_revoked', detail: { role: 'billing', via: 'admin', adminId: 'admin-1' } },
-      // One, with the weightiest reason of the change, at the next whole second.
-      { type: 'tokens_cut_off', detail: { notBefore: T0 / 1000 + 1, reason: 'role_revoked' } },
     ]);
+    // One for the update (after the two grants' own), with the weightiest reason of the change.
+    const all = await cutOffs(id);
+    expect(all).toHaveLength(3);
+    expectCutOffAfter(all[2], before, { reason: 'role_revoked', ...actor });
   });
 
   it('records nothing and cuts nothing off for a change that changes nothing', async () => {
     const id = await insertUser('bob');
     await service.update({ id }, { roles: [], disabled: false }, { via: 'admin', adminId: 'a' }, T0);
     expect(await events(id)).toEqual([]);
+    expect(await cutOffs(id)).toEqual([]);
   });
 
   it('disables (revoking the sessions) and enables in one go with roles; the disable is the reason of the cut-off', async () => {
     const id = await insertUser('carol');
+    const before = Date.now();
     const after = await service.update(
       { id },
       { roles: ['support'], disabled: true },
@@ -88,9 +110,11 @@ describe('UserAdministrationService.update', () => {
     expect(after).toMatchObject({ roles: ['support'], disabledAt: T0 });
     expect(await events(id)).toEqual([
       { type: 'role_granted', detail: { role: 'support', via: 'admin', adminId: 'a' } },
-      { type: 'tokens_cut_off', detail: { notBefore: T0 / 1000 + 1, reason: 'user_disabled' } },
       { type: 'user_disabled', detail: { sessionsRevoked: 0, via: 'admin', adminId: 'a' } },
     ]);
+    const [cutOff, ...more] = await cutOffs(id);
+    expect(more).toEqual([]);
+    expectCutOffAfter(cutOff, before, { reason: 'user_disabled', via: 'admin', adminId: 'a' });
     const enabled = await service.update({ id }, { disabled: false }, { via: 'admin', adminId: 'a' }, T0 + 10);
     expect(enabled.disabledAt).toBeNull();
   });

@@ -86,7 +86,7 @@ export class UserAdministrationService {
   async grant(user: UserRef, role: string, actor: AdministrationActor, now = Date.now()): Promise<boolean> {
     const target = await this.existing(user);
     const granted = await this.grantRole(target, validRole(role), actor, now);
-    if (granted) await this.cutOffs.cutOff(target.id, 'role_granted', now);
+    if (granted) await this.cutOffs.cutOff(target.id, 'role_granted', actor);
     return granted;
   }
 
@@ -94,7 +94,7 @@ export class UserAdministrationService {
   async revoke(user: UserRef, role: string, actor: AdministrationActor, now = Date.now()): Promise<boolean> {
     const target = await this.existing(user);
     const revoked = await this.revokeRole(target, validRole(role), actor, now);
-    if (revoked) await this.cutOffs.cutOff(target.id, 'role_revoked', now);
+    if (revoked) await this.cutOffs.cutOff(target.id, 'role_revoked', actor);
     return revoked;
   }
 
@@ -106,7 +106,7 @@ export class UserAdministrationService {
   async disable(user: UserRef, actor: AdministrationActor, now = Date.now()): Promise<boolean> {
     const target = await this.existing(user);
     const disabled = await this.disableUser(target, actor, now);
-    if (disabled) await this.cutOffs.cutOff(target.id, 'user_disabled', now);
+    if (disabled) await this.cutOffs.cutOff(target.id, 'user_disabled', actor);
     return disabled;
   }
 
@@ -152,7 +152,7 @@ export class UserAdministrationService {
     if (change.disabled === false) await this.enable({ id: target.id }, actor, now);
     if (reasons.length) {
       const reason = reasons.reduce((a, b) => (CUT_OFF_WEIGHT[b] > CUT_OFF_WEIGHT[a] ? b : a));
-      await this.cutOffs.cutOff(target.id, reason, now);
+      await this.cutOffs.cutOff(target.id, reason, actor);
     }
     const after = await this.find(target.id);
     if (!after) throw new UnknownUserError(`No user with id "${target.id}"`);

@@ -36,22 +36,22 @@ function service() {
 describe('UserCutOffService', () => {
   it('cuts off at the next whole second: every iat of the second the change happened in is before it', async () => {
     const { cutOffs } = service();
-    await expect(cutOffs.cutOff('u', 'role_granted', 1_000_000_500)).resolves.toBe(1_000_001_000);
+    await expect(cutOffs.cutOff('u', 'role_granted', undefined, 1_000_000_500)).resolves.toBe(1_000_001_000);
     // A change exactly on a second boundary: a token issued in that same millisecond has iat 1_000_000.
-    await expect(cutOffs.cutOff('u', 'role_granted', 1_000_000_000)).resolves.toBe(1_000_001_000);
-    await expect(cutOffs.cutOff('u', 'role_granted', 1_000_000_999)).resolves.toBe(1_000_001_000);
+    await expect(cutOffs.cutOff('u', 'role_granted', undefined, 1_000_000_000)).resolves.toBe(1_000_001_000);
+    await expect(cutOffs.cutOff('u', 'role_granted', undefined, 1_000_000_999)).resolves.toBe(1_000_001_000);
   });
 
   it('stores the cut-off, applies it here, tells the other instances, then audits it', async () => {
     const { cutOffs, calls } = service();
-    await cutOffs.cutOff('u1', 'user_disabled', 1_000_000_500);
+    await cutOffs.cutOff('u1', 'user_disabled', { via: 'cli' }, 1_000_000_500);
     expect(calls).toEqual([
       // The feed's entry is built first and written in the same statement batch as notBefore.
       'feed entry u1 1000001',
       'db u1 1000001000',
       'cache u1 1000001000',
       'bus u1 1000001000',
-      'audit tokens_cut_off u1 {"notBefore":1000001,"reason":"user_disabled"}',
+      'audit tokens_cut_off u1 {"notBefore":1000001,"reason":"user_disabled","via":"cli"}',
     ]);
   });
 });

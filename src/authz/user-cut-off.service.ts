@@ -36,8 +36,13 @@ export class UserCutOffService {
     this.accessTokenTtl = config.get('auth', { infer: true }).accessTokenTtl;
   }
 
-  /** Call after the change is committed. Returns the cut-off (ms). */
-  async cutOff(userId: string, reason: CutOffReason, now = Date.now()): Promise<number> {
+  /**
+   * Call after the change is committed, and let `now` default: the cut-off must be taken from a
+   * moment after the commit, so that a token issued with the old roles before it is always
+   * earlier (AccessTokenService re-reads the roles after fixing iat for the other side of that
+   * race). Returns the cut-off (ms).
+   */
+  async cutOff(userId: string, reason: CutOffReason, actor?: object, now = Date.now()): Promise<number> {
     const notBefore = (Math.floor(now / 1000) + 1) * 1000;
     const entry = {
       sub: userId,
@@ -47,7 +52,11 @@ export class UserCutOffService {
     await this.users.raiseNotBefore(userId, notBefore, this.revocations.insertions([entry], now));
     this.state.markUserCutOff(userId, notBefore);
     await this.bus.userCutOff(userId, notBefore);
-    await this.audit.record('tokens_cut_off', { userId, detail: { notBefore: notBefore / 1000, reason } }, now);
+    await this.audit.record(
+      'tokens_cut_off',
+      { userId, detail: { notBefore: notBefore / 1000, reason, ...actor } },
+      now,
+    );
     return notBefore;
   }
 }

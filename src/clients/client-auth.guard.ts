@@ -41,7 +41,7 @@ export class ClientAuthGuard implements CanActivate {
     const attempt = await this.throttle.begin(clientOf(request).ip);
     const credentials = parseBasicCredentials(authorization);
     const client = credentials && (await this.clients.authenticate(credentials.clientId, credentials.secret));
-    if (!client) throw new ClientAuthException(CLIENT_REALM, 'Client authentication failed');
+    if (!client) throw attempt.failed() ?? new ClientAuthException(CLIENT_REALM, 'Client authentication failed');
     await attempt.succeeded();
     request[AUTHENTICATED_CLIENT] = client;
     return true;

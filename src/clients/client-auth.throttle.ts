@@ -12,6 +12,8 @@ export const THROTTLED_WHAT = 'failed client authentications from this address';
 export interface ClientAuthAttempt {
   /** The secret was right: the attempt does not count as a failure. */
   succeeded(): Promise<void>;
+  /** The secret was wrong: the error to throw (429 when the IP is over its limit), or undefined for the usual 401. */
+  failed(): TooManyAttemptsException | undefined;
 }
 
 /**
@@ -22,6 +24,11 @@ export interface ClientAuthAttempt {
  * per-client counter: client ids are not secret, and one would let anybody lock a resource
  * server out of its own feed. Each attempt is counted before the check (parallel guesses cannot
  * all pass) and refunded if it succeeds, as logins are.
+ *
+ * Over the limit, the right secret still passes and only wrong ones answer 429: otherwise anyone
+ * sharing the resource server's address (a NAT, a proxy without TRUST_PROXY) could lock it out
+ * of introspection and the feed with 20 bad guesses. Checking costs one SHA-256, and a 256-bit
+ * secret is no less unguessable for it.
  */
 @Injectable()
 export class ClientAuthThrottle {
@@ -34,15 +41,17 @@ export class ClientAuthThrottle {
     this.config = config.get('throttle', { infer: true });
   }
 
-  /** Reserves an attempt; throws TooManyAttemptsException (429, Retry-After) when the IP is over its limit. */
+  /** Reserves an attempt, to be settled with succeeded() or failed() once the secret was checked. */
   async begin(ip: string | null | undefined): Promise<ClientAuthAttempt> {
     const key = `client:ip:${clientBucket(ip)}`;
     const { count, resetInMs } = await this.store.reserve(key, this.config.window * 1000);
-    if (count > this.config.maxFailuresPerIp) {
-      // Refused without a check, so it is no failure: the key stays at its limit, not beyond.
-      await this.store.refund(key);
-      throw new TooManyAttemptsException(Math.max(1, Math.ceil(resetInMs / 1000)), THROTTLED_WHAT);
-    }
-    return { succeeded: () => this.store.refund(key) };
+    const limited = count > this.config.maxFailuresPerIp;
+    // Over the limit, nothing is counted beyond it: the key stays at its limit until the window ends.
+    if (limited) await this.store.refund(key);
+    return {
+      succeeded: () => (limited ? Promise.resolve() : this.store.refund(key)),
+      failed: () =>
+        limited ? new TooManyAttemptsException(Math.max(1, Math.ceil(resetInMs / 1000)), THROTTLED_WHAT) : undefined,
+    };
   }
 }

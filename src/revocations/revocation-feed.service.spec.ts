@@ -14,6 +14,7 @@ import {
   REVOCATION_PAGE_SIZE,
   RevocationFeedService,
 } from './revocation-feed.service.js';
+import { RevocationPurgeTask } from './revocation-purge.task.js';
 import { RevocationSignal } from './revocation.signal.js';
 
 const NOW_S = Math.floor(Date.now() / 1000);
@@ -88,7 +89,10 @@ describe('RevocationFeedService', () => {
 
   beforeEach(async () => {
     n = 0;
-    moduleRef = await createTestingModule({ imports: [RevocationEventsModule], providers: [RevocationFeedService] });
+    moduleRef = await createTestingModule({
+      imports: [RevocationEventsModule],
+      providers: [RevocationFeedService, RevocationPurgeTask],
+    });
     feed = moduleRef.get(RevocationFeedService);
     events = moduleRef.get(RevocationEventRepository);
     unitOfWork = moduleRef.get(UnitOfWork);
@@ -217,6 +221,19 @@ describe('RevocationFeedService', () => {
       expect(response.writableEnded).toBe(true);
       expect(feed.openStreams).toBe(0);
       await expect(open()).rejects.toBeInstanceOf(ServerBusyException);
+    });
+  });
+
+  describe('RevocationPurgeTask', () => {
+    it('on its cron tick (called with an argument of cron’s own), deletes entries past their until but the newest', async () => {
+      await record({ until: NOW_S - 100 }, {}, { until: NOW_S - 50 });
+      const purge = moduleRef.get(RevocationPurgeTask);
+      // cron calls the handler with its onComplete callback: it must not be taken for a time.
+      await expect((purge.purge as (arg: unknown) => Promise<number>)(() => undefined)).resolves.toBe(1);
+      expect((await events.findAfter(0, 10)).map((event) => event.id)).toEqual([2, 3]);
+      await expect(purge.purgeAt((LIVE + 1) * 1000)).resolves.toBe(1);
+      expect((await events.findAfter(0, 10)).map((event) => event.id)).toEqual([3]);
+      expect(await events.head()).toBe(3);
     });
   });
 });

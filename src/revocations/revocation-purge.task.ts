@@ -13,8 +13,14 @@ export class RevocationPurgeTask {
 
   constructor(private readonly events: RevocationEventRepository) {}
 
+  // No parameters: cron calls its handler with an argument of its own (its onComplete callback).
   @Cron(CronExpression.EVERY_10_MINUTES)
-  async purge(now = Date.now()): Promise<number> {
+  purge(): Promise<number> {
+    return this.purgeAt(Date.now());
+  }
+
+  /** Deletes what expired by `now` (ms); returns how many. */
+  async purgeAt(now: number): Promise<number> {
     if (this.running) return 0;
     this.running = true;
     try {

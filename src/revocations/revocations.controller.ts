@@ -56,7 +56,9 @@ export class RevocationsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (accept && EVENT_STREAM.test(accept)) {
+    // HEAD (which Fastify answers with this GET handler) gets the polling form's headers: a stream
+    // whose writes Node discards would only hold a connection and a stream slot open.
+    if (request.method === 'GET' && accept && EVENT_STREAM.test(accept)) {
       const cursor =
         lastEventId !== undefined ? parseCursor(lastEventId, 'Last-Event-ID') : parseCursor(since, 'since');
       await this.feed.stream(client.id, cursor, () => {

@@ -3,6 +3,9 @@ import { RedisConnections } from '../redis/redis.module.js';
 import { RevocationSignal } from '../revocations/revocation.signal.js';
 import { SessionStateCache } from './session-state.cache.js';
 
+/** How far ahead of our clock a cut-off from the bus may be (a whole second plus clock skew). */
+const MAX_CUT_OFF_AHEAD_MS = 5_000;
+
 type RevocationMessage = { session: string } | { user: string; keep?: string } | { cutOff: string; notBefore: number };
 
 /**
@@ -72,7 +75,9 @@ export class SessionRevocationBus implements OnModuleInit {
       else if ('user' in message && typeof message.user === 'string')
         this.cache.markUserRevoked(message.user, message.keep);
       else if ('cutOff' in message && typeof message.cutOff === 'string' && Number.isFinite(message.notBefore))
-        this.cache.markUserCutOff(message.cutOff, message.notBefore);
+        // A cut-off is never more than a second ahead (plus skew): one far in the future would
+        // refuse the user's every token here until this process restarts.
+        this.cache.markUserCutOff(message.cutOff, Math.min(message.notBefore, Date.now() + MAX_CUT_OFF_AHEAD_MS));
       this.feed.raise();
     } catch {
       this.logger.warn('Ignored a malformed revocation message');
