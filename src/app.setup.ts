@@ -13,6 +13,7 @@ import { applyBodyPolicy } from './common/http/accepts-body.decorator.js';
 import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
 import { RouteMethods } from './common/http/route-methods.js';
 import { securityHeaders } from './common/http/security-headers.js';
+import { lazyChildLoggerFactory } from './common/logging/lazy-request-logger.js';
 import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
 import { toErrorResponse } from './common/filters/all-exceptions.filter.js';
@@ -46,6 +47,7 @@ export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAd
       ? {
           loggerInstance: logger,
           logController: new LogController({ disableRequestLogging: !config.http.logRequests }),
+          childLoggerFactory: lazyChildLoggerFactory,
         }
       : {}),
   });
