@@ -3,20 +3,13 @@ import {
   createPrivateKey,
   createPublicKey,
   createSecretKey,
-  generateKeyPair,
+  generateKeyPairSync,
   randomBytes,
   randomUUID,
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
-import { promisify } from 'node:util';
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig, AuthConfig, JwtAlgorithm } from '../config/app-config.js';
 import { KeyEncryption } from './key-encryption.js';
@@ -60,7 +53,7 @@ const MAC_KEY_ID = 'refresh-token-mac';
  * database, so tokens survive restarts and every instance on the same database agrees.
  */
 @Injectable()
-export class KeysService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+export class KeysService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(KeysService.name);
   private readonly auth: AuthConfig;
   private readonly encryption: KeyEncryption;
@@ -71,8 +64,6 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap, OnAppl
   /** When (this process's clock, at the start of the read) the database last showed `current` live. */
   private confirmedAt = 0;
   private confirming?: Promise<void>;
-  /** The first signing key of a new database, while it is being generated (see onModuleInit). */
-  private firstKey?: Promise<void>;
   private timer?: NodeJS.Timeout;
   /**
    * How long a key stays published and accepted after its retirement: ACCESS_TOKEN_TTL for the
@@ -106,13 +97,9 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap, OnAppl
       return;
     }
     await this.reload();
-    // A new database needs a key pair: RSA 2048 takes ~100 ms or more of CPU. It is generated on
-    // libuv's thread pool while the other modules initialise and is awaited in
-    // onApplicationBootstrap, so the app still never starts (or answers) without its key.
     if (!this.current) {
-      this.firstKey = this.insertSigningKey(Date.now()).then(() => this.reload());
-      // Awaited (and so reported) in onApplicationBootstrap; until then not an unhandled rejection.
-      this.firstKey.catch(() => undefined);
+      await this.insertSigningKey(Date.now());
+      await this.reload();
     }
     if (this.auth.jwtAlg === 'HS256') {
       this.logger.warn('JWT_ALG=HS256: access tokens use a shared secret; JWKS is empty');
@@ -122,11 +109,6 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap, OnAppl
       RELOAD_INTERVAL_MS,
     );
     this.timer.unref();
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.firstKey;
-    this.firstKey = undefined;
   }
 
   onApplicationShutdown(): void {
@@ -242,7 +224,7 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap, OnAppl
       id: kid,
       purpose: 'access_token',
       alg: this.auth.jwtAlg,
-      material: this.encryption.seal(await generateMaterial(this.auth.jwtAlg)),
+      material: this.encryption.seal(generateMaterial(this.auth.jwtAlg)),
       createdAt: now,
       retiredAt: null,
     });
@@ -325,14 +307,11 @@ export class KeysService implements OnModuleInit, OnApplicationBootstrap, OnAppl
   }
 }
 
-const generateKeyPairAsync = promisify(generateKeyPair);
-
-/** New key material; key pairs are generated on libuv's thread pool, off the event loop. */
-async function generateMaterial(alg: JwtAlgorithm): Promise<string> {
+function generateMaterial(alg: JwtAlgorithm): string {
   if (alg === 'HS256') return randomBytes(32).toString('base64url');
   const pair =
     alg === 'ES256'
-      ? await generateKeyPairAsync('ec', { namedCurve: 'P-256' })
-      : await generateKeyPairAsync('rsa', { modulusLength: 2048 });
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
   return pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
