@@ -9,7 +9,14 @@
 // - pg and ioredis, loaded only when configured; pino, whose transports start worker files;
 // - optional Nest and Fastify packages we do not install (imported in a try, like unbundled).
 import { statSync } from 'node:fs';
-import { build } from 'esbuild';
+
+// A checkout whose node_modules predate the bundle still builds: start:prod then runs
+// dist/main.js (test/hardening/bundle.hardening-test.mjs fails, so CI does not miss it).
+const esbuild = await import('esbuild').catch((error) => {
+  if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  console.error('esbuild is not installed (run `npm install`): not bundling; start:prod runs dist/main.js');
+  process.exit(0);
+});
 
 const EXTERNAL = [
   'better-sqlite3',
@@ -30,7 +37,7 @@ const EXTERNAL = [
 ];
 
 const outfile = 'dist/main.bundle.js';
-await build({
+await esbuild.build({
   entryPoints: ['dist/main.js'],
   outfile,
   bundle: true,
