@@ -1,14 +1,16 @@
 // Benchmark harness for the auth service. `npm run bench` (builds first) or `node bench/run.mjs`.
 //
 //   BENCH_SECONDS=10         length of each measured phase (default 10)
-//   BENCH_ONLY=me,refresh,login,fresh   phases to run (default all; `me` includes the ceiling and the
+//   BENCH_ONLY=me,refresh,login,fresh,cold   phases to run (default all; `me` includes the ceiling and the
 //                            RS256/ES256/HS256 variants, `refresh` both the cookie and /auth/token flows,
-//                            `fresh` /auth/me on a freshly started app vs one warmed by other traffic)
+//                            `fresh` /auth/me on a freshly started app vs one warmed by other traffic,
+//                            `cold` the cold starts, last, with no other app running)
 //   BENCH_CHAINS=32          parallel refresh chains
 //   BENCH_ME_ROUNDS=2        the GET /auth/me time is split into this many rounds, each running
 //                            ceiling, RS256, ES256, HS256 in turn (order reversed every other round),
 //                            so a load change on a shared machine hits every target alike
 //   BENCH_VERBOSE=1          keep each app's log (temp dir, path printed) instead of deleting it
+//   BENCH_COLD_STARTS=5      rounds of (first start on a new database, restart on it)
 //
 // Prints a table (metric, value, target, PASS/MISS) and writes bench/results.json. Exit code 0
 // when everything ran (also with MISSes), 1 when something broke (app did not start, errors).
@@ -22,6 +24,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { removeTempDirsSync, startApp } from './lib/app.mjs';
+import { measureColdStarts } from './lib/cold-start.mjs';
 import { request } from './lib/http.mjs';
 import {
   ARGON2_PARAMS,
@@ -47,7 +50,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 // ---------------------------------------------------------------- settings
 
-const PHASES = ['me', 'refresh', 'login', 'fresh'];
+const PHASES = ['me', 'refresh', 'login', 'fresh', 'cold'];
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((s) => s.trim().toLowerCase())
@@ -68,7 +71,10 @@ const ME_CONNECTIONS = 50;
 const ME_ROUNDS = Math.round(positiveNumber('BENCH_ME_ROUNDS', 2));
 const LOGIN_CONCURRENCY = 2 * CORES;
 const WARMUP_SECONDS = Math.min(2, SECONDS / 5);
+const COLD_STARTS = Math.round(positiveNumber('BENCH_COLD_STARTS', 5));
 const TARGETS = {
+  coldFirstMs: 900,
+  coldRestartMs: 600,
   meRatio: 0.5,
   asymVsHs: 0.9,
   refreshPerSecond: 1500,
@@ -552,6 +558,33 @@ function buildRows(results) {
       status: status(peak <= mb(TARGETS.rssBytes)),
     });
   }
+  rows.push(...coldStartRows(results.coldStart));
+  return rows;
+}
+
+/** Cold start (bench/lib/cold-start.mjs): the medians carry the targets; min and max show the noise. */
+function coldStartRows(cold) {
+  if (!cold) return [];
+  const rows = [
+    { section: `cold start: spawn → first JWKS 200 with a key, ${cold.runs} rounds, start:prod, ${cold.alg}` },
+  ];
+  for (const [name, figures, target] of [
+    ['first start (new database)', cold.first, TARGETS.coldFirstMs],
+    ['restart (existing database)', cold.restart, TARGETS.coldRestartMs],
+  ]) {
+    rows.push({
+      metric: `${name} median (min–max)`,
+      value: `${fmt(figures.medianMs, 'ms', 0)} (${fmt(figures.minMs, '', 0)}–${fmt(figures.maxMs, '', 0)})`,
+      target: `≤ ${target} ms`,
+      status: status(figures.medianMs <= target),
+    });
+    rows.push({
+      metric: `${name}: app CPU by then (median)`,
+      value: fmt(figures.cpuMedianMs, 'ms', 0),
+      target: '-',
+      status: '-',
+    });
+  }
   return rows;
 }
 
@@ -595,6 +628,7 @@ const results = {
   token: undefined,
   login: undefined,
   fresh: undefined,
+  coldStart: undefined,
   comparisons: {},
   problems,
 };
@@ -669,6 +703,16 @@ try {
 } finally {
   if (ceiling) await stopChild(ceiling.child);
   for (const app of apps) await shutDown(app);
+}
+
+if (run.has('cold')) {
+  try {
+    log(`cold start: ${COLD_STARTS} rounds of a first start on a new database and a restart on it`);
+    results.coldStart = await measureColdStarts({ runs: COLD_STARTS, log });
+  } catch (error) {
+    problems.push(`cold start: ${error.message}`);
+    log(`cold start: FAILED: ${error.message}`);
+  }
 }
 
 results.machine.loadAvgAtEnd = os.loadavg().map((n) => round(n, 2));
