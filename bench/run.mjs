@@ -1,21 +1,30 @@
 // Benchmark harness for the auth service. `npm run bench` (builds first) or `node bench/run.mjs`.
 //
 //   BENCH_SECONDS=10         length of each measured phase (default 10)
-//   BENCH_ONLY=me,refresh,login   phases to run (default all; `me` includes the ceiling and the
-//                            RS256/ES256/HS256 variants, `refresh` both the cookie and /auth/token flows)
+//   BENCH_ONLY=me,refresh,login,fresh,cold   phases to run (default all; `me` includes the ceiling and the
+//                            RS256/ES256/HS256 variants, `refresh` both the cookie and /auth/token flows,
+//                            `fresh` /auth/me on a freshly started app vs one warmed by other traffic,
+//                            `cold` the cold starts, last, with no other app running)
 //   BENCH_CHAINS=32          parallel refresh chains
 //   BENCH_ME_ROUNDS=2        the GET /auth/me time is split into this many rounds, each running
 //                            ceiling, RS256, ES256, HS256 in turn (order reversed every other round),
 //                            so a load change on a shared machine hits every target alike
 //   BENCH_VERBOSE=1          keep each app's log (temp dir, path printed) instead of deleting it
+//   BENCH_COLD_STARTS=5      rounds of (first start on a new database, restart on it)
 //
 // Prints a table (metric, value, target, PASS/MISS) and writes bench/results.json. Exit code 0
 // when everything ran (also with MISSes), 1 when something broke (app did not start, errors).
+//
+// Beside each value it prints the same metric from bench/baseline.json (the last accepted run),
+// so a regression shows at a glance. To accept a run as the new baseline:
+//   cp bench/results.json bench/baseline.json   (and commit it)
+// BENCH_BASELINE=<file> compares against another results file; BENCH_BASELINE=none turns it off.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { removeTempDirsSync, startApp } from './lib/app.mjs';
+import { measureColdStarts } from './lib/cold-start.mjs';
 import { request } from './lib/http.mjs';
 import {
   ARGON2_PARAMS,
@@ -29,17 +38,19 @@ import {
   register,
   warmUp,
 } from './lib/phases.mjs';
+import { freshMeRows, measureFreshMe } from './lib/fresh-me.mjs';
 import { positiveNumber } from './lib/settings.mjs';
 import { cleanUpOnExit, spawnChild, stopChild, waitForLine } from './lib/proc.mjs';
 import { fmt, median, pct, renderTable, round } from './lib/stats.mjs';
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
+const BASELINE_FILE = process.env.BENCH_BASELINE || fileURLToPath(new URL('./baseline.json', import.meta.url));
 const CEILING_SERVER = fileURLToPath(new URL('./lib/ceiling-server.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 // ---------------------------------------------------------------- settings
 
-const PHASES = ['me', 'refresh', 'login'];
+const PHASES = ['me', 'refresh', 'login', 'fresh', 'cold'];
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((s) => s.trim().toLowerCase())
@@ -60,13 +71,17 @@ const ME_CONNECTIONS = 50;
 const ME_ROUNDS = Math.round(positiveNumber('BENCH_ME_ROUNDS', 2));
 const LOGIN_CONCURRENCY = 2 * CORES;
 const WARMUP_SECONDS = Math.min(2, SECONDS / 5);
+const COLD_STARTS = Math.round(positiveNumber('BENCH_COLD_STARTS', 5));
 const TARGETS = {
+  coldFirstMs: 900,
+  coldRestartMs: 600,
   meRatio: 0.5,
   asymVsHs: 0.9,
   refreshPerSecond: 1500,
   loginRatio: 0.9,
   loginEventLoopMs: 50,
   rssBytes: 150 * 1024 * 1024,
+  freshVsMixed: 0.9,
 };
 const USER = 'bench-user';
 
@@ -344,6 +359,23 @@ async function measureLogin(app) {
 
 // ---------------------------------------------------------------- table
 
+/** The accepted previous run (see the header): its table by metric, or undefined when there is none. */
+function readBaseline() {
+  if (BASELINE_FILE === 'none') return undefined;
+  try {
+    const baseline = JSON.parse(readFileSync(BASELINE_FILE, 'utf8'));
+    return {
+      date: baseline.date,
+      git: baseline.app?.git,
+      secondsPerPhase: baseline.settings?.secondsPerPhase,
+      values: new Map((baseline.table ?? []).map((r) => [r.metric, r.value])),
+    };
+  } catch (error) {
+    if (error.code !== 'ENOENT') log(`baseline ${BASELINE_FILE}: not read (${error.message})`);
+    return undefined;
+  }
+}
+
 const cpuRow = (label, cpu) =>
   cpu && {
     metric: `CPU (${label}): app ms/req · cores app/bench/other`,
@@ -510,15 +542,47 @@ function buildRows(results) {
       rows.push({ metric: 'login: hash CPU ÷ app CPU per login (info)', value: pct(share), target: '-', status: '-' });
     }
   }
-  if (variants.length) {
+  if (results.fresh) rows.push(...freshMeRows(results.fresh, TARGETS));
+  if (variants.length || results.fresh) {
     rows.push({ section: 'memory' });
-    const peak = Math.max(...variants.map((v) => v.rssPeakMB ?? 0));
+    const peak = Math.max(
+      ...variants.map((v) => v.rssPeakMB ?? 0),
+      results.fresh?.fresh?.rssPeakWholeRunMB ?? 0,
+      results.fresh?.mixed?.rssPeakWholeRunMB ?? 0,
+    );
     results.rssPeakMB = peak;
     rows.push({
       metric: 'app peak RSS (sampled every 200 ms)',
       value: fmt(peak, 'MB'),
       target: `≤ ${mb(TARGETS.rssBytes)} MB`,
       status: status(peak <= mb(TARGETS.rssBytes)),
+    });
+  }
+  rows.push(...coldStartRows(results.coldStart));
+  return rows;
+}
+
+/** Cold start (bench/lib/cold-start.mjs): the medians carry the targets; min and max show the noise. */
+function coldStartRows(cold) {
+  if (!cold) return [];
+  const rows = [
+    { section: `cold start: spawn → first JWKS 200 with a key, ${cold.runs} rounds, start:prod, ${cold.alg}` },
+  ];
+  for (const [name, figures, target] of [
+    ['first start (new database)', cold.first, TARGETS.coldFirstMs],
+    ['restart (existing database)', cold.restart, TARGETS.coldRestartMs],
+  ]) {
+    rows.push({
+      metric: `${name} median (min–max)`,
+      value: `${fmt(figures.medianMs, 'ms', 0)} (${fmt(figures.minMs, '', 0)}–${fmt(figures.maxMs, '', 0)})`,
+      target: `≤ ${target} ms`,
+      status: status(figures.medianMs <= target),
+    });
+    rows.push({
+      metric: `${name}: app CPU by then (median)`,
+      value: fmt(figures.cpuMedianMs, 'ms', 0),
+      target: '-',
+      status: '-',
     });
   }
   return rows;
@@ -556,12 +620,15 @@ const results = {
     loginRatioToArgon2Ceiling: TARGETS.loginRatio,
     loginEventLoopDelayMaxMs: TARGETS.loginEventLoopMs,
     rssPeakMB: mb(TARGETS.rssBytes),
+    freshMeVsMixedWarmed: TARGETS.freshVsMixed,
   },
   ceiling: undefined,
   variants: [],
   refresh: undefined,
   token: undefined,
   login: undefined,
+  fresh: undefined,
+  coldStart: undefined,
   comparisons: {},
   problems,
 };
@@ -571,16 +638,28 @@ log(
     `${SECONDS} s per phase, phases ${[...run].join(',')}`,
 );
 
-const algs = run.has('me') ? ['RS256', 'ES256', 'HS256'] : ['RS256'];
+const algs = run.has('me') ? ['RS256', 'ES256', 'HS256'] : run.has('refresh') || run.has('login') ? ['RS256'] : [];
 let ceiling;
 const apps = [];
 try {
-  if (run.has('me')) {
+  if (run.has('me') || run.has('fresh')) {
     try {
       ceiling = await startCeiling();
     } catch (error) {
       problems.push(`ceiling server: ${error.message}`);
     }
+  }
+  // First, while no other app runs: what a process meets when /auth/me is all it serves.
+  if (run.has('fresh')) {
+    results.fresh = await measureFreshMe({
+      ceilingUrl: ceiling?.url,
+      seconds: SECONDS,
+      rounds: ME_ROUNDS,
+      connections: ME_CONNECTIONS,
+      username: USER,
+      log,
+      problems,
+    });
   }
   for (const alg of algs) {
     const app = await launch(alg);
@@ -626,9 +705,26 @@ try {
   for (const app of apps) await shutDown(app);
 }
 
+if (run.has('cold')) {
+  try {
+    log(`cold start: ${COLD_STARTS} rounds of a first start on a new database and a restart on it`);
+    results.coldStart = await measureColdStarts({ runs: COLD_STARTS, log });
+  } catch (error) {
+    problems.push(`cold start: ${error.message}`);
+    log(`cold start: FAILED: ${error.message}`);
+  }
+}
+
 results.machine.loadAvgAtEnd = os.loadavg().map((n) => round(n, 2));
 const rows = buildRows(results);
-results.table = rows.filter((r) => !r.section);
+results.table = rows
+  .filter((r) => !r.section)
+  .map(({ metric, value, target, status }) => ({ metric, value, target, status }));
+const baseline = readBaseline();
+if (baseline) {
+  for (const r of rows) if (!r.section) r.baseline = baseline.values.get(r.metric) ?? '—';
+  results.baseline = { file: BASELINE_FILE, date: baseline.date, git: baseline.git };
+}
 
 console.log('');
 console.log(
@@ -636,6 +732,12 @@ console.log(
     ` — ${SECONDS} s/phase — load avg ${results.machine.loadAvgAtStart.join(' ')} → ${results.machine.loadAvgAtEnd.join(' ')}`,
 );
 console.log(renderTable(rows));
+if (baseline) {
+  console.log(
+    `baseline = ${BASELINE_FILE} (run ${baseline.date}, ${baseline.git ?? 'commit unknown'}, ${baseline.secondsPerPhase} s/phase); ` +
+      'accept this run with `cp bench/results.json bench/baseline.json`',
+  );
+}
 console.log('event-loop delay = max of monitorEventLoopDelay({resolution: 10}) in the app, minus the 10 ms resolution');
 console.log(
   'CPU = app CPU time per successful request; cores busy during the phase: app / bench process (load generator) / everything else on the machine',

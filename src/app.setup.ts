@@ -13,6 +13,7 @@ import { applyBodyPolicy } from './common/http/accepts-body.decorator.js';
 import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
 import { RouteMethods } from './common/http/route-methods.js';
 import { securityHeaders } from './common/http/security-headers.js';
+import { lazyChildLoggerFactory } from './common/logging/lazy-request-logger.js';
 import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
 import { toErrorResponse } from './common/filters/all-exceptions.filter.js';
@@ -46,6 +47,7 @@ export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAd
       ? {
           loggerInstance: logger,
           logController: new LogController({ disableRequestLogging: !config.http.logRequests }),
+          childLoggerFactory: lazyChildLoggerFactory,
         }
       : {}),
   });
@@ -118,59 +120,64 @@ function appSecurityHeaders(config: AppConfig): Record<string, string> {
   });
 }
 
-/** Swagger UI at /docs and the OpenAPI document at /docs-json (and /docs-yaml). */
+/**
+ * Swagger UI at /docs and the OpenAPI document at /docs-json (and /docs-yaml). The document is
+ * built on the first request for it, not at start: scanning every route and DTO took ~30–80 ms
+ * of each start-up (README, Performance), and most starts never serve it.
+ */
 function serveDocs(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('nest-token-auth')
-      .setDescription(
-        'Username/password login, short-lived JWT access tokens (`Authorization: Bearer`), and rotating refresh tokens in an HttpOnly cookie (or through the OAuth 2.0 token endpoint) with reuse detection.',
-      )
-      .setVersion('0.1.0')
-      // In the order a person follows the flow.
-      .addTag('auth', 'Register, log in, call with the access token, refresh it from the cookie, log out.')
-      .addTag('sessions', 'Your signed-in devices and security events; sign one device out.')
-      .addTag(
-        'oauth',
-        'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
-      )
-      .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
-      .addTag(
-        'admin',
-        "For admins: users, their roles and sessions, every user's security events, and the resource-server clients.",
-      )
-      .addTag('health', 'Database and Redis status, for load balancers.')
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'The `access_token` from POST /auth/login or /auth/refresh (without "Bearer ").',
-      })
-      .addCookieAuth(REFRESH_COOKIE, {
-        type: 'apiKey',
-        in: 'cookie',
-        name: REFRESH_COOKIE,
-        description:
-          'Nothing to paste: POST /auth/login sets this HttpOnly cookie (Path=/auth) and the browser sends it to /auth/refresh and /auth/logout by itself. Pages and Swagger UI cannot read it, and browsers do not let scripts set a Cookie header.',
-      })
-      .addBasicAuth(
-        {
+  const buildDocument = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('nest-token-auth')
+        .setDescription(
+          'Username/password login, short-lived JWT access tokens (`Authorization: Bearer`), and rotating refresh tokens in an HttpOnly cookie (or through the OAuth 2.0 token endpoint) with reuse detection.',
+        )
+        .setVersion('0.1.0')
+        // In the order a person follows the flow.
+        .addTag('auth', 'Register, log in, call with the access token, refresh it from the cookie, log out.')
+        .addTag('sessions', 'Your signed-in devices and security events; sign one device out.')
+        .addTag(
+          'oauth',
+          'OAuth 2.0 token and revocation endpoints for native and server clients, and the server metadata.',
+        )
+        .addTag('keys', 'Public keys that resource servers use to verify access tokens (JWKS).')
+        .addTag(
+          'admin',
+          "For admins: users, their roles and sessions, every user's security events, and the resource-server clients.",
+        )
+        .addTag('health', 'Database and Redis status, for load balancers.')
+        .addBearerAuth({
           type: 'http',
-          scheme: 'basic',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'The `access_token` from POST /auth/login or /auth/refresh (without "Bearer ").',
+        })
+        .addCookieAuth(REFRESH_COOKIE, {
+          type: 'apiKey',
+          in: 'cookie',
+          name: REFRESH_COOKIE,
           description:
-            'Resource-server clients (`client_secret_basic`): the client_id as username and the client_secret as password, from `npm run clients -- create` or POST /admin/clients.',
-        },
-        'client_secret_basic',
-      )
-      // Relative: Swagger UI sends "Try it out" to the origin it was opened from (our CSP allows only
-      // that one), not to JWT_ISSUER, which may name another host or port.
-      .addServer('/')
-      .build(),
-    // Only the tags above: untagged controllers would get one named after their class.
-    { autoTagControllers: false },
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+            'Nothing to paste: POST /auth/login sets this HttpOnly cookie (Path=/auth) and the browser sends it to /auth/refresh and /auth/logout by itself. Pages and Swagger UI cannot read it, and browsers do not let scripts set a Cookie header.',
+        })
+        .addBasicAuth(
+          {
+            type: 'http',
+            scheme: 'basic',
+            description:
+              'Resource-server clients (`client_secret_basic`): the client_id as username and the client_secret as password, from `npm run clients -- create` or POST /admin/clients.',
+          },
+          'client_secret_basic',
+        )
+        // Relative: Swagger UI sends "Try it out" to the origin it was opened from (our CSP allows only
+        // that one), not to JWT_ISSUER, which may name another host or port.
+        .addServer('/')
+        .build(),
+      // Only the tags above: untagged controllers would get one named after their class.
+      { autoTagControllers: false },
+    );
+  SwaggerModule.setup('docs', app, buildDocument, { jsonDocumentUrl: 'docs-json' });
 }
 
 function notFound(request: FastifyRequest): NotFoundException {

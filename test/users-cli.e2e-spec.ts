@@ -92,7 +92,10 @@ describe("npm run users (the operator CLI, spawned against a running app's datab
     expect((await users('revoke', username, 'support')).stdout).toBe(`${username} does not have support\n`);
 
     const rows = await auditRows(claims.sub as string);
-    const cutOff = (reason: string) => ['tokens_cut_off', { notBefore: expect.any(Number) as unknown as number, reason, via: 'cli' }];
+    const cutOff = (reason: string) => [
+      'tokens_cut_off',
+      { notBefore: expect.any(Number) as unknown as number, reason, via: 'cli' },
+    ];
     // A change and its cut-off share a timestamp: their order is not defined.
     const audited = rows.map((row) => [row.type, JSON.parse(row.detail!)]);
     expect(audited).toHaveLength(6);

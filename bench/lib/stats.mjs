@@ -34,15 +34,23 @@ export function fmt(value, unit = '', digits = 1) {
 
 export const pct = (ratio) => (Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)} %` : 'n/a');
 
-/** rows: [{ metric, value, target, status }] or { section } separators. */
+/**
+ * rows: [{ metric, value, baseline?, target, status }] or { section } separators. The baseline
+ * column (the same metric in the accepted previous run) is shown when any row has one.
+ */
 export function renderTable(rows) {
-  const head = { metric: 'metric', value: 'value', target: 'target', status: 'status' };
+  const head = { metric: 'metric', value: 'value', baseline: 'baseline', target: 'target', status: 'status' };
+  const keys = rows.some((r) => r.baseline !== undefined)
+    ? ['metric', 'value', 'baseline', 'target', 'status']
+    : ['metric', 'value', 'target', 'status'];
+  const right = new Set(['value', 'baseline']);
   const cells = rows.map((r) => (r.section ? { metric: `— ${r.section}` } : r));
-  const width = (key) => Math.max(head[key].length, ...cells.map((r) => String(r[key] ?? '').length));
-  const w = { metric: width('metric'), value: width('value'), target: width('target'), status: width('status') };
+  const w = Object.fromEntries(
+    keys.map((key) => [key, Math.max(head[key].length, ...cells.map((r) => String(r[key] ?? '').length))]),
+  );
   const line = (r) =>
-    `| ${String(r.metric ?? '').padEnd(w.metric)} | ${String(r.value ?? '').padStart(w.value)} | ${String(r.target ?? '').padEnd(w.target)} | ${String(r.status ?? '').padEnd(w.status)} |`;
-  const rule = `|${'-'.repeat(w.metric + 2)}|${'-'.repeat(w.value + 2)}|${'-'.repeat(w.target + 2)}|${'-'.repeat(w.status + 2)}|`;
+    `| ${keys.map((k) => (right.has(k) ? String(r[k] ?? '').padStart(w[k]) : String(r[k] ?? '').padEnd(w[k]))).join(' | ')} |`;
+  const rule = `|${keys.map((k) => '-'.repeat(w[k] + 2)).join('|')}|`;
   const out = [line(head), rule];
   for (const r of cells) out.push(line(r));
   return out.join('\n');

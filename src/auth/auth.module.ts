@@ -55,6 +55,7 @@ import { LocalStrategy } from './strategies/local.strategy.js';
         redis.client ? new RedisLoginAttemptStore(redis.client, redis.prefix) : new MemoryLoginAttemptStore(),
     },
   ],
-  exports: [AuthService, AccessTokenService, ScopePolicyService],
+  // JwtStrategy: for the global JwtAuthGuard (AppModule), which asks it about known tokens first.
+  exports: [AuthService, AccessTokenService, ScopePolicyService, JwtStrategy],
 })
 export class AuthModule {}

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorResult } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { sqliteWriteProblem } from '../database/sqlite-writable.js';
 import { HealthTransitions } from './health-transitions.js';
@@ -18,6 +19,7 @@ export class DatabaseHealthIndicator {
   constructor(
     private readonly typeorm: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
+    private readonly dataSource: DataSource,
     config: ConfigService<AppConfig, true>,
   ) {
     const database = config.get('database', { infer: true });
@@ -28,7 +30,9 @@ export class DatabaseHealthIndicator {
     const problem = this.sqliteFile ? sqliteWriteProblem(this.sqliteFile) : undefined;
     const result = problem
       ? this.indicators.check(key).down({ message: `cannot be written: ${problem}` })
-      : await this.typeorm.pingCheck(key).withTimeout(1500);
+      : // Handed the data source: else terminus finds it with import('@nestjs/typeorm') by a name it
+        // computes at run time, which a bundled build cannot see (it then loads a second Nest).
+        await this.typeorm.pingCheck(key, { connection: this.dataSource }).withTimeout(1500);
     return this.transitions.publish(key, result);
   }
 }

@@ -2,14 +2,19 @@ import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { BearerAuthException } from '../../common/http/bearer-auth.exception.js';
+import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator.js';
+import { JwtStrategy } from '../strategies/jwt.strategy.js';
 
 export const BEARER_REALM = 'nest-token-auth';
 
 /** Global guard: every route needs a valid Bearer access token unless it is marked @Public(). */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly jwt: JwtStrategy,
+  ) {
     super();
   }
 
@@ -18,7 +23,28 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       context.getHandler(),
       context.getClass(),
     ]);
-    return isPublic ? true : super.canActivate(context);
+    if (isPublic) return true;
+    // A token verified before needs only the session check: done here, passport is skipped (see
+    // JwtStrategy.principalForVerifiedToken); the outcome goes through handleRequest as before.
+    const request = context.switchToHttp().getRequest<object>();
+    const known = this.jwt.principalForVerifiedToken(request);
+    if (!known) return super.canActivate(context);
+    return known.then(
+      (principal) => this.accept(request, principal, context),
+      (error: unknown) => this.accept(request, false, context, error),
+    );
+  }
+
+  /** What passport's callback and AuthGuard.canActivate do with the outcome: request.user, or the 401. */
+  private accept(
+    request: object,
+    principal: AccessTokenPrincipal | false,
+    context: ExecutionContext,
+    error: unknown = null,
+  ): boolean {
+    // handleRequest returns only a principal (it throws on false).
+    (request as { user?: unknown }).user = this.handleRequest<unknown>(error, principal, undefined, context);
+    return true;
   }
 
   override handleRequest<T>(err: unknown, user: T, _info: unknown, context: ExecutionContext): T {

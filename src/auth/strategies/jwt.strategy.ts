@@ -43,13 +43,24 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
+  /**
+   * For a request whose bearer token was verified before (until its exp): the session check's
+   * answer, without passport. Undefined when the token is not known, and passport must check it.
+   * JwtAuthGuard calls this first: passport's authenticate() builds a middleware, a strategy
+   * object and half a dozen closures per request (~3 KB of the ~33 KB a GET /auth/me allocated).
+   */
+  principalForVerifiedToken(request: object): Promise<AccessTokenPrincipal | false> | undefined {
+    const token = bearerToken(request as RequestLike);
+    const claims = token ? this.verified.get(token) : undefined;
+    return claims ? this.principal(claims) : undefined;
+  }
+
   /** Skips the signature check for a token verified before (until its exp); the session check always runs. */
   override authenticate(request: RequestLike, options?: object): void {
-    const token = bearerToken(request);
-    const claims = token ? this.verified.get(token) : undefined;
+    const known = this.principalForVerifiedToken(request as object);
     // passport-jwt types the request as express's; ours is Fastify's, which has what it reads.
-    if (!claims) return super.authenticate(request as Parameters<Strategy['authenticate']>[0], options);
-    this.principal(claims).then(
+    if (!known) return super.authenticate(request as Parameters<Strategy['authenticate']>[0], options);
+    known.then(
       (principal) => (principal ? this.success(principal) : this.fail(new Error('session is not active'), 401)),
       (error: Error) => this.error(error),
     );
