@@ -49,6 +49,7 @@ try {
     withHeader: { url: `${base}/open/orders`, headers: authorization },
     guarded: { url: `${base}/orders`, headers: authorization },
   };
+  const cpu = async () => (await (await fetch(`${base}/cpu`)).json()).us;
   for (const route of Object.values(routes)) {
     const probe = await fetch(route.url, { headers: route.headers });
     if (probe.status !== 200) throw new Error(`${route.url}: HTTP ${probe.status} ${await probe.text()}`);
@@ -57,13 +58,20 @@ try {
   const runs = { unguarded: [], withHeader: [], guarded: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, route] of Object.entries(routes)) {
-      runs[name].push(await loadTest({ ...route, seconds: SECONDS, connections: CONNECTIONS }));
+      const before = await cpu();
+      const run = await loadTest({ ...route, seconds: SECONDS, connections: CONNECTIONS });
+      run.cpuUs = (await cpu()) - before;
+      runs[name].push(run);
     }
   }
   const open = mergeLoadTests(runs.unguarded);
   const withHeader = mergeLoadTests(runs.withHeader);
   const guarded = mergeLoadTests(runs.guarded);
   const ratio = guarded.rps / open.rps;
+  // Server CPU per answered request; its inverse is what a saturated core could serve.
+  const cpuPerRequest = (list) =>
+    list.reduce((sum, r) => sum + r.cpuUs, 0) / list.reduce((sum, r) => sum + r.latencies.length, 0);
+  const capacity = cpuPerRequest(runs.unguarded) / cpuPerRequest(runs.guarded);
   const failures = [open, withHeader, guarded].reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0);
   console.log(
     `\nresource-server kit on an Express route: ${ROUNDS} × ${SECONDS} s per route, alternating, ` +
@@ -76,6 +84,17 @@ try {
         value: pct(ratio),
         target: `≥ ${pct(TARGET_RATIO)}`,
         status: ratio >= TARGET_RATIO && failures === 0 ? 'PASS' : 'MISS',
+      },
+      {
+        metric: 'capacity: unguarded / guarded server CPU per request',
+        value: pct(capacity),
+        target: `≥ ${pct(TARGET_RATIO)}`,
+        status: capacity >= TARGET_RATIO ? 'PASS' : 'MISS',
+      },
+      {
+        metric: 'server CPU per request: unguarded, with header, guarded',
+        value:
+          [runs.unguarded, runs.withHeader, runs.guarded].map((l) => fmt(cpuPerRequest(l), '', 1)).join(', ') + ' µs',
       },
       { metric: 'guarded / unguarded sent the same header', value: pct(guarded.rps / withHeader.rps) },
       { metric: 'unguarded GET /open/orders', value: fmt(open.rps, 'req/s', 0) },
