@@ -17,7 +17,15 @@ export function bearerAuth(
 ): (req: AuthenticatedRequest, res: ServerResponse, next: (error?: unknown) => void) => void {
   const required = checkRequirements(requirements, 'bearerAuth');
   return (req, res, next) => {
-    verifier.authenticate(header(req.headers.authorization), required).then(
+    const authorization = header(req.headers.authorization);
+    // A token seen before, on a fresh feed: no promise, no extra turn of the event loop.
+    const known = verifier.authenticateKnown(authorization, required);
+    if (known) {
+      req.auth = known;
+      next();
+      return;
+    }
+    verifier.authenticate(authorization, required).then(
       (principal) => {
         req.auth = principal;
         next();
@@ -52,8 +60,14 @@ export function fastifyBearerAuth(
 ): (request: FastifyLikeRequest, reply: FastifyLikeReply) => Promise<FastifyLikeReply | undefined> {
   const required = checkRequirements(requirements, 'fastifyBearerAuth');
   return async (request, reply) => {
+    const authorization = header(request.headers.authorization);
+    const known = verifier.authenticateKnown(authorization, required);
+    if (known) {
+      request.auth = known;
+      return undefined;
+    }
     try {
-      request.auth = await verifier.authenticate(header(request.headers.authorization), required);
+      request.auth = await verifier.authenticate(authorization, required);
       return undefined;
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;

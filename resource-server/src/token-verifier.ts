@@ -28,6 +28,13 @@ export interface TokenVerifier {
    * least one; `scopes`: all). What the middleware, the Fastify hook and the Nest guard call.
    */
   authenticate(authorization: string | undefined, requirements?: AuthRequirements): Promise<Principal>;
+  /**
+   * `authenticate` answered synchronously when it can be: a token verified before, not expired,
+   * not revoked, meeting the requirements, while the feed is fresh. Undefined otherwise: call
+   * `authenticate` for the full check and its error. For adapters that want to skip a turn of
+   * the event loop on the common path (the middleware and the Fastify hook do).
+   */
+  authenticateKnown(authorization: string | undefined, requirements?: AuthRequirements): Principal | undefined;
   /** Ends the feed and the timers. */
   close(): Promise<void>;
   /** The RFC 9728 document to serve, when `resource` is configured. */
@@ -132,6 +139,15 @@ class FeedTokenVerifier implements TokenVerifier {
     const unmet = unmetRequirement(principal, requirements);
     if (unmet) throw this.errors.insufficient(unmet, requirements[unmet]!);
     return principal;
+  }
+
+  authenticateKnown(authorization: string | undefined, requirements: AuthRequirements = {}): Principal | undefined {
+    if (this.closed || !this.feed.isFresh()) return undefined;
+    const token = bearerToken(authorization);
+    const entry = token ? this.cache.get(token) : undefined;
+    if (entry === undefined || Date.now() >= entry.expiresAtMs) return undefined;
+    if (this.revocations.isRevoked(entry.sid, entry.sub, entry.iat)) return undefined;
+    return unmetRequirement(entry.principal, requirements) ? undefined : entry.principal;
   }
 
   async close(): Promise<void> {

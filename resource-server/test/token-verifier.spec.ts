@@ -61,6 +61,29 @@ describe('createTokenVerifier: local verification', () => {
     expect(fake.jwksRequests).toBe(jwksRequests);
   });
 
+  it('answers a known token synchronously (authenticateKnown) only when the full check would pass', async () => {
+    const token = await fake.sign({ sub: 'u1', sid: 's-known', roles: ['support'], scope: 'orders:read' });
+    // Never seen: the full check must run.
+    expect(verifier.authenticateKnown(`Bearer ${token}`)).toBeUndefined();
+    const principal = await verifier.authenticate(`Bearer ${token}`);
+    expect(verifier.authenticateKnown(`Bearer ${token}`)).toBe(principal);
+    expect(verifier.authenticateKnown(`Bearer ${token}`, { roles: ['support'], scopes: ['orders:read'] })).toBe(
+      principal,
+    );
+    // Requirements not met, no header, another scheme: undefined, so authenticate() gives the error.
+    expect(verifier.authenticateKnown(`Bearer ${token}`, { roles: ['admin'] })).toBeUndefined();
+    expect(verifier.authenticateKnown(`Bearer ${token}`, { scopes: ['orders:write'] })).toBeUndefined();
+    expect(verifier.authenticateKnown(undefined)).toBeUndefined();
+    expect(verifier.authenticateKnown(`Basic ${token}`)).toBeUndefined();
+    // Revoked on the feed: no longer known-good.
+    fake.revokeSession('s-known', 'u1');
+    for (let i = 0; i < 100 && verifier.authenticateKnown(`Bearer ${token}`); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(verifier.authenticateKnown(`Bearer ${token}`)).toBeUndefined();
+    expect((await rejectionOf(verifier.authenticate(`Bearer ${token}`))) as unknown).toBeInstanceOf(TokenError);
+  });
+
   it('refuses an expired token, also once it was cached', async () => {
     const expired = await refusal(await fake.sign({}, { expiresIn: -10 }));
     expect({ status: expired.status, code: expired.code, reason: expired.reason }).toEqual({
