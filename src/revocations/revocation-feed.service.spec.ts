@@ -201,6 +201,19 @@ describe('RevocationFeedService', () => {
       expect(feed.openStreams).toBe(MAX_STREAMS_PER_CLIENT + 1);
     });
 
+    it(`counts streams requested all at once: ${MAX_STREAMS_PER_CLIENT} of one client open, the rest are refused`, async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: MAX_STREAMS_PER_CLIENT * 3 }, () =>
+          feed.stream('client-a', undefined, () => new FakeResponse() as unknown as ServerResponse),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(MAX_STREAMS_PER_CLIENT);
+      for (const refused of results.filter((r) => r.status === 'rejected')) {
+        expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(TooManyAttemptsException);
+      }
+      expect(feed.openStreams).toBe(MAX_STREAMS_PER_CLIENT);
+    });
+
     it('forgets a stream its client closed', async () => {
       const response = await open();
       response.destroy();

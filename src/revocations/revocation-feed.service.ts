@@ -56,6 +56,9 @@ export interface RevocationPage {
 export class RevocationFeedService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(RevocationFeedService.name);
   private readonly streams = new Set<RevocationStream>();
+  /** Streams between their limit check and their registration (waiting for the first read), per client and in all. */
+  private readonly opening = new Map<string, number>();
+  private openingTotal = 0;
   private readonly pollMs: number;
   /** The highest id the pump has read; set when the first stream opens. */
   private head: Promise<number> | undefined;
@@ -123,10 +126,25 @@ export class RevocationFeedService implements OnModuleInit, OnModuleDestroy, Bef
     if (this.streams.size >= MAX_STREAMS) throw new ServerBusyException('Too many open revocation streams', 5);
     let ofClient = 0;
     for (const stream of this.streams) if (stream.clientId === clientId) ofClient++;
-    if (ofClient >= MAX_STREAMS_PER_CLIENT)
+    if (ofClient + (this.opening.get(clientId) ?? 0) >= MAX_STREAMS_PER_CLIENT)
       throw new TooManyAttemptsException(5, 'open revocation streams for this client');
+    if (this.streams.size + this.openingTotal >= MAX_STREAMS) {
+      throw new ServerBusyException('Too many open revocation streams', 5);
+    }
 
-    const newest = await this.events.head();
+    // The slot is taken before the first await: streams requested all at once are all counted.
+    this.opening.set(clientId, (this.opening.get(clientId) ?? 0) + 1);
+    this.openingTotal++;
+    let newest: number;
+    try {
+      newest = await this.events.head();
+    } finally {
+      const left = (this.opening.get(clientId) ?? 1) - 1;
+      if (left > 0) this.opening.set(clientId, left);
+      else this.opening.delete(clientId);
+      this.openingTotal--;
+    }
+    if (this.closing) throw new ServerBusyException('The server is shutting down', 1);
     const response = open();
     const stream = new RevocationStream(clientId, response, since === undefined || since > newest ? 0 : since);
     // Registered before the pump's position is known and before the backfill is read: from here

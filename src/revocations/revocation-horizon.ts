@@ -20,8 +20,10 @@ export function sessionRevocationUntil(nowMs: number, sessionExpiresAtMs: number
 /**
  * `until` of a user's cut-off at `notBefore` (epoch s): it affects exactly the tokens with an
  * earlier `iat`, so at most `notBefore - 1`, which expire ACCESS_TOKEN_TTL later at the latest.
- * No margin: a token signed late carries its late `iat` and is not affected.
+ * A token signed late carries its late `iat` and is not affected, but resource servers accept a
+ * token until its `exp` plus their clock tolerance (the kit: 5 s by default), and their clocks
+ * may lag ours: the same margin as sessions keeps the entry until none of them can.
  */
 export function cutOffRevocationUntil(notBefore: number, accessTokenTtl: number): number {
-  return notBefore - 1 + accessTokenTtl;
+  return notBefore - 1 + accessTokenTtl + SIGNING_MARGIN_S;
 }
