@@ -209,7 +209,7 @@ describe('RevocationFeedService', () => {
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(MAX_STREAMS_PER_CLIENT);
       for (const refused of results.filter((r) => r.status === 'rejected')) {
-        expect((refused).reason).toBeInstanceOf(TooManyAttemptsException);
+        expect(refused.reason).toBeInstanceOf(TooManyAttemptsException);
       }
       expect(feed.openStreams).toBe(MAX_STREAMS_PER_CLIENT);
     });
