@@ -1,38 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { NO_CONTROL_CHARACTERS } from '../../auth/dto/credentials.dto.js';
 import { ROLE_NAME } from '../../users/role-name.js';
+import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 
 /** More roles than anyone hands out, few enough that one request stays cheap. */
 export const MAX_ROLES_PER_USER = 32;
 
-export class AdminUsersQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'The `next` value of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
+export class AdminUsersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({
     description: 'Only users whose username starts with this, in any letter case (`%` and `_` are plain characters)',
     example: 'ali',
