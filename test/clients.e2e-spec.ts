@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module } from '@nestjs/common';
@@ -9,6 +8,7 @@ import type { ApiClient } from '../src/clients/api-client.entity.js';
 import { AuthenticatedClient, ClientAuth } from '../src/clients/client-auth.decorator.js';
 import { ClientsModule } from '../src/clients/clients.module.js';
 import { compileSrc } from './utils/compile-src.js';
+import { runNodeScript, type ScriptRun } from './utils/run-node-script.js';
 import { createTestApp, tempSqliteUrl, type TestApp } from './utils/create-test-app.js';
 import { login } from './utils/http.js';
 
@@ -25,12 +25,6 @@ class WhoAmIController {
 @Module({ imports: [ClientsModule], controllers: [WhoAmIController] })
 class WhoAmIModule {}
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 const USAGE = 'Usage: npm run clients -- create <name> | list | delete <client_id>';
 const ENV = {
   NODE_ENV: 'test',
@@ -46,18 +40,10 @@ let database: ReturnType<typeof tempSqliteUrl>;
 let t: TestApp;
 
 /** `npm run clients -- …` as an operator runs it beside the server: its own process, the same database. */
-function clients(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(compiled.dir, 'src', 'cli', 'clients.js'), ...args], {
-      cwd: compiled.dir,
-      env: { PATH: process.env.PATH, ...ENV, DATABASE_URL: database.url },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+function clients(...args: string[]): Promise<ScriptRun> {
+  return runNodeScript(join(compiled.dir, 'src', 'cli', 'clients.js'), args, {
+    cwd: compiled.dir,
+    env: { ...ENV, DATABASE_URL: database.url },
   });
 }
 

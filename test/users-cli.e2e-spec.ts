@@ -1,17 +1,11 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { compileSrc } from './utils/compile-src.js';
+import { runNodeScript, type ScriptRun } from './utils/run-node-script.js';
 import { createTestApp, tempSqliteUrl, type TestApp } from './utils/create-test-app.js';
 import { DEFAULT_PASSWORD, decodeJwt, login, meUntil, refresh, register } from './utils/http.js';
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let compiled: Awaited<ReturnType<typeof compileSrc>>;
 let database: ReturnType<typeof tempSqliteUrl>;
@@ -27,18 +21,10 @@ const ENV = {
 };
 
 /** `npm run users -- …` as an operator runs it beside the server: its own process, the same database. */
-function users(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(compiled.dir, 'src', 'cli', 'users.js'), ...args], {
-      cwd: compiled.dir,
-      env: { PATH: process.env.PATH, ...ENV, DATABASE_URL: database.url },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+function users(...args: string[]): Promise<ScriptRun> {
+  return runNodeScript(join(compiled.dir, 'src', 'cli', 'users.js'), args, {
+    cwd: compiled.dir,
+    env: { ...ENV, DATABASE_URL: database.url },
   });
 }
 

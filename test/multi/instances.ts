@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { runNodeScript } from '../utils/run-node-script.js';
 
 /**
  * Real `node dist/main.js` processes for the multi-instance suite: a database of their own on
@@ -115,22 +116,23 @@ export function logDirectory(id: string): string {
 }
 
 /**
- * Spawns `node dist/main.js` with exactly `env` (plus PATH), stdout and stderr to files in `dir`,
- * and waits until GET /health answers 200. The working directory is `dir`, so a developer's
- * `.env` in the repository cannot change what is tested.
+ * Spawns `node dist/main.js` (or another server `script`: the example APIs) with exactly `env`
+ * (plus PATH), stdout and stderr to files in `dir`, and waits until GET /health answers 200. The
+ * working directory is `dir`, so a developer's `.env` in the repository cannot change what is tested.
  */
 export async function startInstance(
   name: string,
   port: number,
   env: Record<string, string>,
   dir: string,
+  script = MAIN_JS,
 ): Promise<Instance> {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing; run \`npm run build\` (npm run test:multi does)`);
+  if (!existsSync(script)) throw new Error(`${script} is missing; run \`npm run build\` (npm run test:multi does)`);
   const stdoutPath = join(dir, `${name}.stdout.log`);
   const stderrPath = join(dir, `${name}.stderr.log`);
   const out = openSync(stdoutPath, 'a');
   const err = openSync(stderrPath, 'a');
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [script], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env, PORT: String(port) },
     stdio: ['ignore', out, err],
@@ -155,7 +157,12 @@ export async function startInstance(
       });
     }),
   };
-  await waitForHealth(instance);
+  try {
+    await waitForHealth(instance);
+  } catch (error) {
+    await stopInstance(instance);
+    throw error;
+  }
   return instance;
 }
 
@@ -221,28 +228,10 @@ export function removeLogDirectory(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const USERS_CLI_JS = fileURLToPath(new URL('../../dist/cli/users.js', import.meta.url));
-
 /**
- * Runs `npm run users -- …` the way an operator does beside running servers: its own process with
- * the instances' environment (no PORT), from `dir`. Resolves with the exit code and output.
+ * Runs `node dist/cli/<cli>.js …` (what `npm run <cli> -- …` runs) the way an operator does
+ * beside running servers: its own process with the instances' environment (no PORT), from `dir`.
  */
-export function runUsersCli(
-  env: Record<string, string>,
-  dir: string,
-  ...args: string[]
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [USERS_CLI_JS, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+export function runCli(cli: 'clients' | 'users', env: Record<string, string>, dir: string, ...args: string[]) {
+  return runNodeScript(fileURLToPath(new URL(`../../dist/cli/${cli}.js`, import.meta.url)), args, { cwd: dir, env });
 }

@@ -27,7 +27,7 @@ import {
   REDIS_URL,
   removeLogDirectory,
   runId,
-  runUsersCli,
+  runCli,
   SHUTDOWN_GRACE_MS,
   startInstance,
   stopInstance,
@@ -196,7 +196,7 @@ describe('two instances on one database and one Redis', () => {
       ] as const)
         await expectMe(base, token, 200, 'before the change');
 
-      const granted = await runUsersCli(instanceEnv, logDir, 'grant', username, 'auditor');
+      const granted = await runCli('users', instanceEnv, logDir, 'grant', username, 'auditor');
       expect({ status: granted.status, stderr: granted.stderr }).toEqual({ status: 0, stderr: '' });
       const latencies = await Promise.all([
         expectRefusedPromptly(A(), onA.accessToken, 'A, token from A'),

@@ -9,13 +9,14 @@ import {
   logDirectory,
   REDIS_URL,
   removeLogDirectory,
+  runCli,
   runId,
   startInstance,
   stopInstance,
   type Instance,
 } from '../multi/instances.js';
 import { CountingProxy } from './counting-proxy.js';
-import { EXAMPLES, runCli, startExampleApi } from './processes.js';
+import { EXAMPLES, startExampleApi } from './processes.js';
 
 /**
  * The proof of issue 14: two auth instances (PostgreSQL + Redis) and the two example APIs
