@@ -5,27 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { startAppOnFile } from '../crash/app-process.mjs';
+import { launchChromium } from '../utils/chromium.mjs';
 
 // Long enough that nothing here is signed out by expiry: what ends a session is the admin.
 const ACCESS_TTL_SECONDS = 60;
 const SHOTS = 'test-results';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery';
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let app;
 let base;
@@ -34,32 +23,21 @@ let dataDir;
 let env;
 
 async function startApp() {
-  const port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'nta-admin-browser-'));
-  base = `http://127.0.0.1:${port}`;
+  const dbFile = join(dataDir, 'auth.sqlite');
+  // What the app runs with is also what the users CLI needs beside it.
   env = {
     PATH: process.env.PATH,
     NODE_ENV: 'test',
-    DATABASE_URL: `sqlite:${join(dataDir, 'auth.sqlite')}`,
-    JWT_ISSUER: base,
+    DATABASE_URL: `sqlite:${dbFile}`,
+    JWT_ISSUER: 'http://127.0.0.1',
     ACCESS_TOKEN_TTL: `${ACCESS_TTL_SECONDS}s`,
     ARGON2_MEMORY_KIB: '1024',
     ARGON2_ITERATIONS: '1',
     LOG_LEVEL: 'warn',
   };
-  app = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error('the app did not start');
+  app = await startAppOnFile({ dir: dataDir, dbFile, env });
+  base = app.baseUrl;
 }
 
 /** `npm run users -- <args>` beside the running app: its own process, the same database. */
@@ -166,23 +144,12 @@ describe('demo page: roles and the admin users table in Chromium', () => {
     await register(adminName);
     await register(userName);
     await usersCli('grant', adminName, 'admin');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    app?.kill('SIGTERM');
+    await app?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../utils/chromium.mjs';
 
 const ACCESS_TTL_SECONDS = 3;
 const SHOTS = 'test-results';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -157,18 +156,7 @@ describe('demo page in Chromium', () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await startApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

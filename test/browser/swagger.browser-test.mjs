@@ -7,11 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { startAppOnFile } from '../crash/app-process.mjs';
+import { launchChromium } from '../utils/chromium.mjs';
 
 const SHOTS = 'test-results';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ISSUER = 'https://auth.example.com';
 
 let app;
@@ -65,18 +64,7 @@ describe('Swagger UI in Chromium', () => {
         LOG_LEVEL: 'warn',
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
