@@ -314,7 +314,10 @@ function phaseReadings(phase, ok) {
 async function measureLogin(app) {
   // Half the hashes before the login phase and half after, so a load change on a shared machine
   // during the phase shows in both the ceiling and the measurement.
-  log('argon2: 15 sequential argon2id hashes (m=19456, t=2, p=1) in the bench process (15 more after the login phase)');
+  const { memoryKiB, iterations, parallelism } = ARGON2_PARAMS;
+  log(
+    `argon2: 15 sequential argon2id hashes (m=${memoryKiB}, t=${iterations}, p=${parallelism}) in the bench process (15 more after the login phase)`,
+  );
   const before = await argon2HashTimes({ count: 15 });
   log(`app ${app.alg}: POST /auth/login, ${LOGIN_CONCURRENCY} concurrent clients, ${SECONDS} s`);
   await app.markPhase();
@@ -504,7 +507,7 @@ function buildRows(results) {
   if (lg) {
     rows.push({ section: `login: ${lg.concurrency} concurrent clients` });
     rows.push({
-      metric: 'argon2id hash (m=19456,t=2,p=1) median: wall (CPU)',
+      metric: `argon2id hash (m=${ARGON2_PARAMS.memoryKiB},t=${ARGON2_PARAMS.iterations},p=${ARGON2_PARAMS.parallelism}) median: wall (CPU)`,
       value: `${fmt(lg.argon2.medianMs, 'ms', 2)} (${fmt(lg.argon2.medianCpuMs, 'ms', 2)})`,
       target: '-',
       status: '-',

@@ -7,12 +7,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { NotFoundException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
 import { applyBodyPolicy } from './common/http/accepts-body.decorator.js';
-import { exceedsDepth, MAX_BODY_DEPTH } from './common/http/body-depth.js';
+import { applyBodyDepthLimit } from './common/http/body-depth.js';
 import { RouteMethods } from './common/http/route-methods.js';
-import { securityHeaders } from './common/http/security-headers.js';
+import { isDocument, securityHeaders, type SecurityHeaders } from './common/http/security-headers.js';
 import { lazyChildLoggerFactory } from './common/logging/lazy-request-logger.js';
 import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
@@ -22,6 +22,10 @@ import { toErrorResponse } from './common/filters/all-exceptions.filter.js';
 export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAdapter {
   const headers = appSecurityHeaders(config);
   return new FastifyAdapter({
+    // No Nest middleware here, so no @fastify/middie: its request hook ran on every request for
+    // nothing (with the body-depth hook on GET routes, ~4 % of GET /auth/me's CPU). A module that
+    // adds middleware meets the error in configureApp at start-up.
+    skipMiddie: true,
     bodyLimit: config.http.bodyLimit,
     // The router refuses a malformed URL (400) and an over-long route parameter (414) before any
     // hook runs, so neither our onRequest headers nor the exception filter would see them: answer
@@ -29,7 +33,7 @@ export function createHttpAdapter(config: AppConfig, logger?: Logger): FastifyAd
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const response = toErrorResponse(error);
       void reply
-        .headers({ ...headers, ...response.headers })
+        .headers({ ...headers.all, ...response.headers })
         .status(response.status)
         .send(response.body);
     },
@@ -60,26 +64,29 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const fastify = app.getHttpAdapter().getInstance();
   const routes = RouteMethods.track(fastify);
   fastify.addHook('onRoute', applyBodyPolicy);
+  fastify.addHook('onRoute', applyBodyDepthLimit);
+  fastify.decorate('use', () => {
+    throw new Error(
+      'Nest middleware needs @fastify/middie: remove `skipMiddie` from createHttpAdapter (src/app.setup.ts)',
+    );
+  });
   // On every response, errors and 404s included. The hooks here run on every request, so they
   // are callback-style: an async hook costs a promise and a microtask per request.
   // An unmatched request is answered here, before its body is read: 405 + Allow for a known path
   // with another method, else 404.
   fastify.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(headers.all);
     done(request.is404 ? (routes.wrongMethod(request.method, request.url) ?? notFound(request)) : undefined);
   });
+  const isClosing = enableGracefulShutdown(app);
+  // One hook for both (each hook costs every request a call): documents get the rest of helmet's
+  // headers, and responses sent while shutting down carry `Connection: close`.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (isDocument(reply.getHeader('content-type'))) reply.headers(headers.documentOnly);
+    if (isClosing()) reply.header('Connection', 'close');
+    done(null, payload);
+  });
   await app.register(fastifyCookie);
-  // class-transformer and class-validator recurse; a 100 kB body can nest thousands deep.
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('preValidation', (request, _reply, done) => {
-      done(
-        exceedsDepth(request.body)
-          ? new BadRequestException(`Request body nests deeper than ${MAX_BODY_DEPTH} levels`)
-          : undefined,
-      );
-    });
   // Credentialed CORS only for the configured origins. With none, browsers get no CORS headers and
   // preflights a 405 (no OPTIONS route), which is what the plugin does with `origin: false`, minus
   // its per-request work.
@@ -93,13 +100,12 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
       maxAge: 600,
     });
   }
-  enableGracefulShutdown(app);
   if (config.http.demoEnabled) serveDemo(app);
   if (config.http.docsEnabled) serveDocs(app);
 }
 
-/** helmet's headers with our policy, sent on every response. */
-function appSecurityHeaders(config: AppConfig): Record<string, string> {
+/** helmet's headers with our policy: see securityHeaders for which go on every response. */
+function appSecurityHeaders(config: AppConfig): SecurityHeaders {
   return securityHeaders({
     contentSecurityPolicy: {
       directives: {
@@ -205,18 +211,18 @@ function serveDemo(app: NestFastifyApplication): void {
 
 /**
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pools, exit 0.
- * Responses sent while closing carry `Connection: close`, so keep-alive clients let go instead
- * of holding the server open until their idle timeout.
+ * Returns whether the server is closing: responses sent then carry `Connection: close` (the onSend
+ * hook in configureApp), so keep-alive clients let go instead of holding the server open until
+ * their idle timeout.
  */
-function enableGracefulShutdown(app: NestFastifyApplication): void {
+function enableGracefulShutdown(app: NestFastifyApplication): () => boolean {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  const fastify = app.getHttpAdapter().getInstance();
   let closing = false;
-  fastify.addHook('preClose', async () => {
-    closing = true;
-  });
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('Connection', 'close');
-    done(null, payload);
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('preClose', async () => {
+      closing = true;
+    });
+  return () => closing;
 }

@@ -20,6 +20,27 @@ describe('error responses (e2e)', () => {
     expect(response.headers['content-type']).toMatch(/^application\/json/);
   });
 
+  it('refuses a body nested deeper than 16 levels with 400 before validation, on POST and PATCH routes', async () => {
+    const deep = `${'{"a":'.repeat(20)}1${'}'.repeat(20)}`;
+    const nested = (body: string) => body.replace('{"a":', '{"username":"x","password":"y","a":');
+    const post = await request(t.server).post('/auth/login').set('Content-Type', 'application/json').send(nested(deep));
+    expectErrorBody(post, 400, 'Bad Request');
+    expect(post.body.message).toEqual(expect.stringContaining('nests deeper than 16 levels'));
+    const patch = await request(t.server)
+      .patch('/admin/users/5d9e5f4c-0000-4000-8000-000000000000')
+      .set('Content-Type', 'application/json')
+      .send(deep);
+    // Fastify's preValidation runs before Nest's guards: refused for its depth, not its missing token.
+    expectErrorBody(patch, 400, 'Bad Request');
+    expect(patch.body.message).toEqual(expect.stringContaining('nests deeper than 16 levels'));
+    // Shallow bodies still reach validation.
+    const shallow = await request(t.server)
+      .post('/auth/login')
+      .send({ username: 'x', password: 'y', a: { b: 1 } });
+    expectErrorBody(shallow, 400, 'Bad Request');
+    expect(JSON.stringify(shallow.body.message)).not.toContain('nests deeper');
+  });
+
   it('answers a known path with the wrong method with 405 and an Allow header listing its methods', async () => {
     const login = await request(t.server).get('/auth/login');
     expectErrorBody(login, 405, 'Method Not Allowed');

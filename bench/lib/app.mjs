@@ -89,8 +89,8 @@ async function readRss(pid) {
 }
 
 /** `nodeArgs`: extra node/V8 flags before the preloads (experiments; the bench itself passes none). */
-export async function startApp({ alg, label = alg, extraEnv = {}, nodeArgs = [] }) {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing; run \`npm run build\` first`);
+export async function startApp({ alg, label = alg, extraEnv = {}, nodeArgs = [], main = MAIN }) {
+  if (!existsSync(main)) throw new Error(`${main} is missing; run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
   tempDirs.add(dir);
   const port = await freePort();
@@ -117,7 +117,7 @@ export async function startApp({ alg, label = alg, extraEnv = {}, nodeArgs = [] 
   const t0 = performance.now();
   // The IPC channel only carries the event-loop readings of the preload (see eventloop-preload.mjs).
   const logFile = join(dir, 'app.log');
-  const child = spawnChild(process.execPath, [...nodeArgs, '-r', PROCESS_PRELOAD, '--import', PRELOAD, MAIN], {
+  const child = spawnChild(process.execPath, [...nodeArgs, '-r', PROCESS_PRELOAD, '--import', PRELOAD, main], {
     cwd: dir,
     env,
     logFile,

@@ -49,8 +49,8 @@ describe('loadConfig', () => {
       expect(loadConfig({ PORT: '8080' }).auth.issuer).toBe('http://localhost:8080');
     });
 
-    it("uses OWASP's minimum argon2id cost", () => {
-      expect(config.auth.argon2).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    it("uses OWASP's 7 MiB × 5 passes argon2id profile", () => {
+      expect(config.auth.argon2).toEqual({ memoryCost: 7168, timeCost: 5, parallelism: 1 });
     });
 
     it('sends the cookie without Secure in development and test, with it in production', () => {

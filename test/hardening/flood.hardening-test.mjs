@@ -21,7 +21,7 @@ const CONNECTIONS = Number(process.env.FLOOD_CONNECTIONS ?? 256);
 const BAR = { p50Ms: 50, p99Ms: 250 };
 const PASSWORD = 'correct horse battery staple';
 /** Production cost (the defaults), stated so the helper's cheap test cost does not apply: the flood is about argon2. */
-const PRODUCTION_ARGON2 = { ARGON2_MEMORY_KIB: '19456', ARGON2_ITERATIONS: '2', ARGON2_PARALLELISM: '1' };
+const PRODUCTION_ARGON2 = { ARGON2_MEMORY_KIB: '7168', ARGON2_ITERATIONS: '5', ARGON2_PARALLELISM: '1' };
 
 if (isMainThread) {
   const { startHardeningApp } = await import('./app.mjs');

@@ -171,6 +171,46 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
       for (const [label, response] of responses) expectHelmetHeaders(response, label);
     });
 
+    it("sends helmet's document-only headers on HTML documents, not on JSON answers", async () => {
+      const documentOnly = [
+        'cross-origin-opener-policy',
+        'origin-agent-cluster',
+        'x-dns-prefetch-control',
+        'x-download-options',
+        'x-permitted-cross-domain-policies',
+        'x-xss-protection',
+      ];
+      const user = await newUser(t.server, 'dochdr');
+      const json = [
+        ['me', await request(t.server).get('/auth/me').set('Authorization', `Bearer ${user.accessToken}`)],
+        ['me 401', await request(t.server).get('/auth/me')],
+        ['jwks', await request(t.server).get('/.well-known/jwks.json')],
+        ['unknown route 404', await request(t.server).get('/definitely/not/here')],
+      ] as const;
+      for (const [label, response] of json) {
+        expect({ label, type: response.headers['content-type'] }).toEqual({
+          label,
+          type: expect.stringMatching(/^application\/json/),
+        });
+        for (const name of documentOnly) expect({ label, [name]: response.headers[name] }).toEqual({ label });
+        // What protects every response stays on JSON too.
+        expect({ label, corp: response.headers['cross-origin-resource-policy'] }).toEqual({
+          label,
+          corp: 'same-origin',
+        });
+        expect({ label, referrer: response.headers['referrer-policy'] }).toEqual({ label, referrer: 'no-referrer' });
+      }
+      for (const path of ['/', '/docs']) {
+        const page = await request(t.server).get(path).expect(200);
+        expect(page.headers['content-type']).toMatch(/^text\/html/);
+        expectHelmetHeaders(page, path);
+        for (const name of documentOnly)
+          expect({ path, [name]: typeof page.headers[name] }).toEqual({ path, [name]: 'string' });
+        expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+        expect(page.headers['x-xss-protection']).toBe('0');
+      }
+    });
+
     it('marks every response that carries a token Cache-Control: no-store', async () => {
       const user = await newUser(t.server, 'nostore');
       const login = await request(t.server)

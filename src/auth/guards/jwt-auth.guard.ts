@@ -18,12 +18,11 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     super();
   }
 
+  /** @Public() by controller class, then handler: metadata does not change, and this runs per request. */
+  private readonly publicRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+
   override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    if (this.isPublic(context)) return true;
     // A token verified before needs only the session check: done here, passport is skipped (see
     // JwtStrategy.principalForVerifiedToken); the outcome goes through handleRequest as before.
     const request = context.switchToHttp().getRequest<object>();
@@ -33,6 +32,19 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       (principal) => this.accept(request, principal, context),
       (error: unknown) => this.accept(request, false, context, error),
     );
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let routes = this.publicRoutes.get(controller);
+    if (!routes) this.publicRoutes.set(controller, (routes = new WeakMap()));
+    let isPublic = routes.get(handler);
+    if (isPublic === undefined) {
+      isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [handler, controller]) === true;
+      routes.set(handler, isPublic);
+    }
+    return isPublic;
   }
 
   /** What passport's callback and AuthGuard.canActivate do with the outcome: request.user, or the 401. */
