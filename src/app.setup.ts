@@ -12,7 +12,7 @@ import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
 import { applyBodyPolicy } from './common/http/accepts-body.decorator.js';
 import { applyBodyDepthLimit } from './common/http/body-depth.js';
 import { RouteMethods } from './common/http/route-methods.js';
-import { isDocument, securityHeaders, type SecurityHeaders } from './common/http/security-headers.js';
+import { isJson, securityHeaders, type SecurityHeaders } from './common/http/security-headers.js';
 import { lazyChildLoggerFactory } from './common/logging/lazy-request-logger.js';
 import { serverTimeouts } from './common/http/server-timeouts.js';
 import type { AppConfig } from './config/app-config.js';
@@ -79,10 +79,13 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
     done(request.is404 ? (routes.wrongMethod(request.method, request.url) ?? notFound(request)) : undefined);
   });
   const isClosing = enableGracefulShutdown(app);
-  // One hook for both (each hook costs every request a call): documents get the rest of helmet's
-  // headers, and responses sent while shutting down carry `Connection: close`.
+  // One hook for all three (each hook costs every request a call): a reply answered by a request
+  // hook that ran before ours (Nest's 503 while closing, a CORS preflight, its 404 for a request
+  // target no route can match) gets the headers too; all but JSON get the rest of helmet's; and
+  // responses sent while shutting down carry `Connection: close`.
   fastify.addHook('onSend', (_request, reply, payload, done) => {
-    if (isDocument(reply.getHeader('content-type'))) reply.headers(headers.documentOnly);
+    if (!reply.hasHeader('x-content-type-options')) reply.headers(headers.all);
+    if (!isJson(reply.getHeader('content-type'))) reply.headers(headers.documentOnly);
     if (isClosing()) reply.header('Connection', 'close');
     done(null, payload);
   });

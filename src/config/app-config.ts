@@ -66,7 +66,7 @@ export interface AuthConfig {
   refreshTokenTtl: number;
   sessionMaxAge: number;
   refreshReuseGrace: number;
-  /** argon2id cost; OWASP's minimum by default, lowered only by tests. */
+  /** argon2id cost; OWASP's 7 MiB × 5 profile by default (a warning in production below OWASP), lowered by tests. */
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   /** Password hashes allowed to wait for a hashing thread (beyond that, 503); undefined: 32 per hashing thread. */
   passwordHashQueue?: number;

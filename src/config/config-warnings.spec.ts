@@ -35,6 +35,25 @@ describe('configWarnings', () => {
     expect(warnings({ ...SAFE, JWT_ISSUER: issuer })).toEqual([expect.stringContaining(`name ${what} that`)]);
   });
 
+  it.each([
+    [{ ARGON2_ITERATIONS: '2' }, 'ARGON2_MEMORY_KIB=7168 with ARGON2_ITERATIONS=2'],
+    [{ ARGON2_MEMORY_KIB: '4096', ARGON2_ITERATIONS: '20' }, 'ARGON2_MEMORY_KIB=4096 with ARGON2_ITERATIONS=20'],
+    [{ ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' }, 'ARGON2_MEMORY_KIB=1024 with ARGON2_ITERATIONS=1'],
+  ])('warns about an argon2id cost below OWASP: %j', (env, start) => {
+    expect(warnings({ ...SAFE, ...env })).toEqual([
+      expect.stringMatching(new RegExp(`^${start} in production is below`)),
+    ]);
+  });
+
+  it.each([
+    { ARGON2_MEMORY_KIB: '19456', ARGON2_ITERATIONS: '2' },
+    { ARGON2_MEMORY_KIB: '9216', ARGON2_ITERATIONS: '4' },
+    { ARGON2_MEMORY_KIB: '47104', ARGON2_ITERATIONS: '1' },
+    { ARGON2_MEMORY_KIB: '65536', ARGON2_ITERATIONS: '3' },
+  ])("accepts OWASP's argon2id profiles and stronger: %j", (env) => {
+    expect(warnings({ ...SAFE, ...env })).toEqual([]);
+  });
+
   it('does not take a public name that starts with 127. for a loopback address', () => {
     expect(warnings({ ...SAFE, JWT_ISSUER: 'https://127.example.com' })).toEqual([]);
   });

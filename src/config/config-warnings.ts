@@ -3,6 +3,13 @@ import type { AppConfig } from './app-config.js';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
+ * The weakest argon2id profile of OWASP's Password Storage Cheat Sheet, 7 MiB × 5 passes (our
+ * default): its others trade memory for passes at a memory × passes product no lower than this.
+ */
+const OWASP_MIN_MEMORY_KIB = 7168;
+const OWASP_MIN_MEMORY_PASSES = 7168 * 5;
+
+/**
  * Settings that are valid but unsafe in production: the service starts (a staging box may want
  * them), and says so at start-up, one line each.
  */
@@ -21,6 +28,12 @@ export function configWarnings(config: AppConfig): string[] {
   if (!config.auth.keysEncryptionKey) {
     warnings.push(
       'KEYS_ENCRYPTION_KEY is not set in production: private signing keys are stored in the database in the clear, so a database backup can mint tokens; set it to 32+ random characters (`openssl rand -base64 32`)',
+    );
+  }
+  const { memoryCost, timeCost } = config.auth.argon2;
+  if (memoryCost < OWASP_MIN_MEMORY_KIB || memoryCost * timeCost < OWASP_MIN_MEMORY_PASSES) {
+    warnings.push(
+      `ARGON2_MEMORY_KIB=${memoryCost} with ARGON2_ITERATIONS=${timeCost} in production is below every argon2id profile OWASP lists (at least ${OWASP_MIN_MEMORY_KIB} KiB, and KiB × iterations at least ${OWASP_MIN_MEMORY_PASSES}, e.g. 7168 × 5 or 19456 × 2), and password hashes are rewritten with it at each login; unset both for the default`,
     );
   }
   if (!config.http.cookieSecure) {

@@ -1,3 +1,5 @@
+import http, { type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
@@ -8,6 +10,20 @@ const APP_ORIGIN = 'https://app.example';
 const EVIL_ORIGIN = 'https://evil.example';
 
 type CookieRoute = '/auth/refresh' | '/auth/logout';
+
+/** GET with a request target supertest would not send as it is (e.g. `*auth/me`). */
+async function rawGet(server: Server, target: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: target }, (response) => {
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers }));
+      })
+      .on('error', reject);
+  });
+}
 
 describe('CSRF defence, CORS and security headers (e2e)', () => {
   let t: TestApp;
@@ -110,6 +126,9 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
         expect(response.headers['access-control-allow-credentials']).toBe('true');
         expect(response.headers['access-control-allow-methods']).toContain('POST');
         expect(response.headers.vary ?? '').toMatch(/origin/i);
+        // Answered by the CORS request hook, before ours: the security headers come from onSend.
+        expect(response.headers['x-content-type-options']).toBe('nosniff');
+        expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
       }
     });
 
@@ -169,6 +188,11 @@ describe('CSRF defence, CORS and security headers (e2e)', () => {
         ['unknown route 404', await request(t.server).get('/definitely/not/here')],
       ];
       for (const [label, response] of responses) expectHelmetHeaders(response, label);
+
+      // A request target no middleware path can match: Nest's adapter answers it before our hook.
+      const unroutable = await rawGet(t.server, '*auth/me');
+      expect(unroutable.status).toBe(404);
+      expectHelmetHeaders(unroutable as unknown as request.Response, 'unroutable target 404');
     });
 
     it("sends helmet's document-only headers on HTML documents, not on JSON answers", async () => {

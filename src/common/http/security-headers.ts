@@ -1,10 +1,10 @@
 import helmet, { type HelmetOptions } from 'helmet';
 
 /**
- * helmet's headers that only mean something on a document a browser renders (an HTML page or an
- * SVG image): process isolation of a browsing context, DNS prefetching from links, IE8's
+ * helmet's headers that only mean something on a document a browser renders (an HTML page, an
+ * SVG image, text): process isolation of a browsing context, DNS prefetching from links, IE8's
  * download prompt, Flash/PDF cross-domain policies, the retired XSS auditor. A JSON answer is
- * never such a document, so these ride on documents only; the headers that protect every
+ * never such a document, so these are left off JSON only; the headers that protect every
  * response (CSP with frame-ancestors, nosniff, X-Frame-Options, CORP, Referrer-Policy, HSTS)
  * stay on all of them (OWASP REST Security Cheat Sheet, "Security Headers").
  */
@@ -17,12 +17,10 @@ const DOCUMENT_ONLY = new Set([
   'x-xss-protection',
 ]);
 
-const DOCUMENT_TYPES = ['text/html', 'application/xhtml+xml', 'image/svg+xml'];
-
 export interface SecurityHeaders {
   /** On every response. */
   all: Readonly<Record<string, string>>;
-  /** Added to documents (see isDocument). */
+  /** Added to every response that is not JSON (see isJson). */
   documentOnly: Readonly<Record<string, string>>;
 }
 
@@ -51,9 +49,13 @@ export function securityHeaders(options: HelmetOptions): SecurityHeaders {
   };
 }
 
-/** Whether a response of this Content-Type is a document a browser renders. */
-export function isDocument(contentType: unknown): boolean {
+/**
+ * Whether a response of this Content-Type is JSON (`application/json`, `application/…+json`).
+ * Anything else, a missing type included, is treated as a document: new kinds of response get
+ * every header unless they are JSON.
+ */
+export function isJson(contentType: unknown): boolean {
   if (typeof contentType !== 'string') return false;
   const type = contentType.split(';', 1)[0].trim().toLowerCase();
-  return DOCUMENT_TYPES.includes(type);
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
