@@ -8,7 +8,7 @@
 //   (restart 1.03x wall, 0.99x CPU, 8 interleaved rounds) in an 8.1 MB file instead of 5.3 MB;
 // - pg and ioredis, loaded only when configured; pino, whose transports start worker files;
 // - optional Nest and Fastify packages we do not install (imported in a try, like unbundled).
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 
 // A checkout whose node_modules predate the bundle still builds: start:prod then runs
 // dist/main.js (test/hardening/bundle.hardening-test.mjs fails, so CI does not miss it).
@@ -46,6 +46,8 @@ await esbuild.build({
   target: 'node20',
   // Class names are Nest's log contexts and the OpenAPI schema names.
   keepNames: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: EXTERNAL,
   // The CommonJS dependencies inside call require(); an ES module has none of its own.
   banner: {
@@ -53,4 +55,15 @@ await esbuild.build({
   },
   logLevel: 'warning',
 });
+// acorn (a devDependency, like esbuild) tokenizes the bundle to find its comments and regular expressions.
+const ascii = await import('./ascii-only.mjs').catch((error) => {
+  if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  console.error('acorn is not installed (run `npm install`): the bundle keeps its non-ASCII characters');
+});
+if (ascii) {
+  const { code, left } = ascii.asciiOnly(readFileSync(outfile, 'utf8'));
+  writeFileSync(outfile, code);
+  if (left)
+    console.error(`${outfile}: ${left} non-ASCII characters left: V8 holds its source at 2 bytes per character`);
+}
 console.error(`Bundled dist/main.js into ${outfile} (${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);

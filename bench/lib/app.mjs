@@ -1,6 +1,6 @@
-// Starts the built app as a child process for one benchmark variant, launched as
-// `npm run start:prod` does (`node -r scripts/preload.cjs dist/main.js`): fresh SQLite file,
-// production settings, event-loop preload, RSS sampling.
+// Starts the built app as a child process for one benchmark variant, launched with the command of
+// `npm run start:prod` (its V8 flags and preload, scripts/start-prod.mjs running the bundle; see
+// launch.mjs) plus the bench's event-loop preload: fresh SQLite file, production settings, RSS sampling.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -9,12 +9,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { request } from './http.mjs';
+import { productionLaunch } from './launch.mjs';
 import { freePort, spawnChild, stopChild } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'main.js');
-/** The production launcher's preload (thread-pool size): see scripts/preload.cjs. */
-const PROCESS_PRELOAD = join(ROOT, 'scripts', 'preload.cjs');
 const PRELOAD = pathToFileURL(fileURLToPath(new URL('./eventloop-preload.mjs', import.meta.url))).href;
 const START_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
@@ -88,9 +86,15 @@ async function readRss(pid) {
   }
 }
 
-/** `nodeArgs`: extra node/V8 flags before the preloads (experiments; the bench itself passes none). */
-export async function startApp({ alg, label = alg, extraEnv = {}, nodeArgs = [], main = MAIN }) {
-  if (!existsSync(main)) throw new Error(`${main} is missing; run \`npm run build\` first`);
+/**
+ * `nodeArgs`: extra node/V8 flags, after start:prod's own (experiments; the bench itself passes
+ * none). `main`: another entry point than start:prod's (e.g. dist/main.js, for an A/B).
+ */
+export async function startApp({ alg, label = alg, extraEnv = {}, nodeArgs = [], main }) {
+  const launch = productionLaunch(ROOT);
+  const entry = main ?? launch.entry;
+  const built = join(ROOT, 'dist', 'main.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing; run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'auth-bench-'));
   tempDirs.add(dir);
   const port = await freePort();
@@ -117,7 +121,7 @@ export async function startApp({ alg, label = alg, extraEnv = {}, nodeArgs = [],
   const t0 = performance.now();
   // The IPC channel only carries the event-loop readings of the preload (see eventloop-preload.mjs).
   const logFile = join(dir, 'app.log');
-  const child = spawnChild(process.execPath, [...nodeArgs, '-r', PROCESS_PRELOAD, '--import', PRELOAD, main], {
+  const child = spawnChild(process.execPath, [...launch.nodeArgs, ...nodeArgs, '--import', PRELOAD, entry], {
     cwd: dir,
     env,
     logFile,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { request } from './http.mjs';
+import { productionLaunch } from './launch.mjs';
 import { freePort, spawnChild, stopChild } from './proc.mjs';
 import { median } from './stats.mjs';
 
@@ -54,11 +55,8 @@ async function timeOneStart({ root, dir, alg }) {
   const baseUrl = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
   // cwd is the temp dir so a developer's .env cannot change what is measured.
-  const child = spawnChild(
-    process.execPath,
-    ['-r', join(root, 'scripts', 'preload.cjs'), join(root, 'scripts', 'start-prod.mjs')],
-    { cwd: dir, env, logFile: join(dir, 'app.log') },
-  );
+  const { nodeArgs, entry } = productionLaunch(root);
+  const child = spawnChild(process.execPath, [...nodeArgs, entry], { cwd: dir, env, logFile: join(dir, 'app.log') });
   try {
     for (;;) {
       if (child.exitInfo) {

@@ -87,3 +87,27 @@ describe('SessionStateCache: the per-user cut-off', () => {
     await expect(cache.activeUsername(SESSION, USER, IAT, NOW)).resolves.toBeUndefined();
   });
 });
+
+describe('SessionStateCache.cachedUsername: the answer from memory alone', () => {
+  it('is undefined until the state is loaded and once it is stale, and agrees with activeUsername in between', async () => {
+    const db = fakeRepository(liveRow());
+    const cache = new SessionStateCache(db.repository);
+    expect(cache.cachedUsername(SESSION, USER, IAT, NOW)).toBeUndefined();
+    await expect(cache.activeUsername(SESSION, USER, IAT, NOW)).resolves.toBe('alice');
+    expect(cache.cachedUsername(SESSION, USER, IAT)).toBe('alice');
+    expect(cache.cachedUsername(SESSION, 'another-user', IAT)).toBe(false);
+    expect(cache.cachedUsername(SESSION, USER, IAT, Date.now() + SESSION_STATE_TTL_MS)).toBeUndefined();
+    expect(db.queries()).toBe(1);
+  });
+
+  it('is false at once for a session revoked here, and for a token before a cut-off marked here', async () => {
+    const db = fakeRepository(liveRow());
+    const cache = new SessionStateCache(db.repository);
+    await cache.activeUsername(SESSION, USER, IAT, NOW);
+    cache.markUserCutOff(USER, (IAT + 1) * 1000);
+    expect(cache.cachedUsername(SESSION, USER, IAT)).toBe(false);
+    expect(cache.cachedUsername(SESSION, USER, IAT + 1)).toBe('alice');
+    cache.markRevoked(SESSION);
+    expect(cache.cachedUsername(SESSION, USER, IAT + 1)).toBe(false);
+  });
+});

@@ -11,6 +11,12 @@ interface Entry {
   checkedAt: number;
 }
 
+function usernameIfLive(entry: Entry, userId: string, issuedAt: number, now: number): string | undefined {
+  return entry.active && entry.userId === userId && entry.expiresAt > now && issuedAt * 1000 >= entry.notBefore
+    ? entry.username
+    : undefined;
+}
+
 /**
  * How long a session's state may be served from memory. Revocations made by this process take
  * effect at once; those made elsewhere (another instance, the CLI) within this time.
@@ -44,15 +50,21 @@ export class SessionStateCache {
     issuedAt: number,
     now = Date.now(),
   ): Promise<string | undefined> {
-    let entry = this.entries.get(sessionId);
-    if (!entry || now - entry.checkedAt >= SESSION_STATE_TTL_MS) entry = (await this.load(sessionId)) ?? undefined;
-    return entry &&
-      entry.active &&
-      entry.userId === userId &&
-      entry.expiresAt > now &&
-      issuedAt * 1000 >= entry.notBefore
-      ? entry.username
-      : undefined;
+    const cached = this.cachedUsername(sessionId, userId, issuedAt, now);
+    if (cached !== undefined) return cached || undefined;
+    const entry = await this.load(sessionId);
+    return entry ? usernameIfLive(entry, userId, issuedAt, now) : undefined;
+  }
+
+  /**
+   * activeUsername's answer from memory alone, when the session's state there is fresh enough:
+   * the username, or false when it is not live. Undefined when it must be loaded first. Lets the
+   * Bearer guard answer most requests without a promise.
+   */
+  cachedUsername(sessionId: string, userId: string, issuedAt: number, now = Date.now()): string | false | undefined {
+    const entry = this.entries.get(sessionId);
+    if (!entry || now - entry.checkedAt >= SESSION_STATE_TTL_MS) return undefined;
+    return usernameIfLive(entry, userId, issuedAt, now) ?? false;
   }
 
   /** Called after a revocation is committed: the session is dead here from now on. */

@@ -27,7 +27,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     // JwtStrategy.principalForVerifiedToken); the outcome goes through handleRequest as before.
     const request = context.switchToHttp().getRequest<object>();
     const known = this.jwt.principalForVerifiedToken(request);
-    if (!known) return super.canActivate(context);
+    if (known === undefined) return super.canActivate(context);
+    if (!(known instanceof Promise)) return this.accept(request, known, context);
     return known.then(
       (principal) => this.accept(request, principal, context),
       (error: unknown) => this.accept(request, false, context, error),

@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy, type SecretOrKeyProvider } from 'passport-jwt';
+import { Strategy, type JwtFromRequestFunction, type SecretOrKeyProvider } from 'passport-jwt';
+import { bearerToken, type BearerRequest } from '../bearer-token.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { SessionStateCache } from '../../sessions/session-state.cache.js';
 import { AccessTokenService, hasAccessTokenClaims, rolesOf, type AccessTokenClaims } from '../access-token.service.js';
 import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
 import { VerifiedTokenCache } from '../verified-token.cache.js';
 
-type RequestLike = Parameters<ReturnType<typeof ExtractJwt.fromAuthHeaderAsBearerToken>>[0];
-
-const bearerToken = ExtractJwt.fromAuthHeaderAsBearerToken();
+/** What the strategy reads of a request (Fastify's; passport-jwt's types say express's). */
+type RequestLike = BearerRequest;
 
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
@@ -23,7 +23,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     const auth = config.get('auth', { infer: true });
     super({
-      jwtFromRequest: bearerToken,
+      jwtFromRequest: bearerToken as JwtFromRequestFunction,
       // Only our keys, our algorithm and our token type (see AccessTokenService.keyFor).
       secretOrKeyProvider: ((_req, rawJwt: string, done) => {
         accessTokens
@@ -49,18 +49,25 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
    * JwtAuthGuard calls this first: passport's authenticate() builds a middleware, a strategy
    * object and half a dozen closures per request (~3 KB of the ~33 KB a GET /auth/me allocated).
    */
-  principalForVerifiedToken(request: object): Promise<AccessTokenPrincipal | false> | undefined {
+  principalForVerifiedToken(
+    request: object,
+  ): AccessTokenPrincipal | false | Promise<AccessTokenPrincipal | false> | undefined {
     const token = bearerToken(request as RequestLike);
     const claims = token ? this.verified.get(token) : undefined;
-    return claims ? this.principal(claims) : undefined;
+    if (!claims) return undefined;
+    // Most requests find their session's state fresh in memory: answered without a promise, which
+    // Nest's guard runner then needs no await for.
+    const username = this.sessionState.cachedUsername(claims.sid, claims.sub, claims.iat);
+    if (username === undefined) return this.principal(claims);
+    return username !== false && principalOf(claims, username);
   }
 
   /** Skips the signature check for a token verified before (until its exp); the session check always runs. */
   override authenticate(request: RequestLike, options?: object): void {
-    const known = this.principalForVerifiedToken(request as object);
+    const known = this.principalForVerifiedToken(request);
     // passport-jwt types the request as express's; ours is Fastify's, which has what it reads.
-    if (!known) return super.authenticate(request as Parameters<Strategy['authenticate']>[0], options);
-    known.then(
+    if (known === undefined) return super.authenticate(request as Parameters<Strategy['authenticate']>[0], options);
+    Promise.resolve(known).then(
       (principal) => (principal ? this.success(principal) : this.fail(new Error('session is not active'), 401)),
       (error: Error) => this.error(error),
     );
@@ -80,14 +87,17 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
    */
   private async principal(claims: AccessTokenClaims): Promise<AccessTokenPrincipal | false> {
     const username = await this.sessionState.activeUsername(claims.sid, claims.sub, claims.iat);
-    if (username === undefined) return false;
-    return {
-      userId: claims.sub,
-      username,
-      sessionId: claims.sid,
-      tokenId: claims.jti,
-      roles: rolesOf(claims),
-      scopes: claims.scope ? claims.scope.split(' ') : [],
-    };
+    return username !== undefined && principalOf(claims, username);
   }
+}
+
+function principalOf(claims: AccessTokenClaims, username: string): AccessTokenPrincipal {
+  return {
+    userId: claims.sub,
+    username,
+    sessionId: claims.sid,
+    tokenId: claims.jti,
+    roles: rolesOf(claims),
+    scopes: claims.scope ? claims.scope.split(' ') : [],
+  };
 }
