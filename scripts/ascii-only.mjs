@@ -21,6 +21,14 @@ function escapePattern(pattern, flags) {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
     const unit = pattern.charCodeAt(i);
+    if (pattern[i] === '\\' && i + 1 < pattern.length) {
+      // An escape: copied whole, unless it escapes a non-ASCII character (`\é`, an identity
+      // escape outside u/v mode, which means the character itself): then the character's escape.
+      const next = pattern.charCodeAt(i + 1);
+      out += next > 0x7f ? hex4(next) : pattern.slice(i, i + 2);
+      i++;
+      continue;
+    }
     out += unit > 0x7f ? hex4(unit) : pattern[i];
   }
   return out;
@@ -35,7 +43,9 @@ export function asciiOnly(source) {
   if (!NON_ASCII.test(source)) return { code: source, left: 0 };
   const edits = [];
   const onComment = (_block, text, start, end) => {
-    if (NON_ASCII.test(text)) edits.push([start, end, source.slice(start, end).replace(NON_ASCII_ALL, '?')]);
+    // U+2028/2029 end a line for automatic semicolon insertion, even inside a block comment.
+    const ascii = (comment) => comment.replace(/[\u2028\u2029]/g, '\n').replace(NON_ASCII_ALL, '?');
+    if (NON_ASCII.test(text)) edits.push([start, end, ascii(source.slice(start, end))]);
   };
   const options = { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true, onComment };
   for (const token of acorn.tokenizer(source, options)) {

@@ -50,6 +50,21 @@ function keptName(node, text) {
   return /^static\s*\{\s*__name\(this,\s*"([^"]*)"\)/.exec(text.slice(first.start, first.end))?.[1];
 }
 
+/** A class's member names, in order: what pairs it with the same class of the other build. */
+function members(node) {
+  return node.body.body
+    .filter((member) => member.type !== 'StaticBlock')
+    .map((member) => `${member.static ? 'static ' : ''}${member.kind ?? ''} ${memberKey(member)}`)
+    .join(',');
+}
+
+function memberKey(member) {
+  if (member.computed) return '[computed]';
+  return member.key.type === 'PrivateIdentifier'
+    ? `#${member.key.name}`
+    : (member.key.name ?? String(member.key.value));
+}
+
 /** `text` (built without keepNames) with the class names of `named` (the same build with it). */
 export function restoreClassNames(text, named) {
   const plain = classes(acorn.parse(text, PARSE));
@@ -59,6 +74,11 @@ export function restoreClassNames(text, named) {
   }
   const inserts = [];
   plain.forEach((entry, i) => {
+    // The two lists must hold the same classes in the same order: a shift would name classes
+    // after others (and @nestjs/typeorm makes repository tokens from entity names).
+    if (members(entry.node) !== members(kept[i].node)) {
+      throw new Error(`class names: class ${i} (${runtimeName(entry) || 'anonymous'}) differs between the two builds`);
+    }
     const name = keptName(kept[i].node, named);
     if (name === undefined || name === runtimeName(entry)) return;
     const at = entry.node.body.start + 1;

@@ -20,6 +20,9 @@ describe('asciiOnly (the bundle step that keeps V8 holding the source one byte p
       ['/[😀-😂]/u', ['😁'], ['😃', 'a']],
       ['/^😀$/', ['😀'], ['😁']],
       ['/é/v', ['é'], ['e']],
+      // Identity escapes of non-ASCII characters (legal outside u/v mode) and escapes next to them.
+      ['/^[^\\–\\—]+$/', ['a-b'], ['a–b', 'a—b', 'a\\b']],
+      ['/\\\\é/', ['\\é'], ['é']],
     ];
     for (const [literal, matches, misses] of cases) {
       const { code, left } = asciiOnly(literal);
@@ -33,6 +36,12 @@ describe('asciiOnly (the bundle step that keeps V8 holding the source one byte p
       for (const text of matches)
         expect({ literal, text, matches: escaped.test(text) }).toEqual({ literal, text, matches: true });
     }
+  });
+
+  it('keeps a line separator in a block comment a line break (automatic semicolon insertion)', () => {
+    const { code } = asciiOnly('(function () { return/* \u2028 */1; })()');
+    expect(run(code)).toBe(run('(function () { return/* \u2028 */1; })()'));
+    expect(run(code)).toBeUndefined();
   });
 
   it('drops non-ASCII characters from comments only, and counts what it leaves elsewhere', () => {

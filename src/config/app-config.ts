@@ -85,6 +85,8 @@ export interface DatabaseConfig {
    * request gets 503 (the wait never blocks the event loop; see SqliteAdapter). Unused on PostgreSQL.
    */
   busyTimeout: number;
+  /** SQLite's page cache, in MB (per connection). Unused on PostgreSQL. */
+  sqliteCacheMb: number;
 }
 
 export interface RedisConfig {

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
         sqlitePath: './data/auth.sqlite',
         logging: false,
         busyTimeout: 5,
+        sqliteCacheMb: 4,
       });
     });
 

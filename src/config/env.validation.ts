@@ -108,6 +108,7 @@ function toAppConfig(get: <T>(variable: EnvVar<T>) => T): AppConfig {
       ...get(vars.DATABASE_URL),
       logging: get(vars.DATABASE_LOGGING),
       busyTimeout: get(vars.DATABASE_BUSY_TIMEOUT),
+      sqliteCacheMb: get(vars.SQLITE_CACHE_MB),
     },
     redis: { url: get(vars.REDIS_URL), prefix: get(vars.REDIS_PREFIX) },
   };

@@ -36,6 +36,7 @@ describe('SqliteAdapter', () => {
         sqlitePath: file,
         logging: false,
         busyTimeout: 5,
+        sqliteCacheMb: 4,
       }),
     ).initialize();
     other = new Database(file, { timeout: 0 });

@@ -33,6 +33,7 @@ describe('UnitOfWork (SQLite)', () => {
         sqlitePath: ':memory:',
         logging: false,
         busyTimeout: 5,
+        sqliteCacheMb: 4,
       }),
     ).initialize();
     unitOfWork = new UnitOfWork(dataSource, new SqliteAdapter(dataSource, 5000));

@@ -51,7 +51,7 @@ export class SessionStateCache {
     now = Date.now(),
   ): Promise<string | undefined> {
     const cached = this.cachedUsername(sessionId, userId, issuedAt, now);
-    if (cached !== undefined) return cached || undefined;
+    if (cached !== undefined) return cached === false ? undefined : cached;
     const entry = await this.load(sessionId);
     return entry ? usernameIfLive(entry, userId, issuedAt, now) : undefined;
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { describeDatabase } from './startup-summary.js';
 
 describe('describeDatabase', () => {
-  const postgres = (url: string) => describeDatabase({ type: 'postgres', url, logging: false, busyTimeout: 5 });
+  const postgres = (url: string) =>
+    describeDatabase({ type: 'postgres', url, logging: false, busyTimeout: 5, sqliteCacheMb: 4 });
 
   it('names a PostgreSQL database by user, host and database, without the password, query string or fragment', () => {
     expect(postgres('postgres://auth:hunter2@db:5432/auth')).toBe('PostgreSQL postgres://auth@db:5432/auth');
@@ -24,6 +25,7 @@ describe('describeDatabase', () => {
         sqlitePath: ':memory:',
         logging: false,
         busyTimeout: 5,
+        sqliteCacheMb: 4,
       }),
     ).toBe('SQLite in memory (gone at exit)');
   });

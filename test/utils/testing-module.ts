@@ -56,6 +56,7 @@ export async function createTestingModule(options: TestingModuleOptions = {}): P
                 sqlitePath: database,
                 logging: false,
                 busyTimeout: 5,
+                sqliteCacheMb: 4,
               }),
             ),
             DatabaseModule,
