@@ -81,7 +81,8 @@ describe('start-up as main.ts does it (e2e)', () => {
     }
   });
 
-  it('warns, one line each, about a local http issuer, private keys in the clear and COOKIE_SECURE=false in production', async () => {
+  it('warns, one line each, about a local http issuer, private keys in the clear, a weak argon2id cost and COOKIE_SECURE=false in production', async () => {
+    // The tests' argon2id cost (1024 KiB × 1) is below OWASP's profiles: fine for tests, warned about in production.
     const started = await startInProcess({ NODE_ENV: 'production', COOKIE_SECURE: 'false' });
     await started.close();
     expect(started.error).toBeUndefined();
@@ -93,6 +94,9 @@ describe('start-up as main.ts does it (e2e)', () => {
       expect.stringMatching(
         /^KEYS_ENCRYPTION_KEY is not set in production: private signing keys are stored .* in the clear/,
       ),
+      expect.stringMatching(
+        /^ARGON2_MEMORY_KIB=1024 with ARGON2_ITERATIONS=1 in production is below every argon2id profile OWASP lists/,
+      ),
       expect.stringMatching(/^COOKIE_SECURE=false in production: /),
     ]);
   });
@@ -102,6 +106,8 @@ describe('start-up as main.ts does it (e2e)', () => {
       NODE_ENV: 'production',
       JWT_ISSUER: 'https://auth.example.com',
       KEYS_ENCRYPTION_KEY: 'q8V3nZt1Lb7RkW0yJ5mHc2Xg9PfD4sAe6Uo/NiKr+Ew=',
+      ARGON2_MEMORY_KIB: '7168',
+      ARGON2_ITERATIONS: '5',
     });
     await started.close();
     expect(started.error).toBeUndefined();
