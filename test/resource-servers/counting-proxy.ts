@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
  */
 export class CountingProxy {
   private readonly counts = new Map<string, number>();
+  private readonly chunks = new Map<string, number>();
   private readonly open = new Set<{ path: string; drop: () => void }>();
   private readonly sockets = new Set<Socket>();
   private readonly blocked = new Set<string>();
@@ -54,6 +55,11 @@ export class CountingProxy {
     return [...this.open].filter((entry) => entry.path === path).length;
   }
 
+  /** Chunks of response body passed from the auth server to the API on `path` so far. */
+  chunksFrom(path: string): number {
+    return this.chunks.get(path) ?? 0;
+  }
+
   /** Cuts the API off the auth server entirely. */
   pause(): void {
     this.paused = true;
@@ -92,6 +98,7 @@ export class CountingProxy {
       { method: req.method, headers: { ...req.headers, host: this.target.host }, agent: false },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.on('data', () => this.chunks.set(path, (this.chunks.get(path) ?? 0) + 1));
         answer.pipe(res);
       },
     );

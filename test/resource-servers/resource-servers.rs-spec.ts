@@ -482,13 +482,14 @@ describe('the example APIs on the resource-server kit, behind two auth instances
       expect(await status(nestApi!, victim.accessToken)).toBe(503);
 
       // Back on the feed: each catches up from its cursor, so the logout made meanwhile is known.
+      const heard = expressProxy.chunksFrom(FEED);
       expressProxy.resume();
       nestProxy.resume();
       const resumed = Date.now();
       const nest = await pollUntil(() => status(nestApi!, valid.accessToken), 200, 5000);
       expect({ nest: nest.status }).toEqual({ nest: 200 });
       expect(await status(nestApi!, victim.accessToken)).toBe(401);
-      await pollUntil(async () => expressProxy.openTo(FEED), 1, 5000);
+      await untilFeedHeard(expressProxy, heard);
       const quiet = expressProxy.snapshot();
       expect(await status(expressApi!, victim.accessToken)).toBe(401);
       expect(await status(expressApi!, valid.accessToken)).toBe(200);
@@ -507,6 +508,7 @@ describe('the example APIs on the resource-server kit, behind two auth instances
       const valid = await signIn(B(), await newUser());
       await expectStatuses(victim.accessToken, 200, 'before');
       await Promise.all([stopInstance(a!), stopInstance(b!)]);
+      const heard = expressProxy.chunksFrom(FEED);
       await sleep(STALE_MS);
       // Express would introspect, but the auth server is down: it cannot vouch for the token.
       await expectStatuses(valid.accessToken, 503, 'auth down, stale');
@@ -525,8 +527,7 @@ describe('the example APIs on the resource-server kit, behind two auth instances
       // listened is already applied. Express answers by introspection as soon as A is up; once its
       // stream is back it must refuse from its own list, without asking.
       expect(await status(nestApi!, victim.accessToken)).toBe(401);
-      await pollUntil(async () => expressProxy.openTo(FEED), 1, 5000);
-      await sleep(200);
+      await untilFeedHeard(expressProxy, heard);
       const quiet = expressProxy.snapshot();
       expect(await status(expressApi!, victim.accessToken)).toBe(401);
       expect(await status(expressApi!, valid.accessToken)).toBe(200);
@@ -539,6 +540,17 @@ describe('the example APIs on the resource-server kit, behind two auth instances
 });
 
 /** Calls `probe` every 50 ms until it returns `want` or `forMs` passes. */
+/**
+ * Waits until the API's feed stream is open again and has carried bytes since `heard` (chunks
+ * counted at the proxy), then a little longer for the API to read them. An open stream alone is
+ * not enough: its first bytes (the catch-up) may still be on their way.
+ */
+async function untilFeedHeard(proxy: CountingProxy, heard: number): Promise<void> {
+  const back = await pollUntil(async () => proxy.openTo(FEED) === 1 && proxy.chunksFrom(FEED) > heard, true, 5000);
+  expect({ feedBack: back.status }).toEqual({ feedBack: true });
+  await sleep(200);
+}
+
 async function pollUntil<T>(
   probe: () => Promise<T>,
   want: T,
