@@ -124,7 +124,14 @@ describe('first run, as a person starts the built app', () => {
   });
 
   it('NODE_ENV=production with nothing else set: warnings, then one Ready line, as JSON', async () => {
-    const app = await startHardeningApp({ LOG_LEVEL: 'info', JWT_ISSUER: '', COOKIE_SECURE: '' });
+    // Nothing else: the argon2id cost too (the suite's cheap default would add its own warning).
+    const app = await startHardeningApp({
+      LOG_LEVEL: 'info',
+      JWT_ISSUER: '',
+      COOKIE_SECURE: '',
+      ARGON2_MEMORY_KIB: '',
+      ARGON2_ITERATIONS: '',
+    });
     try {
       await new Promise((resolve) => setTimeout(resolve, 200));
       const lines = jsonLines(app.lastOutput(40).join('\n'));
