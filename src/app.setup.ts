@@ -11,6 +11,7 @@ import { NotFoundException } from '@nestjs/common';
 import { REFRESH_COOKIE } from './auth/refresh-cookie.js';
 import { applyBodyPolicy } from './common/http/accepts-body.decorator.js';
 import { applyBodyDepthLimit } from './common/http/body-depth.js';
+import { RefusalDelay } from './common/http/refusal-delay.js';
 import { RouteMethods } from './common/http/route-methods.js';
 import { isJson, securityHeaders, type SecurityHeaders } from './common/http/security-headers.js';
 import { lazyChildLoggerFactory } from './common/logging/lazy-request-logger.js';
@@ -83,10 +84,18 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   // hook that ran before ours (Nest's 503 while closing, a CORS preflight, its 404 for a request
   // target no route can match) gets the headers too; all but JSON get the rest of helmet's; and
   // responses sent while shutting down carry `Connection: close`.
+  // Throttled refusals are held before they are sent (refusal-delay.ts), so a flood of them
+  // cannot crowd everyone else's requests off the event loop.
+  const refusals = new RefusalDelay(config.http.throttledReplyDelay * 1000);
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('x-content-type-options')) reply.headers(headers.all);
     if (!isJson(reply.getHeader('content-type'))) reply.headers(headers.documentOnly);
     if (isClosing()) reply.header('Connection', 'close');
+    else if (
+      RefusalDelay.isRefusal(reply.statusCode, reply.getHeader('retry-after')) &&
+      refusals.hold(reply.raw, () => done(null, payload))
+    )
+      return;
     done(null, payload);
   });
   await app.register(fastifyCookie);

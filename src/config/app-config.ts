@@ -25,6 +25,8 @@ export interface HttpConfig {
   demoEnabled: boolean;
   /** Seconds a client has to send a whole request (headers and body) before it gets 408 and is closed. */
   requestTimeout: number;
+  /** Seconds a throttled refusal (429, 503 + Retry-After) is held before it is sent; 0: at once. */
+  throttledReplyDelay: number;
 }
 
 export interface ThrottleConfig {

@@ -300,6 +300,16 @@ export const LOG_REQUESTS = variable('LOG_REQUESTS', { default: 'false', parse: 
 
 /** Seconds a client has to send a whole request (headers and body) before 408 and close. */
 export const REQUEST_TIMEOUT = variable('REQUEST_TIMEOUT', { default: '10s', parse: duration() });
+/** How long a 429 (or a 503 with Retry-After) is held before it is sent; 0 sends it at once. */
+export const THROTTLED_REPLY_DELAY = variable('THROTTLED_REPLY_DELAY', {
+  default: '1s',
+  parse: (raw) => {
+    const seconds = duration({ allowZero: true })(raw);
+    if (seconds > 10)
+      throw new InvalidValue(`must be at most 10s (a held refusal keeps its connection open), got "${raw}"`);
+    return seconds;
+  },
+});
 
 export const DOCS_ENABLED = variable('DOCS_ENABLED', { default: 'true', parse: boolean });
 export const DEMO_ENABLED = variable('DEMO_ENABLED', { default: 'true', parse: boolean });

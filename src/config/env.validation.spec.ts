@@ -120,10 +120,18 @@ describe('loadConfig', () => {
         JWT_ALG: 'HS256',
         JWT_SECRET: 'dev',
         REQUEST_TIMEOUT: '30s',
+        THROTTLED_REPLY_DELAY: '3s',
       });
       expect(config).toMatchObject({
         env: 'test',
-        http: { port: 8080, host: '0.0.0.0', cookieSecure: true, bodyLimit: 100 * 1024, requestTimeout: 30 },
+        http: {
+          port: 8080,
+          host: '0.0.0.0',
+          cookieSecure: true,
+          bodyLimit: 100 * 1024,
+          requestTimeout: 30,
+          throttledReplyDelay: 3,
+        },
         auth: {
           issuer: 'https://auth.example.org',
           jwtSecret: 'dev',
@@ -135,6 +143,12 @@ describe('loadConfig', () => {
         },
         database: { url: 'postgresql://u:p@db:5432/auth', type: 'postgres', logging: true, busyTimeout: 120 },
       });
+    });
+
+    it('reads THROTTLED_REPLY_DELAY as whole seconds, 1 by default, 0 for none', () => {
+      expect(loadConfig({}).http.throttledReplyDelay).toBe(1);
+      expect(loadConfig({ THROTTLED_REPLY_DELAY: '0' }).http.throttledReplyDelay).toBe(0);
+      expect(loadConfig({ THROTTLED_REPLY_DELAY: '10s' }).http.throttledReplyDelay).toBe(10);
     });
 
     it('reads the signing algorithm case-insensitively and key rotation as a duration or off', () => {
@@ -250,6 +264,9 @@ describe('loadConfig', () => {
       ['LOGIN_MAX_PER_USER', 'many'],
       ['REQUEST_TIMEOUT', '0'],
       ['REQUEST_TIMEOUT', '500ms'],
+      ['THROTTLED_REPLY_DELAY', '11s'],
+      ['THROTTLED_REPLY_DELAY', '1m'],
+      ['THROTTLED_REPLY_DELAY', 'off'],
       ['REGISTER_MAX_PER_IP', '0'],
       ['REGISTER_WINDOW', 'hourly'],
       ['MAX_SESSIONS_PER_USER', '0'],

@@ -72,6 +72,7 @@ function toAppConfig(get: <T>(variable: EnvVar<T>) => T): AppConfig {
       docsEnabled: get(vars.DOCS_ENABLED),
       demoEnabled: get(vars.DEMO_ENABLED),
       requestTimeout: get(vars.REQUEST_TIMEOUT),
+      throttledReplyDelay: get(vars.THROTTLED_REPLY_DELAY),
     },
     throttle: {
       maxFailuresPerIp: get(vars.LOGIN_MAX_FAILURES_PER_IP),

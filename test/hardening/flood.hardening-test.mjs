@@ -1,7 +1,8 @@
 // Issue 10 item 3: one client floods POST /auth/register and POST /auth/login with 256 concurrent
 // connections for 10 s, at production argon2 cost; meanwhile another user's refreshes must stay
 // fast (p50 < 50 ms, p99 < 250 ms). Registration is throttled per IP, hashing goes through a
-// bounded queue, and access tokens are never signed behind queued hashes.
+// bounded queue, access tokens are never signed behind queued hashes, and the flood's 429s are
+// held for THROTTLED_REPLY_DELAY (the default, 1 s) so they cannot crowd the event loop.
 //
 //   FLOOD_SECONDS=10  FLOOD_CONNECTIONS=256   (defaults: the issue's bar)
 //

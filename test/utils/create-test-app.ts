@@ -29,6 +29,8 @@ const TEST_ENV: Record<string, string> = {
   REGISTER_MAX_PER_IP: '1000000',
   // Likewise their logins; the capacity suite sets it low.
   LOGIN_MAX_PER_IP: '1000000',
+  // Suites that drive throttles to their 429s get them at once; test/security/refusal-delay.e2e-spec.ts holds them.
+  THROTTLED_REPLY_DELAY: '0',
 };
 
 /**
