@@ -87,16 +87,29 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   // Throttled refusals are held before they are sent (refusal-delay.ts), so a flood of them
   // cannot crowd everyone else's requests off the event loop.
   const refusals = new RefusalDelay(config.http.throttledReplyDelay * 1000);
+  fastify.decorate('refusalDelay', refusals);
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('x-content-type-options')) reply.headers(headers.all);
     if (!isJson(reply.getHeader('content-type'))) reply.headers(headers.documentOnly);
     if (isClosing()) reply.header('Connection', 'close');
-    else if (
-      RefusalDelay.isRefusal(reply.statusCode, reply.getHeader('retry-after')) &&
-      refusals.hold(reply.raw, () => done(null, payload))
-    )
-      return;
+    else {
+      const retryAfter = reply.getHeader('retry-after');
+      if (RefusalDelay.isRefusal(reply.statusCode, retryAfter)) {
+        const outcome = refusals.hold(reply.raw, retryAfter, () => {
+          // Released by a shutdown (or its timer during one): keep-alive would hold the close up.
+          if (isClosing()) reply.header('Connection', 'close');
+          done(null, payload);
+        });
+        if (outcome === 'held') return;
+        if (outcome === 'full') reply.header('Connection', 'close');
+      }
+    }
     done(null, payload);
+  });
+  // After enableGracefulShutdown's preClose (hooks run in order), so released ones say `close`.
+  fastify.addHook('preClose', (done) => {
+    refusals.releaseAll();
+    done();
   });
   await app.register(fastifyCookie);
   // Credentialed CORS only for the configured origins. With none, browsers get no CORS headers and

@@ -1,7 +1,8 @@
 import { connect, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import request from 'supertest';
+import type { RefusalDelay } from '../../src/common/http/refusal-delay.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { DEFAULT_PASSWORD, expectErrorBody, uniqueUsername } from '../utils/http.js';
 
@@ -37,36 +38,68 @@ describe('held refusals (THROTTLED_REPLY_DELAY)', () => {
     expect(elapsedMs).toBeGreaterThanOrEqual(950);
   });
 
-  it('lets a client that hangs up while held go, and keeps serving', async () => {
+  /** A raw registration over the limit; resolves with what came back once the connection closed. */
+  const rawRegister = (port: number, giveUpMs?: number) =>
+    new Promise<string>((resolve) => {
+      const body = JSON.stringify({ username: uniqueUsername('raw'), password: DEFAULT_PASSWORD });
+      let received = '';
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write(
+          `POST /auth/register HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        ),
+      );
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(received));
+      if (giveUpMs !== undefined) setTimeout(() => socket.destroy(), giveUpMs);
+    });
+
+  const held = () => (t!.app.getHttpAdapter().getInstance() as unknown as { refusalDelay: RefusalDelay }).refusalDelay;
+
+  async function until(condition: () => boolean, what: string) {
+    const deadline = Date.now() + 5000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('lets refusals whose client hangs up go at once, and keeps serving', async () => {
     t = await createTestApp({ REGISTER_MAX_PER_IP: '1', THROTTLED_REPLY_DELAY: '10s' });
     await t.app.listen(0, '127.0.0.1');
     const { port } = t.server.address() as AddressInfo;
     expect((await register()).status).toBe(201);
 
-    // Ten refusals held at once, each from a client that gives up after 100 ms.
-    const body = JSON.stringify({ username: uniqueUsername('gone'), password: DEFAULT_PASSWORD });
-    const raw =
-      `POST /auth/register HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    const answered = await Promise.all(
-      Array.from(
-        { length: 10 },
-        () =>
-          new Promise<string>((resolve) => {
-            let received = '';
-            const socket = connect(port, '127.0.0.1', () => socket.write(raw));
-            socket.on('data', (chunk) => (received += chunk.toString()));
-            socket.on('error', () => undefined);
-            socket.on('close', () => resolve(received));
-            setTimeout(() => socket.destroy(), 100);
-          }),
-      ),
-    );
-    // Held: none of them was answered before its client left.
-    expect(answered).toEqual(Array(10).fill(''));
+    // Ten refusals held at once, each from a client that gives up before the hold ends.
+    const answered = Promise.all(Array.from({ length: 10 }, () => rawRegister(port, 500)));
+    await until(() => held().heldCount === 10, 'ten refusals are held');
+    // None was answered before its client left, and none stays held after it did.
+    expect(await answered).toEqual(Array(10).fill(''));
+    await until(() => held().heldCount === 0, 'the held refusals are let go');
 
-    // The app still answers, refusals included (held again), and health at once.
     expect((await request(t.server).get('/health')).status).toBe(200);
+  });
+
+  it('sends held refusals with Connection: close when the app shuts down, without waiting out the hold', async () => {
+    t = await createTestApp({ REGISTER_MAX_PER_IP: '1', THROTTLED_REPLY_DELAY: '10s' });
+    await t.app.listen(0, '127.0.0.1');
+    const { port } = t.server.address() as AddressInfo;
+    expect((await register()).status).toBe(201);
+
+    const answer = rawRegister(port);
+    await until(() => held().heldCount === 1, 'the refusal is held');
+    const releaseAll = jest.spyOn(held(), 'releaseAll');
+    const app = t;
+    t = undefined;
+    await app.close();
+    const response = await answer;
+
+    expect(response).toMatch(/^HTTP\/1\.1 429 /);
+    // Kept alive, the connection would have held the close up for the 72 s keep-alive timeout.
+    expect(response).toMatch(/\r\nconnection: close\r\n/i);
+    // Sent by the shutdown, not at the end of the 10 s hold.
+    expect(releaseAll).toHaveBeenCalledTimes(1);
   });
 
   it('sends refusals at once with THROTTLED_REPLY_DELAY=0', async () => {
