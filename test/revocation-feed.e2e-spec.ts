@@ -10,7 +10,7 @@ import { MAX_STREAMS_PER_CLIENT, RevocationFeedService } from '../src/revocation
 import { RevocationPurgeTask } from '../src/revocations/revocation-purge.task.js';
 import { SIGNING_MARGIN_S } from '../src/revocations/revocation-horizon.js';
 import { createTestApp, type TestApp } from './utils/create-test-app.js';
-import { DEFAULT_PASSWORD, decodeJwt, login, refresh, sleep } from './utils/http.js';
+import { DEFAULT_PASSWORD, decodeJwt, login, refresh, sleep, waitFor } from './utils/http.js';
 import { basicAuth, FeedStream, listen } from './utils/revocation-feed-client.js';
 
 const TTL = 900;
@@ -499,11 +499,3 @@ describe('the revocation feed at shutdown (e2e)', () => {
     expect(stream.ended).toBe(true);
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(10);
-  }
-}

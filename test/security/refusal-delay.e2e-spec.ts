@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import request from 'supertest';
 import type { RefusalDelay } from '../../src/common/http/refusal-delay.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { DEFAULT_PASSWORD, expectErrorBody, uniqueUsername } from '../utils/http.js';
+import { DEFAULT_PASSWORD, expectErrorBody, uniqueUsername, waitFor } from '../utils/http.js';
 
 /**
  * Throttled refusals are held for THROTTLED_REPLY_DELAY before they are sent (a tarpit), so a
@@ -57,14 +57,6 @@ describe('held refusals (THROTTLED_REPLY_DELAY)', () => {
 
   const held = () => (t!.app.getHttpAdapter().getInstance() as unknown as { refusalDelay: RefusalDelay }).refusalDelay;
 
-  async function until(condition: () => boolean, what: string) {
-    const deadline = Date.now() + 5000;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   it('lets refusals whose client hangs up go at once, and keeps serving', async () => {
     t = await createTestApp({ REGISTER_MAX_PER_IP: '1', THROTTLED_REPLY_DELAY: '10s' });
     await t.app.listen(0, '127.0.0.1');
@@ -73,10 +65,10 @@ describe('held refusals (THROTTLED_REPLY_DELAY)', () => {
 
     // Ten refusals held at once, each from a client that gives up before the hold ends.
     const answered = Promise.all(Array.from({ length: 10 }, () => rawRegister(port, 500)));
-    await until(() => held().heldCount === 10, 'ten refusals are held');
+    await waitFor(() => held().heldCount === 10, 5000);
     // None was answered before its client left, and none stays held after it did.
     expect(await answered).toEqual(Array(10).fill(''));
-    await until(() => held().heldCount === 0, 'the held refusals are let go');
+    await waitFor(() => held().heldCount === 0, 5000);
 
     expect((await request(t.server).get('/health')).status).toBe(200);
   });
@@ -88,7 +80,7 @@ describe('held refusals (THROTTLED_REPLY_DELAY)', () => {
     expect((await register()).status).toBe(201);
 
     const answer = rawRegister(port);
-    await until(() => held().heldCount === 1, 'the refusal is held');
+    await waitFor(() => held().heldCount === 1, 5000);
     const releaseAll = jest.spyOn(held(), 'releaseAll');
     const app = t;
     t = undefined;

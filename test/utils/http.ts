@@ -158,6 +158,15 @@ export function forgeJwt(
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Polls `check` every 10 ms until it holds; fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
 /**
  * Calls GET /auth/me every 50 ms until it answers `status` or `deadlineMs` passes; returns the
  * last status and the milliseconds it took, for the caller to assert on.

@@ -9,9 +9,6 @@ import { AccessTokenService, hasAccessTokenClaims, rolesOf, type AccessTokenClai
 import type { AccessTokenPrincipal } from '../decorators/current-user.decorator.js';
 import { VerifiedTokenCache } from '../verified-token.cache.js';
 
-/** What the strategy reads of a request (Fastify's; passport-jwt's types say express's). */
-type RequestLike = BearerRequest;
-
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   private readonly verified = new VerifiedTokenCache();
@@ -52,7 +49,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   principalForVerifiedToken(
     request: object,
   ): AccessTokenPrincipal | false | Promise<AccessTokenPrincipal | false> | undefined {
-    const token = bearerToken(request as RequestLike);
+    const token = bearerToken(request as BearerRequest);
     const claims = token ? this.verified.get(token) : undefined;
     if (!claims) return undefined;
     // Most requests find their session's state fresh in memory: answered without a promise, which
@@ -63,7 +60,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   /** Skips the signature check for a token verified before (until its exp); the session check always runs. */
-  override authenticate(request: RequestLike, options?: object): void {
+  override authenticate(request: BearerRequest, options?: object): void {
     const known = this.principalForVerifiedToken(request);
     // passport-jwt types the request as express's; ours is Fastify's, which has what it reads.
     if (known === undefined) return super.authenticate(request as Parameters<Strategy['authenticate']>[0], options);
@@ -74,7 +71,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   /** Called by passport-jwt after a successful signature check. */
-  async validate(request: RequestLike, claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
+  async validate(request: BearerRequest, claims: Partial<AccessTokenClaims>): Promise<AccessTokenPrincipal | false> {
     if (!hasAccessTokenClaims(claims)) return false;
     const token = bearerToken(request);
     if (token) this.verified.set(token, claims);
