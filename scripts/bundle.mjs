@@ -9,6 +9,7 @@
 // - pg and ioredis, loaded only when configured; pino, whose transports start worker files;
 // - optional Nest and Fastify packages we do not install (imported in a try, like unbundled).
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 // A checkout whose node_modules predate the bundle still builds: start:prod then runs
 // dist/main.js (test/hardening/bundle.hardening-test.mjs fails, so CI does not miss it).
@@ -36,6 +37,38 @@ const EXTERNAL = [
   '@fastify/view',
 ];
 
+// A package that loads a dependency through `createRequire(import.meta.url)` loads it from
+// node_modules at run time, beside the copy in the bundle. @nestjs/mapped-types does so for
+// class-validator and class-transformer (to copy their metadata in PickType/OmitType…): at every
+// start that was a second class-validator, validator, libphonenumber-js and class-transformer,
+// ~355 files to resolve, read and compile, and class-transformer metadata copied into a storage
+// the bundle's ValidationPipe never reads. Here its `require` serves the bundle's copies; any
+// other name still goes to node_modules. If a new version changes the line, the build fails.
+const BUNDLED_REQUIRES = [
+  {
+    file: /[\\/]@nestjs[\\/]mapped-types[\\/]dist[\\/]type-helpers\.utils\.js$/,
+    line: 'const require = createRequire(import.meta.url);',
+    modules: ['class-validator', 'class-transformer', 'class-transformer/cjs/storage'],
+  },
+];
+const bundledRequires = {
+  name: 'bundled-requires',
+  setup(build) {
+    for (const { file, line, modules } of BUNDLED_REQUIRES) {
+      build.onLoad({ filter: file }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        if (!text.includes(line)) throw new Error(`${args.path} no longer has \`${line}\`: update scripts/bundle.mjs`);
+        const imports = modules.map((name, i) => `import * as __bundled${i} from '${name}';`).join(' ');
+        const table = modules.map((name, i) => `'${name}': __bundled${i}`).join(', ');
+        const served =
+          `${imports} const __nodeRequire = createRequire(import.meta.url); const __bundled = { ${table} }; ` +
+          'const require = (name) => (Object.hasOwn(__bundled, name) ? __bundled[name] : __nodeRequire(name));';
+        return { contents: text.replace(line, served), loader: 'js' };
+      });
+    }
+  },
+};
+
 const outfile = 'dist/main.bundle.js';
 const options = {
   entryPoints: ['dist/main.js'],
@@ -50,6 +83,7 @@ const options = {
   banner: {
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
   },
+  plugins: [bundledRequires],
   logLevel: 'warning',
   write: false,
 };
@@ -63,7 +97,16 @@ const options = {
 // it back from a static block (run once, when the class is defined, before its decorators read
 // it), as keepNames writes it. A first build with keepNames says what each class's name is.
 const [named] = (await esbuild.build({ ...options, keepNames: true })).outputFiles;
-const [bundle] = (await esbuild.build(options)).outputFiles;
+const built = await esbuild.build({ ...options, metafile: true });
+const [bundle] = built.outputFiles;
+// The packages inside, for test/hardening/bundle.hardening-test.mjs: none of them may also be
+// loaded from node_modules at run time.
+const packageOf = (input) => {
+  const parts = input.split('node_modules/').at(-1).split('/');
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+};
+const inside = Object.keys(built.metafile.inputs).filter((input) => input.includes('node_modules/'));
+writeFileSync(`${outfile}.packages.json`, `${JSON.stringify([...new Set(inside.map(packageOf))].sort(), null, 1)}\n`);
 const names = await import('./class-names.mjs').catch((error) => {
   if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
   console.error('acorn is not installed (run `npm install`): bundling with esbuild keepNames (slower per request)');
