@@ -47,7 +47,7 @@ export function asciiOnly(source) {
     const ascii = (comment) => comment.replace(/[\u2028\u2029]/g, '\n').replace(NON_ASCII_ALL, '?');
     if (NON_ASCII.test(text)) edits.push([start, end, ascii(source.slice(start, end))]);
   };
-  const options = { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true, onComment };
+  const options = { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true, onComment };
   for (const token of acorn.tokenizer(source, options)) {
     if (token.type === acorn.tokTypes.regexp && NON_ASCII.test(token.value.pattern)) {
       const { pattern, flags } = token.value;

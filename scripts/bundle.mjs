@@ -1,13 +1,15 @@
-// The last step of `npm run build`: dist/main.js and what it imports, in one file,
-// dist/main.bundle.js, which `npm run start:prod` runs. Why: importing ~2,600 module files was
-// ~2/3 of a start; one file restarts in ~0.6x the time (README, Performance, "Cold start").
+// The last step of `npm run build`: dist/main.js and what it imports, in one CommonJS file,
+// dist/main.bundle.cjs, which `npm run start:prod` runs with V8's code cache (scripts/code-cache.mjs).
+// Why: importing ~2,600 module files was ~2/3 of a start; one file restarts in ~0.6x the time, and
+// with the code cache ~0.75x of that again (README, Performance, "Cold start").
 //
-// Left outside the bundle, imported from node_modules as before:
+// Left outside the bundle, required from node_modules:
 // - native addons and packages that read files next to themselves at run time;
-// - TypeORM: it loads its drivers by computed names, and bundled too it started no faster
-//   (restart 1.03x wall, 0.99x CPU, 8 interleaved rounds) in an 8.1 MB file instead of 5.3 MB;
-// - pg and ioredis, loaded only when configured; pino, whose transports start worker files;
-// - optional Nest and Fastify packages we do not install (imported in a try, like unbundled).
+// - database and Redis drivers (TypeORM loads them by computed names), loaded only when configured;
+//   pino, whose transports start worker files;
+// - optional Nest and Fastify packages we do not install (required in a try, like unbundled).
+// TypeORM is inside: outside, or loaded a second time through @nestjs/typeorm (below), its ~300
+// files cost ~9 % of a restart.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
@@ -22,7 +24,6 @@ const esbuild = await import('esbuild').catch((error) => {
 const EXTERNAL = [
   'better-sqlite3',
   'argon2',
-  'typeorm',
   'pg',
   'pg-native',
   'ioredis',
@@ -50,6 +51,11 @@ const BUNDLED_REQUIRES = [
     line: 'const require = createRequire(import.meta.url);',
     modules: ['class-validator', 'class-transformer', 'class-transformer/cjs/storage'],
   },
+  {
+    file: /[\\/]@nestjs[\\/]typeorm[\\/]dist[\\/]common[\\/]typeorm-compat\.js$/,
+    line: 'const require = createRequire(import.meta.url);',
+    modules: ['typeorm'],
+  },
 ];
 const bundledRequires = {
   name: 'bundled-requires',
@@ -69,19 +75,32 @@ const bundledRequires = {
   },
 };
 
-const outfile = 'dist/main.bundle.js';
+const outfile = 'dist/main.bundle.cjs';
 const options = {
   entryPoints: ['dist/main.js'],
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
+  // import() in a vm.Script needs a flag Node 20 marks experimental (--experimental-vm-modules, or
+  // a warning at every start): esbuild writes it as a require() in a promise instead. What is
+  // imported this way at run time (ioredis, optional Nest packages) is CommonJS.
+  supported: { 'dynamic-import': false },
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
   external: EXTERNAL,
-  // The CommonJS dependencies inside call require(); an ES module has none of its own.
+  // CommonJS, not an ES module: only a script can be compiled with V8's code cache on Node 20
+  // (vm.Script; scripts/start-prod.mjs). The ES modules inside read import.meta: here it describes
+  // the bundle file, as it did when the bundle was an ES module itself.
+  define: {
+    'import.meta.url': '__bundleUrl',
+    'import.meta.filename': '__filename',
+    'import.meta.dirname': '__dirname',
+    'import.meta.resolve': '__bundleResolve',
+  },
   banner: {
-    js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
+    // "use strict" first, as in the ES module bundle before: everything inside was strict code.
+    js: "'use strict'; var __bundleUrl = require('node:url').pathToFileURL(__filename).href; var __bundleResolve = (name) => require('node:url').pathToFileURL(require.resolve(name)).href;",
   },
   plugins: [bundledRequires],
   logLevel: 'warning',

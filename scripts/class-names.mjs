@@ -5,7 +5,7 @@
 // with Object.defineProperty in place of esbuild's helper.
 import * as acorn from 'acorn';
 
-const PARSE = { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true };
+const PARSE = { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true };
 
 /** Every class node of the program, in source order, with its parent. */
 function classes(program) {

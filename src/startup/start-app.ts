@@ -10,6 +10,12 @@ import { configWarnings } from '../config/config-warnings.js';
 import { startupSummary } from './startup-summary.js';
 
 /**
+ * Emitted on `process` once the app is listening; `npm run start:prod` saves V8's code cache of
+ * the bundle then, so that it holds what start-up compiled (scripts/code-cache.mjs).
+ */
+export const LISTENING_EVENT = 'app:listening';
+
+/**
  * What main.ts does, in a function tests can call: warn about unsafe settings, build the app,
  * listen, then say in one line what to open. Failures the person can fix come out as a
  * StartupError (one line, see main.ts); nothing claims success before `listen` has succeeded.
@@ -31,6 +37,7 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<NestF
     const { line, fields } = await startupSummary(app, config);
     // In pretty (development) output, fields would print as extra lines under the sentence.
     logger.info(config.http.logFormat === 'json' ? fields : {}, line);
+    (process as NodeJS.EventEmitter).emit(LISTENING_EVENT);
   } catch (error) {
     await app.close().catch(() => undefined);
     throw error;
