@@ -9,8 +9,10 @@
 //   pino, whose transports start worker files;
 // - optional Nest and Fastify packages we do not install (required in a try, like unbundled).
 // TypeORM is inside: outside, or loaded a second time through @nestjs/typeorm (below), its ~300
-// files cost ~9 % of a restart.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+// files cost ~9 % of a restart. Inside, it cannot load entities or migrations from file paths (its
+// importOrRequireFile builds an import() that a vm.Script cannot run): they are given as classes
+// (src/database/entities.ts, src/database/migrations/index.ts), as they must stay.
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 // A checkout whose node_modules predate the bundle still builds: start:prod then runs
@@ -143,4 +145,8 @@ if (ascii) {
   if (left)
     console.error(`${outfile}: ${left} non-ASCII characters left: V8 holds its source at 2 bytes per character`);
 }
+// The ES module bundle of earlier builds: a process manager still pointed at it would keep running
+// the old code after an upgrade.
+rmSync('dist/main.bundle.js', { force: true });
+rmSync('dist/main.bundle.js.packages.json', { force: true });
 console.error(`Bundled dist/main.js into ${outfile} (${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);

@@ -1,28 +1,36 @@
 // Runs a CommonJS file (the bundle) with V8's code cache, which Node 20 offers only through
 // vm.Script (Node 22's module.enableCompileCache() would do this for any module).
 //
-// Why: compiling the 3.4 MB bundle was the largest single item of a restart under --cpu-prof
-// (~230 ms of ~1.2 s on the 2-core VM of README's Performance section). V8 can save the bytecode of
-// every function that ran, and a start that finds it skips parsing and compiling them.
+// Why: compiling the bundle was the largest single item of a restart under --cpu-prof (~230 ms of
+// ~1.2 s on the 2-core VM of README's Performance section). V8 can save the bytecode of every
+// function that ran, and a start that finds it skips parsing and compiling them.
 //
 // The cache is written once the app signals that it is listening (so it holds what start-up
-// compiled), next to the file as `<file>.v8cache`, through a temporary file and a rename, so that
-// instances starting together never read half a cache. V8 checks a cache before using it (its own
-// version, the flags, a checksum) and refuses one that does not match; of the source it checks only
-// the length, and would run the old bytecode for a new file of the same length. So the cache starts
-// with the SHA-256 of the source it was made from, and is not handed to V8 unless that matches.
-// A refused cache is written again. A directory that cannot be written (a read-only image) only
-// means starting without a cache.
+// compiled), next to the file as `<file>.v8cache`: a new file with a random name, then a rename, so
+// that instances starting together never read half a cache and nothing planted at a predictable
+// name is followed. V8 checks its own version and the flags, but of the source only the length (it
+// would run old bytecode for a new file of the same length), and on Node 20 it does not verify the
+// cache's checksum. So the file starts with two SHA-256 digests: of what the cache was made for
+// (the source, Node's version, the architecture) and of the cache itself; a cache is handed to V8
+// only when both match, so a damaged or stale one is never run. A refused cache is written again.
+// A directory that cannot be written (a read-only image) only means starting without a cache.
 import { isAscii } from 'node:buffer';
-import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
+const DIGEST_BYTES = 32;
+const sha256 = (...parts) => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+};
+
 /**
  * Runs `file` as Node runs a CommonJS module, from its code cache when there is a usable one;
- * writes the cache when process emits `readyEvent`, if it had none or V8 refused it.
+ * writes the cache when process emits `readyEvent`, if it had none or it was refused.
  * Returns 'used', 'refused' or 'none' (what became of the cache).
  */
 export function runWithCodeCache(file, readyEvent) {
@@ -30,7 +38,7 @@ export function runWithCodeCache(file, readyEvent) {
   // Read as bytes: hashing them, and decoding them as Latin-1 when they are ASCII (as
   // scripts/bundle.mjs makes the bundle), cost half of decoding and hashing UTF-8 text.
   const bytes = readFileSync(file);
-  const digest = createHash('sha256').update(bytes).digest();
+  const madeFor = sha256(bytes, `\0${process.version}\0${process.arch}\0${Module.wrap('')}`);
   const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   let saved;
   try {
@@ -38,15 +46,17 @@ export function runWithCodeCache(file, readyEvent) {
   } catch {
     // none yet
   }
-  const cachedData = saved?.subarray(0, digest.length).equals(digest) ? saved.subarray(digest.length) : undefined;
   const script = new Script(Module.wrap(source), {
     filename: file,
-    cachedData,
+    cachedData: usable(saved, madeFor),
     // No importModuleDynamically: on Node 20 it needs --experimental-vm-modules, so `file` must not
     // use import() (scripts/bundle.mjs writes those as require()).
   });
-  const outcome = saved === undefined ? 'none' : !cachedData || script.cachedDataRejected ? 'refused' : 'used';
-  if (outcome !== 'used') process.once(readyEvent, () => writeCache(script, digest, cacheFile));
+  const outcome = saved === undefined ? 'none' : script.cachedDataRejected !== false ? 'refused' : 'used';
+  if (outcome !== 'used' && writable(dirname(cacheFile))) {
+    // After the listening line and the first requests' turn, not in the middle of them.
+    process.once(readyEvent, () => setImmediate(() => writeCache(script, madeFor, cacheFile)));
+  }
 
   const module = { exports: {}, filename: file, id: file };
   const wrapper = script.runInThisContext();
@@ -54,10 +64,29 @@ export function runWithCodeCache(file, readyEvent) {
   return outcome;
 }
 
-function writeCache(script, digest, cacheFile) {
-  const temporary = `${cacheFile}.${process.pid}.tmp`;
+/** The V8 data of a saved cache when it was made for this source and is whole, else undefined. */
+function usable(saved, madeFor) {
+  if (!saved || saved.length <= 2 * DIGEST_BYTES) return undefined;
+  const data = saved.subarray(2 * DIGEST_BYTES);
+  const intact = saved.subarray(DIGEST_BYTES, 2 * DIGEST_BYTES).equals(sha256(data));
+  return saved.subarray(0, DIGEST_BYTES).equals(madeFor) && intact ? data : undefined;
+}
+
+function writable(directory) {
   try {
-    writeFileSync(temporary, Buffer.concat([digest, script.createCachedData()]));
+    accessSync(directory, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writeCache(script, madeFor, cacheFile) {
+  const temporary = `${cacheFile}.${randomBytes(8).toString('hex')}.tmp`;
+  try {
+    const data = script.createCachedData();
+    // 'wx': a new file, never one that is already there (or a link planted under that name).
+    writeFileSync(temporary, Buffer.concat([madeFor, sha256(data), data]), { flag: 'wx', mode: 0o644 });
     renameSync(temporary, cacheFile);
   } catch {
     rmSync(temporary, { force: true });

@@ -3,7 +3,7 @@
 // cache V8 refuses (damaged, or made by another build or Node) is ignored and written again.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -69,6 +69,24 @@ describe('the code cache start:prod runs the bundle with', () => {
     assert.equal(damaged.report.sum, 39800);
     assert.notDeepEqual(readFileSync(cache), Buffer.alloc(4096, 7));
     assert.equal(run().outcome, 'used');
+  });
+
+  it('refuses a cache whose header is right but whose V8 data is damaged (V8 would not check it)', () => {
+    const good = readFileSync(cache);
+    const bad = Buffer.from(good);
+    bad[bad.length - 100] ^= 0xff;
+    writeFileSync(cache, bad);
+    const damaged = run();
+    assert.equal(damaged.outcome, 'refused');
+    assert.equal(damaged.report.sum, 39800);
+    assert.equal(run().outcome, 'used');
+  });
+
+  it('leaves no temporary files behind', () => {
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
   });
 
   it('refuses a cache made for another version of the file', () => {
