@@ -15,6 +15,11 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
+// The ES module bundle of earlier builds: a process manager still pointed at it would keep running
+// the old code after an upgrade.
+rmSync('dist/main.bundle.js', { force: true });
+rmSync('dist/main.bundle.js.packages.json', { force: true });
+
 // A checkout whose node_modules predate the bundle still builds: start:prod then runs
 // dist/main.js (test/hardening/bundle.hardening-test.mjs fails, so CI does not miss it).
 const esbuild = await import('esbuild').catch((error) => {
@@ -145,8 +150,4 @@ if (ascii) {
   if (left)
     console.error(`${outfile}: ${left} non-ASCII characters left: V8 holds its source at 2 bytes per character`);
 }
-// The ES module bundle of earlier builds: a process manager still pointed at it would keep running
-// the old code after an upgrade.
-rmSync('dist/main.bundle.js', { force: true });
-rmSync('dist/main.bundle.js.packages.json', { force: true });
 console.error(`Bundled dist/main.js into ${outfile} (${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);

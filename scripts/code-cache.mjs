@@ -54,7 +54,7 @@ export function runWithCodeCache(file, readyEvent) {
   });
   const outcome = saved === undefined ? 'none' : script.cachedDataRejected !== false ? 'refused' : 'used';
   if (outcome !== 'used' && writable(dirname(cacheFile))) {
-    // After the listening line and the first requests' turn, not in the middle of them.
+    // In a turn of its own, after the code that announced the app is listening has run.
     process.once(readyEvent, () => setImmediate(() => writeCache(script, madeFor, cacheFile)));
   }
 
@@ -88,7 +88,8 @@ function writeCache(script, madeFor, cacheFile) {
     // 'wx': a new file, never one that is already there (or a link planted under that name).
     writeFileSync(temporary, Buffer.concat([madeFor, sha256(data), data]), { flag: 'wx', mode: 0o644 });
     renameSync(temporary, cacheFile);
-  } catch {
-    rmSync(temporary, { force: true });
+  } catch (error) {
+    // EEXIST: that name was not ours to remove.
+    if (error.code !== 'EEXIST') rmSync(temporary, { force: true });
   }
 }

@@ -77,6 +77,8 @@ describe('the bundled build (npm run start:prod)', () => {
   it('is there and newer than the compiled app, so start:prod runs it', () => {
     assert.ok(existsSync(file('dist/main.bundle.cjs')), 'dist/main.bundle.cjs is missing: run `npm run build`');
     assert.ok(statSync(file('dist/main.bundle.cjs')).mtimeMs >= statSync(file('dist/.tsbuildinfo')).mtimeMs);
+    // The ES module bundle of earlier builds is gone, so nothing can keep running it after an upgrade.
+    assert.ok(!existsSync(file('dist/main.bundle.js')), 'dist/main.bundle.js is still there');
   });
 
   it('has no import() left: start:prod runs it as a vm.Script, where Node 20 cannot import() without a flag', () => {

@@ -3,7 +3,19 @@
 // cache V8 refuses (damaged, or made by another build or Node) is ignored and written again.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { Module } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -79,6 +91,25 @@ describe('the code cache start:prod runs the bundle with', () => {
     const damaged = run();
     assert.equal(damaged.outcome, 'refused');
     assert.equal(damaged.report.sum, 39800);
+    assert.equal(run().outcome, 'used');
+  });
+
+  it('starts with the digest of what it was made for: the source, Node and the architecture', () => {
+    const key = createHash('sha256')
+      .update(readFileSync(app))
+      .update(`\0${process.version}\0${process.arch}\0${Module.wrap('')}`)
+      .digest();
+    assert.deepEqual(readFileSync(cache).subarray(0, 32), key);
+  });
+
+  it('replaces a link planted at the cache name instead of writing through it', () => {
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'untouched');
+    rmSync(cache);
+    symlinkSync(victim, cache);
+    assert.equal(run().outcome, 'refused');
+    assert.equal(readFileSync(victim, 'utf8'), 'untouched');
+    assert.ok(!lstatSync(cache).isSymbolicLink(), 'the cache is still the planted link');
     assert.equal(run().outcome, 'used');
   });
 
