@@ -14,6 +14,7 @@
 // (src/database/entities.ts, src/database/migrations/index.ts), as they must stay.
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { packageOf } from './package-of.mjs';
 
 // The ES module bundle of earlier builds: a process manager still pointed at it would keep running
 // the old code after an upgrade.
@@ -50,33 +51,35 @@ const EXTERNAL = [
 // class-validator and class-transformer (to copy their metadata in PickType/OmitType…): at every
 // start that was a second class-validator, validator, libphonenumber-js and class-transformer,
 // ~355 files to resolve, read and compile, and class-transformer metadata copied into a storage
-// the bundle's ValidationPipe never reads. Here its `require` serves the bundle's copies; any
-// other name still goes to node_modules. If a new version changes the line, the build fails.
+// the bundle's ValidationPipe never reads; @nestjs/typeorm does so for TypeORM. Here their
+// `require` serves the bundle's copies; any other name still goes to node_modules. If a new
+// version changes the line, the build fails.
+const CREATE_REQUIRE = 'const require = createRequire(import.meta.url);';
 const BUNDLED_REQUIRES = [
   {
     file: /[\\/]@nestjs[\\/]mapped-types[\\/]dist[\\/]type-helpers\.utils\.js$/,
-    line: 'const require = createRequire(import.meta.url);',
     modules: ['class-validator', 'class-transformer', 'class-transformer/cjs/storage'],
   },
   {
     file: /[\\/]@nestjs[\\/]typeorm[\\/]dist[\\/]common[\\/]typeorm-compat\.js$/,
-    line: 'const require = createRequire(import.meta.url);',
     modules: ['typeorm'],
   },
 ];
 const bundledRequires = {
   name: 'bundled-requires',
   setup(build) {
-    for (const { file, line, modules } of BUNDLED_REQUIRES) {
+    for (const { file, modules } of BUNDLED_REQUIRES) {
       build.onLoad({ filter: file }, async (args) => {
         const text = await readFile(args.path, 'utf8');
-        if (!text.includes(line)) throw new Error(`${args.path} no longer has \`${line}\`: update scripts/bundle.mjs`);
+        if (!text.includes(CREATE_REQUIRE)) {
+          throw new Error(`${args.path} no longer has \`${CREATE_REQUIRE}\`: update scripts/bundle.mjs`);
+        }
         const imports = modules.map((name, i) => `import * as __bundled${i} from '${name}';`).join(' ');
         const table = modules.map((name, i) => `'${name}': __bundled${i}`).join(', ');
         const served =
           `${imports} const __nodeRequire = createRequire(import.meta.url); const __bundled = { ${table} }; ` +
           'const require = (name) => (Object.hasOwn(__bundled, name) ? __bundled[name] : __nodeRequire(name));';
-        return { contents: text.replace(line, served), loader: 'js' };
+        return { contents: text.replace(CREATE_REQUIRE, served), loader: 'js' };
       });
     }
   },
@@ -127,10 +130,6 @@ const built = await esbuild.build({ ...options, metafile: true });
 const [bundle] = built.outputFiles;
 // The packages inside, for test/hardening/bundle.hardening-test.mjs: none of them may also be
 // loaded from node_modules at run time.
-const packageOf = (input) => {
-  const parts = input.split('node_modules/').at(-1).split('/');
-  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-};
 const inside = Object.keys(built.metafile.inputs).filter((input) => input.includes('node_modules/'));
 writeFileSync(`${outfile}.packages.json`, `${JSON.stringify([...new Set(inside.map(packageOf))].sort(), null, 1)}\n`);
 const names = await import('./class-names.mjs').catch((error) => {

@@ -7,20 +7,24 @@ import * as acorn from 'acorn';
 
 const PARSE = { ecmaVersion: 'latest', sourceType: 'script', allowHashBang: true };
 
+/** Calls `onNode(node, parent)` for every node of an acorn tree, `node` itself first. */
+export function walk(node, onNode, parent = undefined) {
+  onNode(node, parent);
+  for (const key in node) {
+    const value = node[key];
+    if (key === 'type' || key === 'start' || key === 'end' || !value || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      for (const child of value) if (child && typeof child.type === 'string') walk(child, onNode, node);
+    } else if (typeof value.type === 'string') walk(value, onNode, node);
+  }
+}
+
 /** Every class node of the program, in source order, with its parent. */
 function classes(program) {
   const found = [];
-  const visit = (node, parent) => {
+  walk(program, (node, parent) => {
     if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') found.push({ node, parent });
-    for (const key in node) {
-      const value = node[key];
-      if (key === 'type' || key === 'start' || key === 'end' || !value || typeof value !== 'object') continue;
-      if (Array.isArray(value)) {
-        for (const child of value) if (child && typeof child.type === 'string') visit(child, node);
-      } else if (typeof value.type === 'string') visit(value, node);
-    }
-  };
-  visit(program, undefined);
+  });
   return found.sort((a, b) => a.node.start - b.node.start);
 }
 

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { request } from '../../bench/lib/http.mjs';
+import { walk } from '../../scripts/class-names.mjs';
+import { packageOf } from '../../scripts/package-of.mjs';
 import { freePort, spawnChild, stopChild } from '../../bench/lib/proc.mjs';
 
 const file = (path) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -83,14 +85,9 @@ describe('the bundled build (npm run start:prod)', () => {
 
   it('has no import() left: start:prod runs it as a vm.Script, where Node 20 cannot import() without a flag', () => {
     const found = [];
-    const visit = (node) => {
+    walk(acorn.parse(readFileSync(file('dist/main.bundle.cjs'), 'utf8'), { ecmaVersion: 'latest' }), (node) => {
       if (node.type === 'ImportExpression') found.push(node.start);
-      for (const value of Object.values(node)) {
-        if (Array.isArray(value)) for (const child of value) if (typeof child?.type === 'string') visit(child);
-        if (typeof value?.type === 'string') visit(value);
-      }
-    };
-    visit(acorn.parse(readFileSync(file('dist/main.bundle.cjs'), 'utf8'), { ecmaVersion: 'latest' }));
+    });
     assert.deepEqual(found, [], 'import() at these offsets of dist/main.bundle.cjs');
   });
 
@@ -132,7 +129,8 @@ describe('the bundled build (npm run start:prod)', () => {
     // What the bundle still loads from node_modules are the packages scripts/bundle.mjs leaves
     // outside and their dependencies; nothing it holds itself.
     await stopChild(bundled.child);
-    const loaded = JSON.parse(readFileSync(join(bundled.dir, 'loaded-packages.json'), 'utf8'));
+    const loadedPaths = JSON.parse(readFileSync(join(bundled.dir, 'loaded-packages.json'), 'utf8'));
+    const loaded = [...new Set(loadedPaths.map(packageOf))];
     assert.ok(loaded.includes('better-sqlite3'), `the record looks wrong: ${loaded}`);
     const inBundle = JSON.parse(readFileSync(file('dist/main.bundle.cjs.packages.json'), 'utf8'));
     assert.ok(inBundle.includes('@nestjs/core'), `the bundle's package list looks wrong: ${inBundle}`);
