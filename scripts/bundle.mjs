@@ -1,5 +1,5 @@
 // The last step of `npm run build`: dist/main.js and what it imports, in one CommonJS file,
-// dist/main.bundle.cjs, which `npm run start:prod` runs with V8's code cache (scripts/code-cache.mjs).
+// dist/main.bundle.cjs, which `npm run start:prod` runs with V8's code cache (scripts/code-cache.cjs).
 // Why: importing ~2,600 module files was ~2/3 of a start; one file restarts in ~0.6x the time, and
 // with the code cache ~0.75x of that again (README, Performance, "Cold start").
 //
@@ -101,7 +101,7 @@ const options = {
   minifySyntax: true,
   external: EXTERNAL,
   // CommonJS, not an ES module: only a script can be compiled with V8's code cache on Node 20
-  // (vm.Script; scripts/start-prod.mjs). The ES modules inside read import.meta: here it describes
+  // (vm.Script; scripts/start-prod.cjs). The ES modules inside read import.meta: here it describes
   // the bundle file, as it did when the bundle was an ES module itself.
   define: {
     'import.meta.url': '__bundleUrl',
@@ -150,4 +150,14 @@ if (ascii) {
   if (left)
     console.error(`${outfile}: ${left} non-ASCII characters left: V8 holds its source at 2 bytes per character`);
 }
+// The V8 flags the app sets first (src/preamble.ts), as CommonJS for scripts/start-prod.cjs, which
+// sets them before compiling the bundle and loads no ES module on the way.
+await esbuild.build({
+  entryPoints: ['dist/preamble.js'],
+  outfile: 'dist/preamble.cjs',
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
 console.error(`Bundled dist/main.js into ${outfile} (${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);

@@ -11,7 +11,7 @@ describe('npm run start:prod on a fresh clone (nothing built)', () => {
   const clone = mkdtempSync(join(tmpdir(), 'nta-fresh-clone-'));
   mkdirSync(join(clone, 'scripts'));
   copyFileSync(join(ROOT, 'package.json'), join(clone, 'package.json'));
-  for (const script of ['preload.cjs', 'start-prod.mjs'])
+  for (const script of ['preload.cjs', 'start-prod.cjs'])
     copyFileSync(join(ROOT, 'scripts', script), join(clone, 'scripts', script));
   afterAll(() => rmSync(clone, { recursive: true, force: true }));
 

@@ -1,5 +1,5 @@
 // Starts the built app as a child process for one benchmark variant, launched with the command of
-// `npm run start:prod` (its V8 flags and preload, scripts/start-prod.mjs running the bundle; see
+// `npm run start:prod` (its V8 flags and preload, scripts/start-prod.cjs running the bundle; see
 // launch.mjs) plus the bench's event-loop preload: fresh SQLite file, production settings, RSS sampling.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

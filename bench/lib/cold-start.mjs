@@ -1,5 +1,5 @@
 // Cold start as production meets it: the built app launched as `npm run start:prod` launches it
-// (`node -r scripts/preload.cjs scripts/start-prod.mjs`, NODE_ENV=production), timed from spawn to the first
+// (`node -r scripts/preload.cjs scripts/start-prod.cjs`, NODE_ENV=production), timed from spawn to the first
 // 200 on GET /.well-known/jwks.json that lists a key, i.e. ready to verify and issue tokens.
 // Two cases, alternated in each round so a load change on a shared machine hits both alike:
 //   first start: a new SQLite file, so all migrations run and the first key pair is generated;

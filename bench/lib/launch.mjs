@@ -1,5 +1,5 @@
 // The node command `npm run start:prod` runs, read from package.json so the bench starts the app
-// exactly as production does (V8 flags, the thread-pool preload, scripts/start-prod.mjs, which runs
+// exactly as production does (V8 flags, the thread-pool preload, scripts/start-prod.cjs, which runs
 // the bundle) and cannot drift from it.
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';

@@ -11,7 +11,7 @@ import { startupSummary } from './startup-summary.js';
 
 /**
  * Emitted on `process` once the app is listening; `npm run start:prod` saves V8's code cache of
- * the bundle then, so that it holds what start-up compiled (scripts/code-cache.mjs).
+ * the bundle then, so that it holds what start-up compiled (scripts/code-cache.cjs).
  */
 export const LISTENING_EVENT = 'app:listening';
 

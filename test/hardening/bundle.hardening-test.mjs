@@ -92,7 +92,7 @@ describe('the bundled build (npm run start:prod)', () => {
   });
 
   it('serves what dist/main.js serves, without loading a second copy of anything on the first /health', async () => {
-    const [bundled, plain] = await Promise.all([start(file('scripts/start-prod.mjs')), start(file('dist/main.js'))]);
+    const [bundled, plain] = await Promise.all([start(file('scripts/start-prod.cjs')), start(file('dist/main.js'))]);
 
     const [docsBundled, docsPlain] = await Promise.all([get(bundled, '/docs-json'), get(plain, '/docs-json')]);
     assert.equal(docsBundled.status, 200);

@@ -1,4 +1,4 @@
-// scripts/code-cache.mjs, which `npm run start:prod` runs the bundle with: the first start writes
+// scripts/code-cache.cjs, which `npm run start:prod` runs the bundle with: the first start writes
 // V8's code cache once the app says it is listening, later starts use it and leave it alone, and a
 // cache V8 refuses (damaged, or made by another build or Node) is ignored and written again.
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const CODE_CACHE = fileURLToPath(new URL('../../scripts/code-cache.mjs', import.meta.url));
+const CODE_CACHE = fileURLToPath(new URL('../../scripts/code-cache.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'nta-code-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

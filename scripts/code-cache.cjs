@@ -14,12 +14,13 @@
 // (the source, Node's version, the architecture) and of the cache itself; a cache is handed to V8
 // only when both match, so a damaged or stale one is never run. A refused cache is written again.
 // A directory that cannot be written (a read-only image) only means starting without a cache.
-import { isAscii } from 'node:buffer';
-import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import { dirname } from 'node:path';
-import { Script } from 'node:vm';
+'use strict';
+const { isAscii } = require('node:buffer');
+const { createHash, randomBytes } = require('node:crypto');
+const { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { createRequire, Module } = require('node:module');
+const { dirname } = require('node:path');
+const { Script } = require('node:vm');
 
 const DIGEST_BYTES = 32;
 const sha256 = (...parts) => {
@@ -33,7 +34,7 @@ const sha256 = (...parts) => {
  * writes the cache when process emits `readyEvent`, if it had none or it was refused.
  * Returns 'used', 'refused' or 'none' (what became of the cache).
  */
-export function runWithCodeCache(file, readyEvent) {
+function runWithCodeCache(file, readyEvent) {
   const cacheFile = `${file}.v8cache`;
   // Read as bytes: hashing them, and decoding them as Latin-1 when they are ASCII (as
   // scripts/bundle.mjs makes the bundle), cost half of decoding and hashing UTF-8 text.
@@ -58,9 +59,9 @@ export function runWithCodeCache(file, readyEvent) {
     process.once(readyEvent, () => setImmediate(() => writeCache(script, madeFor, cacheFile)));
   }
 
-  const module = { exports: {}, filename: file, id: file };
+  const bundleModule = { exports: {}, filename: file, id: file };
   const wrapper = script.runInThisContext();
-  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  wrapper.call(bundleModule.exports, bundleModule.exports, createRequire(file), bundleModule, file, dirname(file));
   return outcome;
 }
 
@@ -93,3 +94,5 @@ function writeCache(script, madeFor, cacheFile) {
     if (error.code !== 'EEXIST') rmSync(temporary, { force: true });
   }
 }
+
+module.exports = { runWithCodeCache };
