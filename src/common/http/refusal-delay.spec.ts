@@ -8,8 +8,12 @@ const response = ({ destroyed = false, socketDestroyed = false } = {}) =>
   Object.assign(new EventEmitter(), { destroyed, socket: { destroyed: socketDestroyed } }) as unknown as ServerResponse;
 
 describe('RefusalDelay', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('counts 429, and 503 with Retry-After, as refusals; nothing else', () => {
     expect(RefusalDelay.isRefusal(429, undefined)).toBe(true);
