@@ -20,7 +20,8 @@ const bundle = join(dist, 'main.bundle.cjs');
 const preamble = join(dist, 'preamble.cjs');
 const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : 0);
 const compiledAt = mtime(join(dist, '.tsbuildinfo'));
-const fresh = mtime(bundle) >= compiledAt && mtime(preamble) >= compiledAt && existsSync(bundle);
+const fresh =
+  existsSync(bundle) && existsSync(preamble) && mtime(bundle) >= compiledAt && mtime(preamble) >= compiledAt;
 if (fresh) {
   // The V8 flags the app sets first thing, set before the bundle is compiled: V8 refuses a code
   // cache made under other flags.
