@@ -6,10 +6,10 @@
 // Left outside the bundle, required from node_modules:
 // - native addons and packages that read files next to themselves at run time;
 // - database and Redis drivers (TypeORM loads them by computed names), loaded only when configured;
-// - pino-pretty (development only, loaded when LOG_FORMAT=pretty).
+// - pino-pretty (development only, loaded when LOG_FORMAT=pretty);
+// - optional Nest and Fastify packages we do not install (required in a try, like unbundled).
 // pino is inside: we give it a destination and never a transport (the one part of pino that starts
 // worker files by path), and outside, its ~45 files were ~10 % of a restart.
-// - optional Nest and Fastify packages we do not install (required in a try, like unbundled).
 // TypeORM is inside: outside, or loaded a second time through @nestjs/typeorm (below), its ~300
 // files cost ~9 % of a restart. Inside, it cannot load entities or migrations from file paths (its
 // importOrRequireFile builds an import() that a vm.Script cannot run): they are given as classes

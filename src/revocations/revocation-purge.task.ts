@@ -13,7 +13,7 @@ export class RevocationPurgeTask {
 
   constructor(private readonly events: RevocationEventRepository) {}
 
-  // No parameters: cron calls its handler with an argument of its own (its onComplete callback).
+  // No parameters: a scheduler may call its handler with arguments of its own.
   // An interval, not a cron expression: creating the first cron job cost ~50 ms of every start
   // (luxon, time-zone data), and instances have no reason to purge at the same moment.
   @Interval(10 * 60 * 1000)
